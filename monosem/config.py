@@ -1,0 +1,169 @@
+"""Configurations: one model (`ModelConfig`) and one sweep of them (`Sweep`).
+
+Field names follow the paper's Table 1: N features (`n_features`), embedding dimension d (`d_embed`),
+k hidden neurons (`d_hidden`), feature density eps (`eps`), learning rate, bias decay, initial mean bias
+and L1 strength. Configurations are frozen and validated at construction, so a bad value fails with a
+message naming the field before any training starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+TASKS = ("decoder", "reprojector", "abs")
+ACTIVATIONS = ("relu", "gelu", "solu")
+FREQUENCIES = ("uniform", "power")
+
+# Fields every instance of one batched model must share: they fix tensor shapes or the step count.
+SHAPE_FIELDS = ("n_features", "d_embed", "d_hidden", "task", "activation", "batch_size", "n_steps")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """One toy model and its training recipe (paper Section 3 and Appendix A).
+
+    n_features: N, the number of sparse features.
+    d_embed: d, the dimension of the fixed random projection (the model's input).
+    d_hidden: k, the number of hidden neurons.
+    task: "decoder" (target f), "reprojector" (target Q f) or "abs" (target |f1 - f2|).
+    activation: "relu", "gelu" or "solu" (x * exp(x)).
+    freq: "uniform" (every eps_i = eps) or "power" (eps_i proportional to i^-1.1, mean eps, clipped at 1).
+    eps: mean feature density.
+    lr: base learning rate of LAMB before the periodic cosine schedule.
+    bias_decay: b <- b (1 - bias_decay * lr) after each step of the first half of training.
+    init_bias: constant added to PyTorch's default bias initialisation (the "initial mean bias").
+    l1: strength of the L1 penalty on the hidden activations.
+    batch_size, n_steps: samples per step and number of optimizer steps.
+    seed: selects the projection, the data stream and the initialisation.
+    """
+
+    n_features: int = 512
+    d_embed: int = 64
+    d_hidden: int = 1024
+    task: str = "decoder"
+    activation: str = "relu"
+    freq: str = "uniform"
+    eps: float = 1 / 64
+    lr: float = 0.005
+    bias_decay: float = 0.0
+    init_bias: float = 0.0
+    l1: float = 0.0
+    batch_size: int = 8192
+    n_steps: int = 2**17
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("n_features", "d_embed", "d_hidden", "batch_size", "n_steps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.d_embed > self.n_features:
+            raise ValueError(
+                f"d_embed ({self.d_embed}) must not exceed n_features ({self.n_features}): "
+                "the projection has orthonormal columns"
+            )
+        _choice("task", self.task, TASKS)
+        _choice("activation", self.activation, ACTIVATIONS)
+        _choice("freq", self.freq, FREQUENCIES)
+        _finite(self, "eps", "lr", "bias_decay", "init_bias", "l1")
+        if not 0 < self.eps <= 1:
+            raise ValueError(f"eps must be in (0, 1], got {self.eps!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        if self.bias_decay < 0:
+            raise ValueError(f"bias_decay must be >= 0, got {self.bias_decay!r}")
+        if self.bias_decay * self.lr >= 1:
+            raise ValueError(
+                f"bias_decay * lr must be < 1 (got {self.bias_decay} * {self.lr}): "
+                "the decay factor 1 - bias_decay * lr would flip or zero the bias"
+            )
+        if self.l1 < 0:
+            raise ValueError(f"l1 must be >= 0, got {self.l1!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+
+    @property
+    def d_out(self) -> int:
+        """Output width: d for the re-projector, N otherwise."""
+        return self.d_embed if self.task == "reprojector" else self.n_features
+
+    def replace(self, **changes: Any) -> ModelConfig:
+        _check_fields(changes)
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A named grid of configurations trained as one batched model.
+
+    `axes` maps field names to the values swept; several axes form a grid, flattened in row-major order
+    (the last axis varies fastest) into the instance dimension. Every instance must share the fields in
+    `SHAPE_FIELDS`. Build one with `make_sweep`.
+    """
+
+    name: str
+    base: ModelConfig
+    axes: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    configs: tuple[ModelConfig, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.name or not all(c.isalnum() or c in "-_" for c in self.name):
+            raise ValueError(f"sweep name must be letters, digits, '-' or '_', got {self.name!r}")
+        _check_fields(dict(self.axes))
+        for name, values in self.axes:
+            if name in SHAPE_FIELDS:
+                raise ValueError(
+                    f"cannot sweep {name!r} inside one batched model: it changes tensor shapes or the "
+                    f"step count; make one sweep per value instead (shape fields: {', '.join(SHAPE_FIELDS)})"
+                )
+            if len(values) == 0:
+                raise ValueError(f"axis {name!r} has no values")
+            if len(set(values)) != len(values):
+                raise ValueError(f"axis {name!r} repeats a value: {values!r}")
+        names = [name for name, _ in self.axes]
+        grid = itertools.product(*(values for _, values in self.axes))
+        configs = tuple(self.base.replace(**dict(zip(names, point))) for point in grid)
+        object.__setattr__(self, "configs", configs)
+
+    @property
+    def n_inst(self) -> int:
+        return len(self.configs)
+
+    def key(self, version: str) -> str:
+        """sha256 of the canonical configuration of every instance and the library version."""
+        payload = {"version": version, "configs": [c.to_dict() for c in self.configs]}
+        blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=repr)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def make_sweep(name: str, base: ModelConfig, **axes: Any) -> Sweep:
+    """`make_sweep("LR1", base, lr=(0.001, 0.003))`: a sweep over the given axes (in keyword order)."""
+    return Sweep(name, base, tuple((k, tuple(v)) for k, v in axes.items()))
+
+
+def _check_fields(names: dict[str, Any]) -> None:
+    valid = [f.name for f in dataclasses.fields(ModelConfig)]
+    for name in names:
+        if name not in valid:
+            raise ValueError(f"unknown configuration field {name!r}; valid fields: {', '.join(valid)}")
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def _finite(cfg: ModelConfig, *names: str) -> None:
+    for name in names:
+        value = getattr(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, got {value!r}")

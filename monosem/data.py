@@ -1,0 +1,123 @@
+"""Sparse features, the fixed random projection and the three tasks (paper Section 2).
+
+All randomness comes from `torch.Generator`s passed in. Instances of a sweep that share a seed share
+one data stream: the same uniform draws, thresholded by each instance's own feature probabilities. An
+instance therefore sees exactly the data it would see if it were trained alone with the same seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from monosem.config import ModelConfig
+
+POWER_LAW_EXPONENT = 1.1
+
+
+def feature_probs(cfg: ModelConfig) -> Tensor:
+    """Per-feature density eps_i, shape (N,).
+
+    Power law: eps_i proportional to i^-1.1 (i = 1..N), normalised so that sum eps_i = N eps, then clipped at
+    1 as in the reference code (the clipping is not renormalised, so the mean can fall slightly below eps).
+    """
+    n = cfg.n_features
+    if cfg.freq == "uniform":
+        return torch.full((n,), cfg.eps, dtype=torch.float64)
+    weights = torch.arange(1, n + 1, dtype=torch.float64) ** -POWER_LAW_EXPONENT
+    return (weights * (n * cfg.eps / weights.sum())).clamp(max=1.0)
+
+
+def random_projection(n_features: int, d_embed: int, generator: torch.Generator) -> Tensor:
+    """The fixed projection P, shape (d, N), whose N columns (feature directions) have unit norm.
+
+    Draw an N x d Gaussian matrix, keep the U of its thin SVD (orthonormal columns), normalise each of the N
+    rows to unit length and transpose, as the reference code's `make_random_embedder` does.
+    """
+    gauss = torch.randn(n_features, d_embed, generator=generator, dtype=torch.float64)
+    u, _, _ = torch.linalg.svd(gauss, full_matrices=False)
+    u = u / u.norm(dim=1, keepdim=True)
+    return u.T.to(torch.float32).contiguous()
+
+
+def _seeded(seed: int, stream: int, device: torch.device | str = "cpu") -> torch.Generator:
+    # Independent streams per purpose: 0 = projections, 1 = data, 2 = initialisation.
+    return torch.Generator(device=device).manual_seed(seed * 3 + stream)
+
+
+def init_generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
+    return _seeded(seed, 2, device)
+
+
+@dataclass
+class DataStream:
+    """Batches for every instance of a sweep, grouped by seed.
+
+    proj: (n_inst, d, N) input projection P per instance; out_proj: (n_inst, d, N) the re-projector's Q.
+    """
+
+    task: str
+    batch_size: int
+    probs: Tensor  # (n_inst, N)
+    proj: Tensor  # (n_inst, d, N)
+    out_proj: Tensor | None  # (n_inst, d, N), re-projector only
+    groups: list[tuple[torch.Generator, list[int]]]
+    shared: bool  # every instance has the same seed and the same probabilities
+
+    @classmethod
+    def for_configs(cls, configs: tuple[ModelConfig, ...], device: torch.device | str) -> DataStream:
+        base = configs[0]
+        seeds = sorted({c.seed for c in configs})
+        projections = {}
+        for seed in seeds:
+            gen = _seeded(seed, 0)
+            p = random_projection(base.n_features, base.d_embed, gen)
+            q = random_projection(base.n_features, base.d_embed, gen) if base.task == "reprojector" else None
+            projections[seed] = (p, q)
+        proj = torch.stack([projections[c.seed][0] for c in configs]).to(device)
+        out_proj = None
+        if base.task == "reprojector":
+            out_proj = torch.stack([projections[c.seed][1] for c in configs]).to(device)
+        probs = torch.stack([feature_probs(c) for c in configs]).to(device=device, dtype=torch.float32)
+        groups = [(_seeded(seed, 1, device), [i for i, c in enumerate(configs) if c.seed == seed]) for seed in seeds]
+        shared = len(seeds) == 1 and bool((probs == probs[0]).all())
+        return cls(base.task, base.batch_size, probs, proj, out_proj, groups, shared)
+
+    def sample(self) -> tuple[Tensor, Tensor]:
+        """One batch: inputs x (n or 1, B, d) and targets (n or 1, B, d_out); a leading 1 broadcasts."""
+        if self.shared:
+            gen, _ = self.groups[0]
+            f = self._features(gen, self.probs[:1])
+            return self._embed(f, self.proj[:1], None if self.out_proj is None else self.out_proj[:1])
+        fs = torch.empty(self.probs.shape[0], self.batch_size, self.probs.shape[1], device=self.probs.device)
+        for gen, idx in self.groups:
+            fs[idx] = self._features(gen, self.probs[idx])
+        return self._embed(fs, self.proj, self.out_proj)
+
+    def _features(self, gen: torch.Generator, probs: Tensor) -> Tensor:
+        """Feature vectors (n, B, N) for instances with probabilities `probs` (n, N) from one stream."""
+        if self.task == "abs":
+            # Two independent vectors at eps/2 each, so that f1 - f2 has density about eps (reference code).
+            return self._draw(gen, probs / 2) - self._draw(gen, probs / 2)
+        return self._draw(gen, probs)
+
+    def _draw(self, gen: torch.Generator, probs: Tensor) -> Tensor:
+        shape = (self.batch_size, probs.shape[-1])
+        magnitude = torch.rand(shape, generator=gen, device=probs.device)
+        present = torch.rand(shape, generator=gen, device=probs.device)
+        return torch.where(present < probs[:, None, :], magnitude, 0.0)
+
+    def _embed(self, f: Tensor, proj: Tensor, out_proj: Tensor | None) -> tuple[Tensor, Tensor]:
+        x = torch.bmm(f, proj.transpose(1, 2))
+        if self.task == "decoder":
+            return x, f
+        if self.task == "abs":
+            return x, f.abs()
+        return x, torch.bmm(f, out_proj.transpose(1, 2))
+
+
+def single_feature_inputs(proj: Tensor, amplitude: float = 1.0) -> Tensor:
+    """Inputs F_j for every feature j at the given amplitude: (n, N, d), row j = amplitude * P[:, j]."""
+    return amplitude * proj.transpose(1, 2)

@@ -1,0 +1,114 @@
+"""The toy model with a leading instance dimension: e = x W_in + b, h = act(e), y = h W_out (no output bias).
+
+Weights are stored in the layout the batched matmuls want (W_in: (n_inst, d, k), W_out: (n_inst, k, d_out)),
+the transposes of `nn.Linear`'s weights. Gradients are written out by hand: on two CPU cores the autograd
+graph of this small model costs more than its arithmetic (see `python -m monosem bench`), and the
+hand-written backward is checked against autograd in the tests.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from monosem.config import ModelConfig
+from monosem.data import init_generator
+
+_SQRT_2PI = math.sqrt(2 * math.pi)
+
+
+def solu(e: Tensor) -> Tensor:
+    return e * torch.exp(e)
+
+
+def _relu_grad(e: Tensor, h: Tensor) -> Tensor:
+    return e > 0
+
+
+def _gelu_grad(e: Tensor, h: Tensor) -> Tensor:
+    # d/de [e Phi(e)] = Phi(e) + e phi(e), for PyTorch's exact (erf) GeLU.
+    return 0.5 * (1 + torch.erf(e / math.sqrt(2))) + e * torch.exp(-0.5 * e * e) / _SQRT_2PI
+
+
+def _solu_grad(e: Tensor, h: Tensor) -> Tensor:
+    return torch.exp(e) + h
+
+
+ACTIVATIONS = {"relu": (torch.relu, _relu_grad), "gelu": (F.gelu, _gelu_grad), "solu": (solu, _solu_grad)}
+
+
+@dataclass
+class ToyModel:
+    """Weights of a whole sweep. W_in: (n_inst, d, k); b_in: (n_inst, k); W_out: (n_inst, k, d_out)."""
+
+    W_in: Tensor
+    b_in: Tensor
+    W_out: Tensor
+    activation: str
+
+    @classmethod
+    def init(cls, configs: tuple[ModelConfig, ...], device: torch.device | str = "cpu") -> ToyModel:
+        """PyTorch's default `nn.Linear` initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and
+        bias, plus each instance's `init_bias` offset. Each instance draws from its own seed's generator."""
+        base = configs[0]
+        d, k, n_out = base.d_embed, base.d_hidden, base.d_out
+        w_in, b_in, w_out = [], [], []
+        for cfg in configs:
+            gen = init_generator(cfg.seed)
+            # Drawn in nn.Linear's (out, in) order so that a seed gives the same numbers as the reference.
+            w_in.append(_uniform((k, d), 1 / math.sqrt(d), gen).T)
+            b_in.append(_uniform((k,), 1 / math.sqrt(d), gen) + cfg.init_bias)
+            w_out.append(_uniform((n_out, k), 1 / math.sqrt(k), gen).T)
+        stack = [torch.stack(t).contiguous().to(device) for t in (w_in, b_in, w_out)]
+        return cls(*stack, base.activation)
+
+    @property
+    def params(self) -> list[Tensor]:
+        return [self.W_in, self.b_in, self.W_out]
+
+    @property
+    def n_inst(self) -> int:
+        return self.W_in.shape[0]
+
+    def preact(self, x: Tensor) -> Tensor:
+        """x: (n or 1, B, d) -> e: (n, B, k)."""
+        return torch.baddbmm(self.b_in[:, None, :], x.expand(self.n_inst, -1, -1), self.W_in)
+
+    def hidden(self, x: Tensor) -> Tensor:
+        """x: (n or 1, B, d) -> h: (n, B, k)."""
+        return ACTIVATIONS[self.activation][0](self.preact(x))
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """x: (n or 1, B, d) -> (h: (n, B, k), y: (n, B, d_out))."""
+        h = self.hidden(x)
+        return h, torch.bmm(h, self.W_out)
+
+    @torch.no_grad()
+    def loss_and_grads(self, x: Tensor, target: Tensor, l1: Tensor | None = None) -> tuple[Tensor, list[Tensor]]:
+        """Per-instance loss sum_o (y_o - t_o)^2 averaged over the batch, shape (n,), and the gradients of
+        loss + l1 * sum|h| / B with respect to [W_in, b_in, W_out]. x: (n or 1, B, d); target: (n or 1, B, d_out)."""
+        act, act_grad = ACTIVATIONS[self.activation]
+        batch = x.shape[1]
+        e = self.preact(x)
+        h = act(e)
+        err = torch.bmm(h, self.W_out).sub_(target)
+        loss = err.pow(2).sum(-1).mean(-1)
+        g_y = err.mul_(2 / batch)
+        g_w_out = torch.bmm(h.transpose(1, 2), g_y)
+        g_h = torch.bmm(g_y, self.W_out.transpose(1, 2))
+        if l1 is not None and bool((l1 != 0).any()):
+            g_h.add_(torch.sign(h) * (l1 / batch)[:, None, None])
+        g_e = g_h.mul_(act_grad(e, h))
+        g_w_in = torch.bmm(x.expand(self.n_inst, -1, -1).transpose(1, 2), g_e)
+        return loss, [g_w_in, g_e.sum(1), g_w_out]
+
+    def detached(self) -> ToyModel:
+        return ToyModel(*(p.detach().cpu().clone() for p in self.params), self.activation)
+
+
+def _uniform(shape: tuple[int, ...], bound: float, gen: torch.Generator) -> Tensor:
+    return (torch.rand(shape, generator=gen) * 2 - 1) * bound

@@ -1,0 +1,59 @@
+"""LAMB for a batched model, and the learning-rate schedule as a pure function of the step.
+
+`BatchedLamb` is `torch_optimizer.Lamb` with its defaults (betas (0.9, 0.999), eps 1e-6, no weight decay,
+weight norm clamped to [0, 10], no Adam debiasing), applied to tensors whose first dimension is the
+instance: the trust ratio is computed per instance and per parameter tensor, and every instance has its
+own learning rate.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+T_MAX = 2**9
+
+
+def lr_factor(step: int, t_max: int = T_MAX) -> float:
+    """Multiplier of the base lr at a 0-based step: `CosineAnnealingLR(T_max, eta_min=0)` stepped every step
+    and never reset, i.e. (1 + cos(pi step / T_max)) / 2, periodic with period 2 T_max."""
+    return 0.5 * (1.0 + math.cos(math.pi * step / t_max))
+
+
+class BatchedLamb:
+    def __init__(
+        self,
+        params: list[Tensor],
+        lr: Tensor,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-6,
+        clamp_value: float = 10.0,
+    ) -> None:
+        if lr.dim() != 1 or any(p.shape[0] != lr.shape[0] for p in params):
+            raise ValueError("lr must have shape (n_inst,) matching the first dimension of every parameter")
+        if not bool((lr > 0).all()):
+            raise ValueError(f"every learning rate must be > 0, got {lr.tolist()}")
+        self.params = params
+        self.lr = lr
+        self.beta1, self.beta2 = betas
+        self.eps = eps
+        self.clamp_value = clamp_value
+        self.exp_avg = [torch.zeros_like(p) for p in params]
+        self.exp_avg_sq = [torch.zeros_like(p) for p in params]
+
+    @torch.no_grad()
+    def step(self, grads: list[Tensor], factor: float = 1.0) -> None:
+        """One update of every parameter from its gradient, with learning rate `factor * lr` per instance."""
+        for p, g, m, v in zip(self.params, grads, self.exp_avg, self.exp_avg_sq):
+            m.mul_(self.beta1).add_(g, alpha=1 - self.beta1)
+            v.mul_(self.beta2).addcmul_(g, g, value=1 - self.beta2)
+            update = m / (v.sqrt() + self.eps)
+            dims = tuple(range(1, p.dim()))
+            w_norm = p.pow(2).sum(dims).sqrt().clamp(0, self.clamp_value)
+            u_norm = update.pow(2).sum(dims).sqrt()
+            # torch_optimizer falls back to a trust ratio of 1 when either norm is zero.
+            trust = torch.where((w_norm == 0) | (u_norm == 0), torch.ones_like(w_norm), w_norm / u_norm)
+            scale = (-factor * self.lr * trust).view(-1, *([1] * len(dims)))
+            p.addcmul_(update, scale)

@@ -1,0 +1,134 @@
+"""Compact results of a trained sweep and the on-disk cache that makes re-running a chapter free.
+
+A result file is keyed by the sha256 of the canonical configuration of every instance and the library
+version (`Sweep.key`). Writes are atomic (temporary file, then rename). A file that cannot be read, or
+that holds another configuration, is reported with its path, moved aside (never deleted) and retrained.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from monosem.config import ModelConfig, Sweep
+
+FORMAT = 1
+
+
+@dataclass
+class SweepResult:
+    """What a chapter needs of a trained sweep.
+
+    arrays: loss_steps (n_rec,), loss (n_inst, n_rec), snap_steps (n_snap,), snap_mono, snap_bias and
+    snap_loss (n_inst, n_snap), final_loss (n_inst,), r (n_inst, k), W_in (n_inst, k, d), b_in (n_inst, k),
+    W_out (n_inst, d_out, k), proj (n_inst, d, N) and, for the re-projector, out_proj (n_inst, d, N).
+    meta: seconds (training wall time), device.
+    """
+
+    sweep: Sweep
+    arrays: dict[str, Tensor]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def configs(self) -> tuple[ModelConfig, ...]:
+        return self.sweep.configs
+
+    def __getitem__(self, name: str) -> Tensor:
+        return self.arrays[name]
+
+    def values(self, name: str) -> list[Any]:
+        """The value of a configuration field for every instance, in instance order."""
+        return [getattr(c, name) for c in self.configs]
+
+    def index(self, **where: Any) -> int:
+        """The instance whose configuration matches every `field=value` given; errors list the choices."""
+        hits = [i for i, c in enumerate(self.configs) if all(_same(getattr(c, k), v) for k, v in where.items())]
+        if len(hits) != 1:
+            choices = {name: sorted(set(vals)) for name, vals in self.sweep.axes}
+            what = "no instance" if not hits else f"{len(hits)} instances"
+            raise KeyError(f"{what} of sweep {self.sweep.name!r} match {where}; swept values: {choices}")
+        return hits[0]
+
+    def mono_per_feature(self) -> Tensor:
+        """Final # monosemantic neurons / # features per instance."""
+        return self["snap_mono"][:, -1]
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return abs(float(a) - float(b)) <= 1e-12 * max(1.0, abs(float(a)))
+    return a == b
+
+
+def save(result: SweepResult, path: Path, version: str) -> None:
+    payload = {
+        "format": FORMAT,
+        "version": version,
+        "key": result.sweep.key(version),
+        "name": result.sweep.name,
+        "configs": [c.to_dict() for c in result.configs],
+        "arrays": {k: v.contiguous() for k, v in result.arrays.items()},
+        "meta": result.meta,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(payload, fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class CacheError(Exception):
+    """A cache file exists but cannot serve the requested sweep."""
+
+
+def load(path: Path, sweep: Sweep, version: str) -> SweepResult:
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle, zip and EOF errors all mean the same thing here
+        raise CacheError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CacheError(f"{path} is not a monosem result file of format {FORMAT}")
+    expected = [c.to_dict() for c in sweep.configs]
+    if payload.get("key") != sweep.key(version) or payload.get("configs") != expected:
+        raise CacheError(f"{path} holds a different configuration (or library version) than sweep {sweep.name!r}")
+    return SweepResult(sweep, payload["arrays"], payload.get("meta", {}))
+
+
+def cache_path(sweep: Sweep, cache_dir: Path, version: str) -> Path:
+    return Path(cache_dir) / f"{sweep.name}-{sweep.key(version)[:16]}.pt"
+
+
+def load_or_train(
+    sweep: Sweep,
+    cache_dir: str | os.PathLike[str],
+    *,
+    version: str,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> SweepResult:
+    """The cached result of `sweep` if there is one, else train it and cache it."""
+    from monosem.train import train  # train imports this module
+
+    path = cache_path(sweep, Path(cache_dir), version)
+    if path.exists():
+        try:
+            return load(path, sweep, version)
+        except CacheError as err:
+            aside = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
+            os.replace(path, aside)
+            warnings.warn(f"{err}; moved it to {aside} and retraining", stacklevel=2)
+    result = train(sweep, device=device, progress=progress)
+    save(result, path, version)
+    return result

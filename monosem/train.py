@@ -1,0 +1,104 @@
+"""The training loop: one sweep, one batched model, read top to bottom.
+
+Recipe (Appendix A and the reference code): LAMB with a periodic cosine schedule stepped every step; the
+loss is the sum of squared errors over output dimensions, averaged over the batch, plus l1 * sum|h| / B;
+during the first half of training the bias decays after every step as b <- b (1 - bias_decay * lr) with
+the *base* learning rate. The loss is recorded every 16 steps; the mean bias and the number of
+monosemantic neurons, with that step's loss, at steps 1, 2, 4, ... (and at the last step).
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+from tqdm import tqdm
+
+from monosem.config import Sweep
+from monosem.data import DataStream
+from monosem.metrics import mono_per_feature, monosemanticity, single_feature_activations
+from monosem.model import ToyModel
+from monosem.optim import BatchedLamb, lr_factor
+from monosem.results import SweepResult
+
+LOSS_EVERY = 16
+# The reported final loss averages the recorded losses over one period of the lr schedule.
+FINAL_LOSS_WINDOW = 2**10
+
+
+def snapshot_steps(n_steps: int) -> list[int]:
+    """Steps (counted after the update) at which the traces are recorded: powers of two, and the last step."""
+    steps = [2**i for i in range(n_steps.bit_length()) if 2**i <= n_steps]
+    return steps if steps[-1] == n_steps else [*steps, n_steps]
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def train(sweep: Sweep, device: torch.device | str | None = None, progress: bool = True) -> SweepResult:
+    """Train every instance of `sweep` as one batched model and return its compact results."""
+    device = torch.device(device) if device is not None else default_device()
+    configs = sweep.configs
+    base = configs[0]
+    n_steps, n_inst = base.n_steps, sweep.n_inst
+
+    def per_inst(name: str) -> torch.Tensor:
+        return torch.tensor([getattr(c, name) for c in configs], dtype=torch.float32, device=device)
+
+    lr, bias_decay, l1 = per_inst("lr"), per_inst("bias_decay"), per_inst("l1")
+    decay_factor = 1 - bias_decay * lr
+    data = DataStream.for_configs(configs, device)
+    model = ToyModel.init(configs, device)
+    opt = BatchedLamb(model.params, lr)
+
+    loss_steps = torch.arange(0, n_steps, LOSS_EVERY)
+    losses = torch.empty(n_inst, len(loss_steps), device=device)
+    snaps = snapshot_steps(n_steps)
+    snap_mono = torch.empty(n_inst, len(snaps), device=device)
+    snap_bias = torch.empty(n_inst, len(snaps), device=device)
+    snap_loss = torch.empty(n_inst, len(snaps), device=device)
+
+    # Adam's second moments of rarely-active neurons decay into float32 denormals, which make CPU
+    # arithmetic several times slower; flushing them to zero changes no result beyond float32 rounding.
+    supported = torch.set_flush_denormal(False)  # returns whether this CPU can flush denormals
+    start = time.perf_counter()
+    try:
+        torch.set_flush_denormal(device.type == "cpu" and supported)
+        for step in tqdm(range(n_steps), desc=f"{sweep.name} ({n_inst} models)", disable=not progress, mininterval=2):
+            x, target = data.sample()
+            loss, grads = model.loss_and_grads(x, target, l1)
+            opt.step(grads, lr_factor(step))
+            if step < n_steps / 2:
+                model.b_in.mul_(decay_factor[:, None])
+            if step % LOSS_EVERY == 0:
+                losses[:, step // LOSS_EVERY] = loss
+            if step + 1 in snaps:
+                j = snaps.index(step + 1)
+                snap_mono[:, j] = mono_per_feature(model, data.proj, base.task, base.n_features)
+                snap_bias[:, j] = model.b_in.mean(-1)
+                snap_loss[:, j] = loss
+    finally:
+        torch.set_flush_denormal(False)
+    seconds = time.perf_counter() - start
+
+    final = model.detached()
+    r = monosemanticity(single_feature_activations(final, data.proj.cpu(), base.task))
+    window = max(1, FINAL_LOSS_WINDOW // LOSS_EVERY)
+    arrays = {
+        "loss_steps": loss_steps,
+        "loss": losses.cpu(),
+        "snap_steps": torch.tensor(snaps),
+        "snap_mono": snap_mono.cpu(),
+        "snap_bias": snap_bias.cpu(),
+        "snap_loss": snap_loss.cpu(),
+        "final_loss": losses[:, -window:].mean(-1).cpu(),
+        "r": r,
+        "W_in": final.W_in,
+        "b_in": final.b_in,
+        "W_out": final.W_out,
+        "proj": data.proj.cpu(),
+    }
+    if data.out_proj is not None:
+        arrays["out_proj"] = data.out_proj.cpu()
+    return SweepResult(sweep, arrays, {"seconds": seconds, "device": str(device)})
