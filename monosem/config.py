@@ -131,7 +131,7 @@ class Sweep:
                 raise ValueError(f"axis {name!r} repeats a value: {values!r}")
         names = [name for name, _ in self.axes]
         grid = itertools.product(*(values for _, values in self.axes))
-        configs = tuple(self.base.replace(**dict(zip(names, point))) for point in grid)
+        configs = tuple(self.base.replace(**dict(zip(names, point, strict=True))) for point in grid)
         object.__setattr__(self, "configs", configs)
 
     @property

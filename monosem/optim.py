@@ -46,7 +46,7 @@ class BatchedLamb:
     @torch.no_grad()
     def step(self, grads: list[Tensor], factor: float = 1.0) -> None:
         """One update of every parameter from its gradient, with learning rate `factor * lr` per instance."""
-        for p, g, m, v in zip(self.params, grads, self.exp_avg, self.exp_avg_sq):
+        for p, g, m, v in zip(self.params, grads, self.exp_avg, self.exp_avg_sq, strict=True):
             m.mul_(self.beta1).add_(g, alpha=1 - self.beta1)
             v.mul_(self.beta2).addcmul_(g, g, value=1 - self.beta2)
             update = m / (v.sqrt() + self.eps)
