@@ -104,10 +104,11 @@ class DataStream:
         return self._draw(gen, probs)
 
     def _draw(self, gen: torch.Generator, probs: Tensor) -> Tensor:
-        shape = (self.batch_size, probs.shape[-1])
-        magnitude = torch.rand(shape, generator=gen, device=probs.device)
-        present = torch.rand(shape, generator=gen, device=probs.device)
-        return torch.where(present < probs[:, None, :], magnitude, 0.0)
+        # One uniform u per entry: the feature is present when u < p, and then u / p is itself U[0, 1) and
+        # independent of the presence draw; half the random numbers of drawing presence and magnitude apart.
+        u = torch.rand(self.batch_size, probs.shape[-1], generator=gen, device=probs.device)
+        p = probs[:, None, :]
+        return torch.where(u < p, u / p, 0.0)
 
     def _embed(self, f: Tensor, proj: Tensor, out_proj: Tensor | None) -> tuple[Tensor, Tensor]:
         x = torch.bmm(f, proj.transpose(1, 2))

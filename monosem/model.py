@@ -26,7 +26,7 @@ def solu(e: Tensor) -> Tensor:
 
 
 def _relu_grad(e: Tensor, h: Tensor) -> Tensor:
-    return e > 0
+    return (e > 0).to(e.dtype)
 
 
 def _gelu_grad(e: Tensor, h: Tensor) -> Tensor:
@@ -88,21 +88,27 @@ class ToyModel:
         return h, torch.bmm(h, self.W_out)
 
     @torch.no_grad()
-    def loss_and_grads(self, x: Tensor, target: Tensor, l1: Tensor | None = None) -> tuple[Tensor, list[Tensor]]:
-        """Per-instance loss sum_o (y_o - t_o)^2 averaged over the batch, shape (n,), and the gradients of
-        loss + l1 * sum|h| / B with respect to [W_in, b_in, W_out]. x: (n or 1, B, d); target: (n or 1, B, d_out)."""
+    def loss_and_grads(
+        self, x: Tensor, target: Tensor, l1: Tensor | None = None, with_loss: bool = True
+    ) -> tuple[Tensor | None, list[Tensor]]:
+        """Per-instance loss sum_o (y_o - t_o)^2 averaged over the batch, shape (n,) (None unless `with_loss`),
+        and the gradients of loss + l1 * sum|h| / B with respect to [W_in, b_in, W_out].
+        x: (n or 1, B, d); target: (n or 1, B, d_out)."""
         act, act_grad = ACTIVATIONS[self.activation]
         batch = x.shape[1]
         e = self.preact(x)
         h = act(e)
         err = torch.bmm(h, self.W_out).sub_(target)
-        loss = err.pow(2).sum(-1).mean(-1)
+        loss = torch.linalg.vecdot(err, err).mean(-1) if with_loss else None
         g_y = err.mul_(2 / batch)
         g_w_out = torch.bmm(h.transpose(1, 2), g_y)
         g_h = torch.bmm(g_y, self.W_out.transpose(1, 2))
         if l1 is not None and bool((l1 != 0).any()):
             g_h.add_(torch.sign(h) * (l1 / batch)[:, None, None])
-        g_e = g_h.mul_(act_grad(e, h))
+        if self.activation == "relu":
+            g_e = g_h.mul_(torch.sign(h))  # h >= 0, so sign(h) is the 0/1 derivative, and fast on CPU
+        else:
+            g_e = g_h.mul_(act_grad(e, h))
         g_w_in = torch.bmm(x.expand(self.n_inst, -1, -1).transpose(1, 2), g_e)
         return loss, [g_w_in, g_e.sum(1), g_w_out]
 

@@ -49,10 +49,11 @@ class BatchedLamb:
         for p, g, m, v in zip(self.params, grads, self.exp_avg, self.exp_avg_sq, strict=True):
             m.mul_(self.beta1).add_(g, alpha=1 - self.beta1)
             v.mul_(self.beta2).addcmul_(g, g, value=1 - self.beta2)
-            update = m / (v.sqrt() + self.eps)
+            update = torch.sqrt(v).add_(self.eps)
+            torch.div(m, update, out=update)
             dims = tuple(range(1, p.dim()))
-            w_norm = p.pow(2).sum(dims).sqrt().clamp(0, self.clamp_value)
-            u_norm = update.pow(2).sum(dims).sqrt()
+            w_norm = torch.linalg.vector_norm(p, dim=dims).clamp(0, self.clamp_value)
+            u_norm = torch.linalg.vector_norm(update, dim=dims)
             # torch_optimizer falls back to a trust ratio of 1 when either norm is zero.
             trust = torch.where((w_norm == 0) | (u_norm == 0), torch.ones_like(w_norm), w_norm / u_norm)
             scale = (-factor * self.lr * trust).view(-1, *([1] * len(dims)))

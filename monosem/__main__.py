@@ -1,0 +1,5 @@
+import sys
+
+from monosem.cli import main
+
+sys.exit(main())

@@ -1,0 +1,99 @@
+"""The notebook-to-book pipeline: jupytext (.py chapters) -> papermill (one `profile` parameter) -> jupyter-book.
+
+Chapters are executed here, never inside `jupyter-book build` (execution is off in `_config.yml`). Each
+profile is staged in its own folder, `_build/stage/<profile>/`, so that building the `ci` book never
+overwrites the executed notebooks of the `cpu` or `paper` book. The html lands in `_build/html`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jupytext
+import papermill
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+STATIC = ("_config.yml", "_toc.yml")
+
+
+def chapters(book_dir: Path = BOOK) -> list[str]:
+    """Chapter names (file stems such as "01_basins"), in book order."""
+    return sorted(p.stem for p in book_dir.glob("[0-9][0-9]_*.py"))
+
+
+def resolve_chapter(name: str, book_dir: Path = BOOK) -> str:
+    """A chapter by its full name ("01_basins"), its number ("1", "01") or its title part ("basins")."""
+    names = chapters(book_dir)
+    for chapter in names:
+        number, _, title = chapter.partition("_")
+        if name in (chapter, title) or (name.isdigit() and int(name) == int(number)):
+            return chapter
+    raise ValueError(f"unknown chapter {name!r}; valid chapters: {', '.join(names)}")
+
+
+def _kernel_env() -> None:
+    # The "python3" kernel is started through PATH: make it this interpreter (the virtualenv's).
+    bindir = str(Path(sys.executable).parent)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != bindir:
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+def prepare(chapter: str, profile: str, out_dir: Path, execute: bool = True, book_dir: Path = BOOK) -> Path:
+    """Convert one chapter to a notebook with `profile` injected; execute it unless `execute` is False."""
+    _kernel_env()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    source = jupytext.read(book_dir / f"{chapter}.py")
+    source.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    out = out_dir / f"{chapter}.ipynb"
+    tmp = out_dir / f".{chapter}.running.ipynb"
+    papermill.execute_notebook(
+        source,
+        str(tmp),
+        parameters={"profile": profile},
+        prepare_only=not execute,
+        kernel_name="python3",
+        cwd=str(book_dir),
+        progress_bar=execute,
+    )
+    # Replace the previous notebook only once this one has executed without error.
+    os.replace(tmp, out)
+    return out
+
+
+def stage_dir(profile: str, root: Path = ROOT) -> Path:
+    return root / "_build" / "stage" / profile
+
+
+def build(profile: str, only: list[str] | None = None, root: Path = ROOT) -> Path:
+    """Execute the chapters (all, or only those named) at `profile` and build the html book.
+
+    Chapters not named are reused from the stage folder when they were executed before, else executed.
+    Returns the html folder.
+    """
+    stage = stage_dir(profile, root)
+    (stage / "book").mkdir(parents=True, exist_ok=True)
+    for name in STATIC:
+        shutil.copy2(root / name, stage / name)
+    for page in (root / "book").glob("*.md"):
+        shutil.copy2(page, stage / "book" / page.name)
+    for asset in ("references.bib", "logo.png"):
+        if (root / "book" / asset).exists():
+            shutil.copy2(root / "book" / asset, stage / "book" / asset)
+    todo = [
+        c for c in chapters(root / "book") if only is None or c in only or not (stage / "book" / f"{c}.ipynb").exists()
+    ]
+    for i, chapter in enumerate(todo, 1):
+        start = time.perf_counter()
+        print(f"[{i}/{len(todo)}] executing {chapter} at profile {profile}", flush=True)
+        prepare(chapter, profile, stage / "book", book_dir=root / "book")
+        print(f"[{i}/{len(todo)}] {chapter} done in {time.perf_counter() - start:.0f} s", flush=True)
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    cmd = [str(jupyter_book), "build", str(stage), "--path-output", str(root), "--all", "-W", "--keep-going"]
+    subprocess.run(cmd, check=True)
+    return root / "_build" / "html"

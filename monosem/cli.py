@@ -1,0 +1,80 @@
+"""Command line: `python -m monosem {book,run,list,bench,test}`."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from monosem import book as book_pipeline
+from monosem.profiles import BATCHES, PROFILES, get_profile
+
+
+def _profile_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--profile",
+        default="auto",
+        help=f"auto (paper with CUDA, else cpu) or one of: {', '.join(PROFILES)}",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m monosem", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("book", help="execute every chapter with papermill and build the html book")
+    _profile_arg(p)
+    p = sub.add_parser("run", help="re-execute one chapter and rebuild the book")
+    p.add_argument("chapter", help="chapter name or number, see `list`")
+    _profile_arg(p)
+    sub.add_parser("list", help="list chapters, profiles and Table 1 batches")
+    p = sub.add_parser("bench", help="per-model loop vs batched trainer, side by side")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--steps", type=int, default=200, help="timed steps per trainer (default 200)")
+    _profile_arg(p)
+    p = sub.add_parser("test", help="the test suite: unit tests and every chapter under nbmake at the ci profile")
+    p.add_argument("pytest_args", nargs="*", help="extra arguments for pytest")
+    args = parser.parse_args(argv)
+
+    try:
+        if args.command == "list":
+            print("chapters:", *book_pipeline.chapters(), sep="\n  ")
+            print("profiles:", *(f"{p.name:6s} {p.description}" for p in PROFILES.values()), sep="\n  ")
+            print("batches:", ", ".join(BATCHES))
+            return 0
+        if args.command == "book":
+            profile = get_profile(args.profile)
+            html = book_pipeline.build(profile.name)
+            print(f"book built at profile {profile.name}: {html / 'index.html'}")
+            return 0
+        if args.command == "run":
+            profile = get_profile(args.profile)
+            chapter = book_pipeline.resolve_chapter(args.chapter)
+            html = book_pipeline.build(profile.name, only=[chapter])
+            print(f"{chapter} re-executed at profile {profile.name}: {html / (chapter + '.html')}")
+            return 0
+        if args.command == "bench":
+            from monosem.bench import run_bench
+
+            run_bench(get_profile(args.profile if args.profile != "auto" else "cpu"), args.device, args.steps)
+            return 0
+        if args.command == "test":
+            return run_tests(args.pytest_args)
+    except ValueError as err:
+        parser.error(str(err))
+    return 2
+
+
+def run_tests(extra: list[str]) -> int:
+    """Unit tests plus every chapter, converted and parameterised at the ci profile, under nbmake."""
+    notebooks = book_pipeline.ROOT / "_build" / "ci-notebooks"
+    for old in notebooks.glob("*.ipynb"):
+        old.unlink()
+    for chapter in book_pipeline.chapters():
+        book_pipeline.prepare(chapter, "ci", notebooks, execute=False)
+    cmd = [sys.executable, "-m", "pytest", "tests", "--nbmake", *map(str, sorted(notebooks.glob("*.ipynb"))), *extra]
+    return subprocess.run(cmd, cwd=Path(book_pipeline.ROOT)).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
