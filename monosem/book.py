@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import jupytext
+import nbformat
 import papermill
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,9 +62,22 @@ def prepare(chapter: str, profile: str, out_dir: Path, execute: bool = True, boo
         cwd=str(book_dir),
         progress_bar=execute,
     )
+    if execute:
+        _hide_parameters(tmp)
     # Replace the previous notebook only once this one has executed without error.
     os.replace(tmp, out)
     return out
+
+
+def _hide_parameters(path: Path) -> None:
+    """Keep the parameter cells (the chapter's default and papermill's injected one) out of the rendered page;
+    the chapter's prose states the profile it ran at."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if ("parameters" in tags or "injected-parameters" in tags) and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    nbformat.write(nb, path)
 
 
 def stage_dir(profile: str, root: Path = ROOT) -> Path:

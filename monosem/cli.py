@@ -62,6 +62,12 @@ def main(argv: list[str] | None = None) -> int:
             return run_tests(args.pytest_args)
     except ValueError as err:
         parser.error(str(err))
+    except subprocess.CalledProcessError as err:
+        print(
+            f"error: {' '.join(map(str, err.cmd[:2]))} failed with exit code {err.returncode}; see above",
+            file=sys.stderr,
+        )
+        return err.returncode or 1
     return 2
 
 

@@ -42,3 +42,14 @@ def mono_per_feature(model: ToyModel, proj: Tensor, task: str, n_features: int) 
     """The paper's headline statistic, # monosemantic neurons / # features, per instance (n,)."""
     r = monosemanticity(single_feature_activations(model, proj, task))
     return n_monosemantic(r).float() / n_features
+
+
+def display_order(acts: Tensor, r: Tensor) -> tuple[Tensor, Tensor]:
+    """Orders for a heat map of one model's acts (k, N): neurons by decreasing r_i, and features by the
+    position (in that order) of the neuron they activate most, so monosemantic neurons form a diagonal."""
+    neuron_order = torch.argsort(r, descending=True, stable=True)
+    rank = torch.empty_like(neuron_order)
+    rank[neuron_order] = torch.arange(len(neuron_order))
+    top_neuron = acts.argmax(dim=0)
+    feature_order = torch.argsort(rank[top_neuron], stable=True)
+    return neuron_order, feature_order

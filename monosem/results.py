@@ -15,12 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import torch
 from torch import Tensor
 
 from monosem.config import ModelConfig, Sweep
+from monosem.metrics import single_feature_activations
+from monosem.model import ToyModel
 
 FORMAT = 1
+# The paper's proxy for a polysemantic neuron (Fig. 11): a final bias above this.
+POSITIVE_BIAS = 0.05
 
 
 @dataclass
@@ -60,6 +65,30 @@ class SweepResult:
     def mono_per_feature(self) -> Tensor:
         """Final # monosemantic neurons / # features per instance."""
         return self["snap_mono"][:, -1]
+
+    def summary(self) -> pd.DataFrame:
+        """One row per instance: the swept values, final # mono / # features, final loss, and the number of
+        neurons with a clearly positive bias (> 0.05, the paper's proxy for polysemantic neurons)."""
+        rows = {name: self.values(name) for name, _ in self.sweep.axes}
+        rows["# mono / # features"] = self.mono_per_feature().tolist()
+        rows["final loss"] = self["final_loss"].tolist()
+        rows["neurons with bias > 0.05"] = (self["b_in"] > POSITIVE_BIAS).sum(-1).tolist()
+        return pd.DataFrame(rows)
+
+    def model(self) -> ToyModel:
+        """The final weights of every instance."""
+        return ToyModel(self["W_in"], self["b_in"], self["W_out"], self.configs[0].activation)
+
+    def activations(self) -> Tensor:
+        """Single-feature activations h_i(F_j) of the final models, (n_inst, k, N)."""
+        return single_feature_activations(self.model(), self["proj"], self.configs[0].task)
+
+
+def summaries(results: dict[str, SweepResult]) -> pd.DataFrame:
+    """The `summary()` rows of several results, one table, with a first column naming each result."""
+    tables = [r.summary().assign(batch=label) for label, r in results.items()]
+    table = pd.concat(tables, ignore_index=True)
+    return table[["batch", *[c for c in table.columns if c != "batch"]]]
 
 
 def _same(a: Any, b: Any) -> bool:
