@@ -84,12 +84,14 @@ def stage_dir(profile: str, root: Path = ROOT) -> Path:
     return root / "_build" / "stage" / profile
 
 
-def build(profile: str, only: list[str] | None = None, root: Path = ROOT) -> Path:
-    """Execute the chapters (all, or only those named) at `profile` and build the html book.
+def build(profile: str, only: list[str] | None = None, root: Path = ROOT, out: Path | None = None) -> Path:
+    """Execute the chapters (all, or only those named) at `profile` and build the html book into
+    `out/_build/html` (by default the repository's `_build/html`).
 
     Chapters not named are reused from the stage folder when they were executed before, else executed.
     Returns the html folder.
     """
+    out = root if out is None else Path(out)
     stage = stage_dir(profile, root)
     (stage / "book").mkdir(parents=True, exist_ok=True)
     for name in STATIC:
@@ -108,6 +110,6 @@ def build(profile: str, only: list[str] | None = None, root: Path = ROOT) -> Pat
         prepare(chapter, profile, stage / "book", book_dir=root / "book")
         print(f"[{i}/{len(todo)}] {chapter} done in {time.perf_counter() - start:.0f} s", flush=True)
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    cmd = [str(jupyter_book), "build", str(stage), "--path-output", str(root), "--all", "-W", "--keep-going"]
+    cmd = [str(jupyter_book), "build", str(stage), "--path-output", str(out), "--all", "-W", "--keep-going"]
     subprocess.run(cmd, check=True)
-    return root / "_build" / "html"
+    return out / "_build" / "html"

@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("book", help="execute every chapter with papermill and build the html book")
     _profile_arg(p)
+    p.add_argument("--out", type=Path, default=None, help="write the html to OUT/_build/html (default: ./_build/html)")
     p = sub.add_parser("run", help="re-execute one chapter and rebuild the book")
     p.add_argument("chapter", help="chapter name or number, see `list`")
     _profile_arg(p)
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "book":
             profile = get_profile(args.profile)
-            html = book_pipeline.build(profile.name)
+            html = book_pipeline.build(profile.name, out=args.out)
             print(f"book built at profile {profile.name}: {html / 'index.html'}")
             return 0
         if args.command == "run":

@@ -1,0 +1,61 @@
+"""The command line and the notebook-to-book pipeline, end to end at the ci profile."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from monosem import book
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "monosem", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_chapters_are_found_in_order():
+    names = book.chapters()
+    assert names[0] == "01_basins"
+    assert names == sorted(names)
+
+
+@pytest.mark.parametrize("name", ["01_basins", "basins", "1", "01"])
+def test_resolve_chapter(name):
+    assert book.resolve_chapter(name) == "01_basins"
+
+
+def test_unknown_chapter_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="valid chapters: 01_basins"):
+        book.resolve_chapter("no_such_chapter")
+
+
+def test_cli_rejects_unknown_profile_and_chapter():
+    proc = _cli("book", "--profile", "gpu-cluster")
+    assert proc.returncode == 2
+    assert "unknown profile 'gpu-cluster'" in proc.stderr and "ci, cpu, paper" in proc.stderr
+    proc = _cli("run", "nonexistent", "--profile", "ci")
+    assert proc.returncode == 2
+    assert "unknown chapter 'nonexistent'" in proc.stderr and "01_basins" in proc.stderr
+
+
+def test_cli_list():
+    proc = _cli("list")
+    assert proc.returncode == 0
+    assert "01_basins" in proc.stdout and "paper" in proc.stdout and "LR1" in proc.stdout
+
+
+def test_book_builds_with_warnings_as_errors_at_ci(tmp_path):
+    proc = _cli("book", "--profile", "ci", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    html = tmp_path / "_build" / "html"
+    page = (html / "book" / "01_basins.html").read_text()
+    assert (html / "book" / "intro.html").exists()
+    for name in ("fig-lr1-traces", "fig-lr1-heatmaps", "fig-lr1-bias", "fig-lr-final", "fig-lr2-traces"):
+        assert f'id="{name}"' in page, name
+    assert page.count("<img") >= 5
+    assert "What we found" in page
+    # every glued number was found: myst-nb leaves unresolved glue keys as warnings, which -W turns into errors,
+    # and the parameter cells are hidden
+    assert "injected-parameters" not in page and 'profile = "ci"' not in page
