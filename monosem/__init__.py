@@ -6,7 +6,7 @@ from monosem import claims, plotting, results  # noqa: E402
 from monosem.config import ModelConfig, Sweep, make_sweep  # noqa: E402
 from monosem.profiles import PROFILES, Profile, get_profile  # noqa: E402
 from monosem.results import SweepResult, load_or_train  # noqa: E402
-from monosem.train import train  # noqa: E402
+from monosem.training import train  # noqa: E402
 
 __all__ = [
     "PROFILES",

@@ -3,7 +3,7 @@
 (a) trains each model of the LR1 sweep on its own, as the reference code does: `nn.Sequential`, autograd,
 `torch_optimizer.Lamb`, `CosineAnnealingLR`, Bernoulli masks, the activations recomputed for the L1 term
 and the bias decay through the state dict; (b) trains the same sweep as one batched
-model with `monosem.train`. Both run the same number of steps from initialisation on the same device; the
+model with `monosem.training`. Both run the same number of steps from initialisation on the same device; the
 printout gives models x steps per second, their ratio, and the batched trainer's achieved GFLOP/s against
 a plain torch matmul measured in the same run.
 """
@@ -18,14 +18,7 @@ import torch_optimizer
 from monosem.config import ModelConfig, make_sweep
 from monosem.data import feature_probs, random_projection
 from monosem.profiles import Profile
-from monosem.train import train
-
-
-def flops_per_model_step(cfg: ModelConfig) -> int:
-    """Matmul FLOPs of one step: embedding, the forward and weight-gradient matmuls of layer 1, and the
-    forward, weight- and input-gradient matmuls of layer 2."""
-    b, n, d, k, o = cfg.batch_size, cfg.n_features, cfg.d_embed, cfg.d_hidden, cfg.d_out
-    return 2 * b * (n * d + 2 * d * k + 3 * k * o)
+from monosem.training import step_flops, train
 
 
 def matmul_peak(device: torch.device, size: int = 2048, reps: int = 10) -> float:
@@ -100,7 +93,7 @@ def run_bench(profile: Profile, device_name: str, steps: int) -> dict[str, float
     plain_s = sum(plain_loop(c, device, steps) for c in sweep.configs)
     batched = train(sweep, device=device, progress=False)
     batched_s = batched.meta["seconds"]
-    flops = flops_per_model_step(cfg) * n * steps
+    flops = step_flops(cfg) * n * steps
     rows = {
         "plain_model_steps_per_s": n * steps / plain_s,
         "batched_model_steps_per_s": n * steps / batched_s,
@@ -115,7 +108,7 @@ def run_bench(profile: Profile, device_name: str, steps: int) -> dict[str, float
         f"{rows['plain_gflops']:7.1f} GFLOP/s"
     )
     print(
-        f"(b) batched trainer (monosem.train)       : {rows['batched_model_steps_per_s']:8.1f} model-steps/s  "
+        f"(b) batched trainer (monosem.training)       : {rows['batched_model_steps_per_s']:8.1f} model-steps/s  "
         f"{rows['batched_gflops']:7.1f} GFLOP/s"
     )
     print(f"speed-up (b)/(a)                          : {rows['speedup']:8.2f}x")

@@ -18,9 +18,17 @@ import jupytext
 import nbformat
 import papermill
 
+from monosem import schedule
+from monosem.profiles import get_profile
+
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 STATIC = ("_config.yml", "_toc.yml")
+# The Table 1 batches each chapter trains: `build` trains them all first, each once, with an estimate of
+# the time left, so that executing the chapters afterwards only reads the cache.
+CHAPTER_BATCHES = {
+    "01_basins": ("LR1", "LR2"),
+}
 
 
 def chapters(book_dir: Path = BOOK) -> list[str]:
@@ -104,6 +112,8 @@ def build(profile: str, only: list[str] | None = None, root: Path = ROOT, out: P
     todo = [
         c for c in chapters(root / "book") if only is None or c in only or not (stage / "book" / f"{c}.ipynb").exists()
     ]
+    profile_obj = get_profile(profile)
+    schedule.train_all(profile_obj, [b for c in todo for b in CHAPTER_BATCHES.get(c, ())])
     for i, chapter in enumerate(todo, 1):
         start = time.perf_counter()
         print(f"[{i}/{len(todo)}] executing {chapter} at profile {profile}", flush=True)

@@ -148,7 +148,7 @@ def load_or_train(
     progress: bool = True,
 ) -> SweepResult:
     """The cached result of `sweep` if there is one, else train it and cache it."""
-    from monosem.train import train  # train imports this module
+    from monosem.training import train  # train imports this module
 
     path = cache_path(sweep, Path(cache_dir), version)
     if path.exists():

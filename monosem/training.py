@@ -17,7 +17,7 @@ import time
 import torch
 from tqdm import tqdm
 
-from monosem.config import Sweep
+from monosem.config import ModelConfig, Sweep
 from monosem.data import DataStream
 from monosem.metrics import mono_per_feature, monosemanticity, single_feature_activations
 from monosem.model import ToyModel
@@ -27,6 +27,13 @@ from monosem.results import SweepResult
 LOSS_EVERY = 16
 # The reported final loss averages the recorded losses over one period of the lr schedule.
 FINAL_LOSS_WINDOW = 2**10
+
+
+def step_flops(cfg: ModelConfig) -> int:
+    """Matmul FLOPs of one training step of one model: the embedding, the forward and weight-gradient
+    matmuls of layer 1, and the forward, weight- and input-gradient matmuls of layer 2."""
+    b, n, d, k, o = cfg.batch_size, cfg.n_features, cfg.d_embed, cfg.d_hidden, cfg.d_out
+    return 2 * b * (n * d + 2 * d * k + 3 * k * o)
 
 
 def snapshot_steps(n_steps: int) -> list[int]:
