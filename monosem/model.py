@@ -92,7 +92,7 @@ class ToyModel:
         self, x: Tensor, target: Tensor, l1: Tensor | None = None, with_loss: bool = True
     ) -> tuple[Tensor | None, list[Tensor]]:
         """Per-instance loss sum_o (y_o - t_o)^2 averaged over the batch, shape (n,) (None unless `with_loss`),
-        and the gradients of loss + l1 * sum|h| / B with respect to [W_in, b_in, W_out].
+        and the gradients of loss + l1 * sum|h| / B with respect to [W_in, b_in, W_out] (l1: (n,) or None).
         x: (n or 1, B, d); target: (n or 1, B, d_out)."""
         act, act_grad = ACTIVATIONS[self.activation]
         batch = x.shape[1]
@@ -103,7 +103,7 @@ class ToyModel:
         g_y = err.mul_(2 / batch)
         g_w_out = torch.bmm(h.transpose(1, 2), g_y)
         g_h = torch.bmm(g_y, self.W_out.transpose(1, 2))
-        if l1 is not None and bool((l1 != 0).any()):
+        if l1 is not None:
             g_h.add_(torch.sign(h) * (l1 / batch)[:, None, None])
         if self.activation == "relu":
             g_e = g_h.mul_(torch.sign(h))  # h >= 0, so sign(h) is the 0/1 derivative, and fast on CPU

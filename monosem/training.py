@@ -66,9 +66,16 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def train(sweep: Sweep, device: torch.device | str | None = None, progress: bool = True) -> SweepResult:
-    """Train every instance of `sweep` as one batched model and return its compact results."""
+def train(
+    sweep: Sweep, device: torch.device | str | None = None, progress: bool = True, tf32: bool | None = None
+) -> SweepResult:
+    """Train every instance of `sweep` as one batched model and return its compact results.
+
+    device: default CUDA when available, else CPU. tf32: let CUDA matmuls use TF32 (default: on with CUDA;
+    no effect on a CPU). The result's `meta` records the device and the TF32 setting.
+    """
     device = torch.device(device) if device is not None else default_device()
+    tf32 = device.type == "cuda" if tf32 is None else tf32
     configs = sweep.configs
     base = configs[0]
     n_steps, n_inst = base.n_steps, sweep.n_inst
@@ -76,7 +83,9 @@ def train(sweep: Sweep, device: torch.device | str | None = None, progress: bool
     def per_inst(name: str) -> torch.Tensor:
         return torch.tensor([getattr(c, name) for c in configs], dtype=torch.float32, device=device)
 
-    lr, bias_decay, l1 = per_inst("lr"), per_inst("bias_decay"), per_inst("l1")
+    lr, bias_decay = per_inst("lr"), per_inst("bias_decay")
+    # Decided once here, not per step: a device-side test inside the loop would stall a GPU every step.
+    l1 = per_inst("l1") if any(c.l1 for c in configs) else None
     decay_factor = 1 - bias_decay * lr
     data = DataStream.for_configs(configs, device)
     model = ToyModel.init(configs, device)
@@ -85,6 +94,7 @@ def train(sweep: Sweep, device: torch.device | str | None = None, progress: bool
     loss_steps = torch.arange(0, n_steps, LOSS_EVERY)
     losses = torch.empty(n_inst, len(loss_steps), device=device)
     snaps = snapshot_steps(n_steps)
+    snap_index = {s: j for j, s in enumerate(snaps)}
     snap_mono = torch.empty(n_inst, len(snaps), device=device)
     snap_bias = torch.empty(n_inst, len(snaps), device=device)
     snap_loss = torch.empty(n_inst, len(snaps), device=device)
@@ -94,25 +104,30 @@ def train(sweep: Sweep, device: torch.device | str | None = None, progress: bool
     if device.type == "cpu":
         _keep_freed_memory()
     supported = torch.set_flush_denormal(False)  # returns whether this CPU can flush denormals
+    previous_tf32 = torch.backends.cuda.matmul.allow_tf32
     start = time.perf_counter()
     try:
+        torch.backends.cuda.matmul.allow_tf32 = tf32
         torch.set_flush_denormal(device.type == "cpu" and supported)
         for step in tqdm(range(n_steps), desc=f"{sweep.name} ({n_inst} models)", disable=not progress, mininterval=2):
             x, target = data.sample()
-            record = step % LOSS_EVERY == 0 or step + 1 in snaps
+            record = step % LOSS_EVERY == 0 or step + 1 in snap_index
             loss, grads = model.loss_and_grads(x, target, l1, with_loss=record)
             opt.step(grads, lr_factor(step))
             if step < n_steps / 2:
                 model.b_in.mul_(decay_factor[:, None])
             if step % LOSS_EVERY == 0:
                 losses[:, step // LOSS_EVERY] = loss
-            if step + 1 in snaps:
-                j = snaps.index(step + 1)
+            if step + 1 in snap_index:
+                j = snap_index[step + 1]
                 snap_mono[:, j] = mono_per_feature(model, data.proj, base.task, base.n_features)
                 snap_bias[:, j] = model.b_in.mean(-1)
                 snap_loss[:, j] = loss
+        if device.type == "cuda":
+            torch.cuda.synchronize()
     finally:
         torch.set_flush_denormal(False)
+        torch.backends.cuda.matmul.allow_tf32 = previous_tf32
     seconds = time.perf_counter() - start
 
     final = model.detached()
@@ -134,4 +149,4 @@ def train(sweep: Sweep, device: torch.device | str | None = None, progress: bool
     }
     if data.out_proj is not None:
         arrays["out_proj"] = data.out_proj.cpu()
-    return SweepResult(sweep, arrays, {"seconds": seconds, "device": str(device)})
+    return SweepResult(sweep, arrays, {"seconds": seconds, "device": str(device), "tf32": tf32})
