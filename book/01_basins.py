@@ -26,8 +26,9 @@
 profile = "auto"
 
 # %% tags=["remove-cell"]
-import monosem as ms
 from myst_nb import glue
+
+import monosem as ms
 
 ms.plotting.use_book_style()
 P = ms.get_profile(profile)

@@ -108,7 +108,7 @@ def run_bench(profile: Profile, device_name: str, steps: int) -> dict[str, float
         f"{rows['plain_gflops']:7.1f} GFLOP/s"
     )
     print(
-        f"(b) batched trainer (monosem.training)       : {rows['batched_model_steps_per_s']:8.1f} model-steps/s  "
+        f"(b) batched trainer (monosem.training)    : {rows['batched_model_steps_per_s']:8.1f} model-steps/s  "
         f"{rows['batched_gflops']:7.1f} GFLOP/s"
     )
     print(f"speed-up (b)/(a)                          : {rows['speedup']:8.2f}x")

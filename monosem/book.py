@@ -17,6 +17,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 import papermill
+from papermill.exceptions import PapermillExecutionError
 
 from monosem import schedule
 from monosem.profiles import get_profile
@@ -28,6 +29,7 @@ STATIC = ("_config.yml", "_toc.yml")
 # the time left, so that executing the chapters afterwards only reads the cache.
 CHAPTER_BATCHES = {
     "01_basins": ("LR1", "LR2"),
+    "02_negative_bias": ("LR1", "LR2", "LR3", "LR4", "B1", "B2", "B3", "B4", "B5", "GELU", "LR3x2"),
 }
 
 
@@ -46,6 +48,10 @@ def resolve_chapter(name: str, book_dir: Path = BOOK) -> str:
     raise ValueError(f"unknown chapter {name!r}; valid chapters: {', '.join(names)}")
 
 
+class ChapterError(Exception):
+    """A chapter raised while executing."""
+
+
 def _kernel_env() -> None:
     # The "python3" kernel is started through PATH: make it this interpreter (the virtualenv's).
     bindir = str(Path(sys.executable).parent)
@@ -61,15 +67,21 @@ def prepare(chapter: str, profile: str, out_dir: Path, execute: bool = True, boo
     source.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     out = out_dir / f"{chapter}.ipynb"
     tmp = out_dir / f".{chapter}.running.ipynb"
-    papermill.execute_notebook(
-        source,
-        str(tmp),
-        parameters={"profile": profile},
-        prepare_only=not execute,
-        kernel_name="python3",
-        cwd=str(book_dir),
-        progress_bar=execute,
-    )
+    try:
+        papermill.execute_notebook(
+            source,
+            str(tmp),
+            parameters={"profile": profile},
+            prepare_only=not execute,
+            kernel_name="python3",
+            cwd=str(book_dir),
+            progress_bar=execute,
+        )
+    except PapermillExecutionError as err:
+        raise ChapterError(
+            f"chapter {chapter} failed at profile {profile}: {err.ename}: {err.evalue}\n"
+            f"the partly executed notebook is {tmp}; the last good one, if any, is still {out}"
+        ) from None
     if execute:
         _hide_parameters(tmp)
     # Replace the previous notebook only once this one has executed without error.

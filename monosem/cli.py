@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
             return run_tests(args.pytest_args)
     except ValueError as err:
         parser.error(str(err))
+    except book_pipeline.ChapterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     except subprocess.CalledProcessError as err:
         print(
             f"error: {' '.join(map(str, err.cmd[:2]))} failed with exit code {err.returncode}; see above",

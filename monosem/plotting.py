@@ -15,7 +15,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from monosem.metrics import MONO_THRESHOLD, display_order
-from monosem.results import SweepResult
+from monosem.results import POSITIVE_BIAS, SweepResult
 
 LABELS = {
     "lr": "learning rate",
@@ -75,15 +75,26 @@ def training_traces(result: SweepResult, by: str = "lr", log_color: bool = True)
 def activation_heatmaps(result: SweepResult, indices: Sequence[int], by: str = "lr") -> Figure:
     """Single-feature activations h_i(F_j) of the chosen instances, neurons sorted by monosemanticity r_i and
     features by the neuron they activate most (paper Fig. 4)."""
-    acts = result.activations()
-    fig = Figure(figsize=(4.2 * len(indices), 4), layout="constrained")
-    axes = fig.subplots(1, len(indices), squeeze=False)
-    for ax, i in zip(axes[0], indices, strict=True):
-        neurons, features = display_order(acts[i], result["r"][i])
-        matrix = acts[i][neurons][:, features].clamp(min=0).numpy()
+    return _heatmaps([(result, i, f"{LABELS.get(by, by)} = {result.values(by)[i]:g}") for i in indices])
+
+
+def compare_heatmaps(results: dict[str, SweepResult], **where: float) -> Figure:
+    """Single-feature activations of the instance matching `where` (e.g. lr=0.005) in each labelled result,
+    side by side."""
+    setting = ", ".join(f"{LABELS.get(k, k)} = {v:g}" for k, v in where.items())
+    return _heatmaps([(r, r.index(**where), f"{label}, {setting}") for label, r in results.items()])
+
+
+def _heatmaps(panels: list[tuple[SweepResult, int, str]]) -> Figure:
+    fig = Figure(figsize=(4.2 * len(panels), 4), layout="constrained")
+    axes = fig.subplots(1, len(panels), squeeze=False)
+    for ax, (result, i, title) in zip(axes[0], panels, strict=True):
+        acts = result.activations()[i]
+        neurons, features = display_order(acts, result["r"][i])
+        matrix = acts[neurons][:, features].clamp(min=0).numpy()
         image = ax.imshow(matrix, aspect="auto", cmap="magma", interpolation="nearest", vmin=0)
         n_mono = int((result["r"][i] > MONO_THRESHOLD).sum())
-        ax.set_title(f"{LABELS.get(by, by)} = {result.values(by)[i]:g}\n{n_mono} monosemantic neurons")
+        ax.set_title(f"{title}\n{n_mono} monosemantic neurons")
         ax.set_xlabel("feature (sorted by top neuron)")
         ax.set_ylabel(r"neuron (sorted by $r_i$)")
         fig.colorbar(image, ax=ax, label=r"$h_i(F_j)$", shrink=0.8)
@@ -127,4 +138,72 @@ def final_against(results: dict[str, SweepResult], by: str = "lr", log_x: bool =
         ax.set_xlabel(LABELS.get(by, by))
         ax.set_ylabel(ylabel)
     axes[0].legend()
+    return fig
+
+
+def against_bias(results: dict[str, SweepResult]) -> Figure:
+    """# mono / # features (top) and the fraction of neurons that are monosemantic (bottom) against the
+    initial mean bias, one column per labelled result, with a dashed line at each result's -sqrt(eps)
+    (paper Fig. 8-9)."""
+    fig = Figure(figsize=(3.1 * len(results), 5.2), layout="constrained")
+    axes = fig.subplots(2, len(results), squeeze=False, sharex=True, sharey="row")
+    for col, (label, result) in enumerate(results.items()):
+        x = result.values("init_bias")
+        n_mono = (result["r"] > MONO_THRESHOLD).sum(-1).float()
+        axes[0, col].plot(x, result.mono_per_feature().numpy(), marker="o")
+        axes[1, col].plot(x, (n_mono / result["r"].shape[-1]).numpy(), marker="o", color="tab:green")
+        axes[0, col].set_title(label)
+        axes[1, col].set_xlabel("initial mean bias")
+        for ax in axes[:, col]:
+            ax.set_xscale("symlog", linthresh=0.05)
+            ax.axvline(-math.sqrt(result.configs[0].eps), color="black", ls="--", lw=0.8)
+    axes[0, 0].set_ylabel(MONO_LABEL)
+    axes[1, 0].set_ylabel("fraction of neurons monosemantic")
+    return fig
+
+
+def metric_grid(result: SweepResult, x: str, hue: str, mark: float | None = None, mark_label: str = "") -> Figure:
+    """Final # mono / # features and final loss against the swept field `x`, one line per value of `hue`,
+    for a sweep over a grid of two fields (e.g. the GeLU sweep over lr and initial bias)."""
+    fig = Figure(figsize=(9, 3.4), layout="constrained")
+    axes = fig.subplots(1, 2)
+    xs, hues = result.values(x), result.values(hue)
+    cmap, norm = _color_scale(hues, log=hue == "lr")
+    for value in sorted(set(hues)):
+        idx = [i for i, h in enumerate(hues) if h == value]
+        order = sorted(idx, key=lambda i: xs[i])
+        label = f"{LABELS.get(hue, hue)} = {value:g}"
+        color = cmap(norm(value))
+        axes[0].plot(
+            [xs[i] for i in order], result.mono_per_feature()[order].numpy(), marker="o", color=color, label=label
+        )
+        axes[1].plot([xs[i] for i in order], result["final_loss"][order].numpy(), marker="o", color=color, label=label)
+    for ax, ylabel in zip(axes, (MONO_LABEL, "final loss"), strict=True):
+        ax.set_xlabel(LABELS.get(x, x))
+        ax.set_ylabel(ylabel)
+        if mark is not None:
+            ax.axvline(mark, color="black", ls="--", lw=0.8, label=mark_label or None)
+    axes[0].legend(fontsize="small")
+    return fig
+
+
+def sorted_biases(results: dict[str, SweepResult], threshold: float = POSITIVE_BIAS) -> Figure:
+    """Final biases of every model, sorted, one panel per labelled result, with the threshold that counts a
+    neuron as positive-bias (polysemantic) and the number above it (paper Fig. 11)."""
+    fig = Figure(figsize=(4 * len(results), 3.4), layout="constrained")
+    axes = fig.subplots(1, len(results), squeeze=False)
+    for ax, (label, result) in zip(axes[0], results.items(), strict=True):
+        lrs = result.values("lr")
+        cmap, norm = _color_scale(lrs, log=True)
+        for i, lr in enumerate(lrs):
+            b = result["b_in"][i].sort(descending=True).values.numpy()
+            count = int((b > threshold).sum())
+            ax.plot(b, color=cmap(norm(lr)), lw=1, label=f"lr {lr:g}: {count} above")
+        d = result.configs[0].d_embed
+        ax.axhline(threshold, color="black", ls="--", lw=0.8)
+        ax.set_xscale("symlog", linthresh=10)
+        ax.set_title(f"{label} (d = {d}, d + 1 = {d + 1})")
+        ax.set_xlabel("neuron (sorted by bias)")
+        ax.set_ylabel("final bias")
+        ax.legend(fontsize="x-small")
     return fig
