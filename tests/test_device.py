@@ -25,4 +25,3 @@ def test_tf32_stays_close_to_fp32_on_cuda():
     tf32 = train(sweep, device="cuda", progress=False, tf32=True)
     torch.testing.assert_close(tf32["final_loss"], fp32["final_loss"], rtol=2e-2, atol=1e-3)
     assert (tf32.mono_per_feature() - fp32.mono_per_feature()).abs().max() <= 2 / sweep.configs[0].n_features
-

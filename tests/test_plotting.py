@@ -1,0 +1,60 @@
+"""Figures: each function returns a Figure with the panels it promises, and never touches pyplot."""
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+from monosem import plotting
+from monosem.metrics import display_order
+from monosem.profiles import get_profile
+from monosem.training import train
+
+
+@pytest.fixture(scope="module")
+def lr_sweep():
+    return train(get_profile("ci").sweep("LR3"), progress=False)
+
+
+@pytest.fixture(scope="module")
+def grid_sweep():
+    return train(get_profile("ci").sweep("GELU"), progress=False)
+
+
+def _n_data_axes(fig: Figure) -> int:
+    return sum(1 for ax in fig.axes if ax.get_label() != "<colorbar>" and ax.get_visible())
+
+
+def test_figures_have_their_panels_and_stay_out_of_pyplot(lr_sweep, grid_sweep):
+    before = plt.get_fignums()
+    n = lr_sweep.sweep.n_inst
+    figs = {
+        "traces": (plotting.training_traces(lr_sweep), 3),
+        "heatmaps": (plotting.activation_heatmaps(lr_sweep, [0, n - 1]), 2),
+        "compare": (plotting.compare_heatmaps({"a": lr_sweep, "b": lr_sweep}, lr=0.005), 2),
+        "bias": (plotting.bias_vs_monosemanticity(lr_sweep), n),
+        "final": (plotting.final_against({"a": lr_sweep}), 2),
+        "grid": (plotting.metric_grid(grid_sweep, x="init_bias", hue="lr", mark=-0.75), 2),
+        "sorted": (plotting.sorted_biases({"a": lr_sweep}), 1),
+        "against_bias": (plotting.against_bias({"a": grid_sweep}), 2),
+    }
+    for name, (fig, panels) in figs.items():
+        assert isinstance(fig, Figure), name
+        assert _n_data_axes(fig) == panels, name
+    assert plt.get_fignums() == before
+
+
+def test_traces_plot_one_line_per_instance(lr_sweep):
+    fig = plotting.training_traces(lr_sweep)
+    assert len(fig.axes[0].get_lines()) == lr_sweep.sweep.n_inst
+
+
+def test_display_order_puts_monosemantic_neurons_on_a_diagonal():
+    # neuron 0 serves feature 2, neuron 1 is polysemantic, neuron 2 serves feature 0
+    acts = torch.tensor([[0.0, 0.0, 1.0], [0.5, 0.5, 0.5], [2.0, 0.0, 0.0]])
+    r = torch.tensor([1.0, 1 / 3, 1.0])
+    neurons, features = display_order(acts, r)
+    assert neurons.tolist() == [0, 2, 1]
+    assert features.tolist() == [2, 0, 1]
+    sorted_acts = acts[neurons][:, features]
+    assert sorted_acts[0, 0] == 1.0 and sorted_acts[1, 1] == 2.0
