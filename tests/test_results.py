@@ -1,0 +1,87 @@
+"""The results cache: hits, misses, and recovery from a corrupt or foreign file without losing it."""
+
+import pytest
+import torch
+
+import monosem.training
+from monosem.config import make_sweep
+from monosem.profiles import get_profile
+from monosem.results import SweepResult, cache_path, load_or_train
+
+VERSION = "test"
+REAL_TRAIN = monosem.training.train
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    calls = []
+
+    def train(sweep, **kw):
+        calls.append(sweep.name)
+        return REAL_TRAIN(sweep, **kw)
+
+    monkeypatch.setattr(monosem.training, "train", train)
+    return calls
+
+
+def _sweep(name="A", **axes):
+    return make_sweep(name, get_profile("ci").base(n_steps=32), **(axes or {"lr": (0.003, 0.03)}))
+
+
+def test_hit_and_miss(tmp_path, counted):
+    first = load_or_train(_sweep(), tmp_path, version=VERSION, progress=False)
+    again = load_or_train(_sweep(), tmp_path, version=VERSION, progress=False)
+    assert counted == ["A"]
+    for name, value in first.arrays.items():
+        assert torch.equal(value, again[name]), name
+    load_or_train(_sweep(lr=(0.003, 0.01)), tmp_path, version=VERSION, progress=False)
+    load_or_train(_sweep(), tmp_path, version="other", progress=False)
+    assert counted == ["A", "A", "A"]
+
+
+def test_corrupt_file_is_reported_kept_aside_and_retrained(tmp_path, counted):
+    sweep = _sweep()
+    path = cache_path(sweep, tmp_path, VERSION)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"not a torch file")
+    with pytest.warns(UserWarning, match=str(path)):
+        result = load_or_train(sweep, tmp_path, version=VERSION, progress=False)
+    assert counted == ["A"] and isinstance(result, SweepResult)
+    aside = list(tmp_path.glob(f"{path.name}.bad-*"))
+    assert len(aside) == 1 and aside[0].read_bytes() == b"not a torch file"
+    assert path.exists()
+
+
+def test_file_of_another_configuration_is_never_served(tmp_path, counted):
+    a, b = _sweep("A"), _sweep("A", lr=(0.005,))
+    load_or_train(a, tmp_path, version=VERSION, progress=False)
+    cache_path(a, tmp_path, VERSION).rename(cache_path(b, tmp_path, VERSION))
+    with pytest.warns(UserWarning, match="different configuration"):
+        result = load_or_train(b, tmp_path, version=VERSION, progress=False)
+    assert counted == ["A", "A"]
+    assert result.values("lr") == [0.005] and result["W_in"].shape[0] == 1
+
+
+def test_index_picks_instances_by_value_and_lists_choices():
+    result = SweepResult(_sweep(lr=(0.003, 0.03), init_bias=(0.0, -1.0)), {})
+    assert result.index(lr=0.03, init_bias=-1.0) == 3
+    with pytest.raises(KeyError, match="swept values"):
+        result.index(lr=0.1)
+    with pytest.raises(KeyError, match="2 instances"):
+        result.index(lr=0.03)
+
+
+def test_profiles():
+    assert get_profile("auto").name == ("paper" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError, match="valid profiles: auto, ci, cpu, paper"):
+        get_profile("laptop")
+    with pytest.raises(ValueError, match="valid batches: LR1"):
+        get_profile("ci").sweep("LR9")
+    paper = get_profile("paper").sweep("LR1").configs[0]
+    assert (paper.n_features, paper.d_embed, paper.d_hidden, paper.batch_size, paper.n_steps) == (
+        512,
+        64,
+        1024,
+        8192,
+        2**17,
+    )
