@@ -33,9 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--steps", type=int, default=200, help="timed steps per trainer (default 200)")
     _profile_arg(p)
-    p = sub.add_parser("test", help="the test suite: unit tests and every chapter under nbmake at the ci profile")
-    p.add_argument("pytest_args", nargs="*", help="extra arguments for pytest")
-    args = parser.parse_args(argv)
+    sub.add_parser(
+        "test",
+        help="the test suite: unit tests and every chapter under nbmake at the ci profile; "
+        "further arguments go to pytest",
+    )
+    args, extra = parser.parse_known_args(argv)  # `test` passes what it does not know on to pytest
+    if extra and args.command != "test":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
 
     try:
         if args.command == "list":
@@ -60,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             run_bench(get_profile(args.profile if args.profile != "auto" else "cpu"), args.device, args.steps)
             return 0
         if args.command == "test":
-            return run_tests(args.pytest_args)
+            return run_tests(extra)
     except ValueError as err:
         parser.error(str(err))
     except book_pipeline.ChapterError as err:
@@ -77,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_tests(extra: list[str]) -> int:
     """Unit tests plus every chapter, converted and parameterised at the ci profile, under nbmake."""
-    notebooks = book_pipeline.ROOT / "_build" / "ci-notebooks"
+    # not under _build/: nbmake skips every path with a "_build" part
+    notebooks = book_pipeline.ROOT / ".ci-notebooks"
     for old in notebooks.glob("*.ipynb"):
         old.unlink()
     for chapter in book_pipeline.chapters():
