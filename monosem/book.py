@@ -116,11 +116,8 @@ def build(profile: str, only: list[str] | None = None, root: Path = ROOT, out: P
     (stage / "book").mkdir(parents=True, exist_ok=True)
     for name in STATIC:
         shutil.copy2(root / name, stage / name)
-    for page in (root / "book").glob("*.md"):
+    for page in [*(root / "book").glob("*.md"), *(root / "book").glob("*.bib")]:
         shutil.copy2(page, stage / "book" / page.name)
-    for asset in ("references.bib", "logo.png"):
-        if (root / "book" / asset).exists():
-            shutil.copy2(root / "book" / asset, stage / "book" / asset)
     todo = [
         c for c in chapters(root / "book") if only is None or c in only or not (stage / "book" / f"{c}.ipynb").exists()
     ]
