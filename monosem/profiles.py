@@ -2,9 +2,7 @@
 
 `paper` is Table 1 exactly. `cpu` scales N, d and k down by the same factor (keeping N/d, k/N, eps and so
 eps N / d fixed), and uses a smaller batch and fewer steps; the period of the lr schedule (2^10 steps) is
-not scaled, and the bias decay per step is scaled up by the ratio of step counts so that the bias decays
-by the same total amount over the (shorter) first half of training. `ci` is the same shape at toy size, to
-check that the code runs, not what it finds.
+not scaled. `ci` is the same shape at toy size, to check that the code runs, not what it finds.
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ from monosem.config import ModelConfig, Sweep, make_sweep
 from monosem.results import SweepResult, load_or_train
 
 PAPER_LRS = (0.001, 0.003, 0.005, 0.007, 0.01, 0.03)
-PAPER_STEPS = 2**17
 
 
 @dataclass(frozen=True)
@@ -44,16 +41,6 @@ class Profile:
     def __post_init__(self) -> None:
         if self.lr_focus not in self.lrs:
             raise ValueError(f"lr_focus {self.lr_focus} must be one of the profile's lrs {self.lrs}")
-
-    @property
-    def decay_scale(self) -> float:
-        """Factor applied to Table 1's bias decays: the paper's step count over this profile's, so that the
-        bias decays by the same total amount, (1 - decay lr)^(steps / 2), however short the run."""
-        return PAPER_STEPS / self.n_steps
-
-    def decay(self, paper_value: float) -> float:
-        """A Table 1 bias decay at this profile's scale."""
-        return paper_value * self.decay_scale
 
     def base(self, **changes: Any) -> ModelConfig:
         """The profile's default model (Table 1's LR1 row) with `changes` applied."""
@@ -119,7 +106,7 @@ PROFILES = {
         d_embed=64,
         d_hidden=1024,
         batch_size=2**23 // 1024,
-        n_steps=PAPER_STEPS,
+        n_steps=2**17,
         lrs=PAPER_LRS,
         description="Table 1 exactly (for a GPU)",
         biases=(0.0, -0.05, -0.1, -0.25, -0.5, -1.0, -2.0),
@@ -147,8 +134,8 @@ def results_root() -> Path:
     return Path.home() / ".cache" / "monosem"
 
 
-def _lr_batch(name: str, decay: float = 0.0, **fixed: Any):
-    return lambda p: make_sweep(name, p.base(bias_decay=p.decay(decay), **fixed), lr=p.lrs)
+def _lr_batch(name: str, **fixed: Any):
+    return lambda p: make_sweep(name, p.base(**fixed), lr=p.lrs)
 
 
 # Table 1's densities and bias decays of B1-B5 (the densest data needs the fastest decay).
@@ -163,18 +150,14 @@ B_BATCHES = {
 
 def _bias_batch(name: str):
     eps, decay = B_BATCHES[name]
-    return lambda p: make_sweep(name, p.base(lr=0.003, eps=eps, bias_decay=p.decay(decay)), init_bias=p.biases)
+    return lambda p: make_sweep(name, p.base(lr=0.003, eps=eps, bias_decay=decay), init_bias=p.biases)
 
 
 def _doubled(p: Profile) -> Sweep:
     """LR3's recipe with N, d and k doubled, at two learning rates: a second embedding dimension for the
     d + 1 law (claim 5)."""
     base = p.base(
-        n_features=2 * p.n_features,
-        d_embed=2 * p.d_embed,
-        d_hidden=2 * p.d_hidden,
-        bias_decay=p.decay(0.03),
-        init_bias=-1.0,
+        n_features=2 * p.n_features, d_embed=2 * p.d_embed, d_hidden=2 * p.d_hidden, bias_decay=0.03, init_bias=-1.0
     )
     return make_sweep("LR3x2", base, lr=(0.005, 0.007))
 
@@ -184,11 +167,11 @@ def _doubled(p: Profile) -> Sweep:
 BATCHES = {
     "LR1": _lr_batch("LR1"),
     "LR2": _lr_batch("LR2", freq="power"),
-    "LR3": _lr_batch("LR3", decay=0.03, init_bias=-1.0),
-    "LR4": _lr_batch("LR4", decay=0.03, freq="power", init_bias=-1.0),
+    "LR3": _lr_batch("LR3", bias_decay=0.03, init_bias=-1.0),
+    "LR4": _lr_batch("LR4", freq="power", bias_decay=0.03, init_bias=-1.0),
     **{name: _bias_batch(name) for name in B_BATCHES},
     "GELU": lambda p: make_sweep(
-        "GELU", p.base(activation="gelu", bias_decay=p.decay(0.03)), lr=p.gelu_lrs, init_bias=p.gelu_biases
+        "GELU", p.base(activation="gelu", bias_decay=0.03), lr=p.gelu_lrs, init_bias=p.gelu_biases
     ),
     "LR3x2": _doubled,
 }
