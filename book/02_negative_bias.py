@@ -46,6 +46,8 @@ ms.claims.glue_numbers("uni", uni)
 ms.claims.glue_numbers("power", power)
 ms.claims.glue_numbers("gelu", best_gelu)
 glue("profile", P.name, display=False)
+glue("lr3_loss_lowest_lr", float(lr3["final_loss"][0]), display=False)
+glue("lr1_loss_lowest_lr", float(lr1["final_loss"][0]), display=False)
 glue("d", P.d_embed, display=False)
 glue("d2", 2 * P.d_embed, display=False)
 glue("counts_d", str(ms.claims.positive_bias_counts(lr3)), display=False)
@@ -125,3 +127,12 @@ ms.results.summaries({"LR3": lr3, "LR4": lr4, **b_sweeps, "GeLU": gelu, "LR3x2":
 
 # %%
 ms.claims.table(ms.claims.negative_bias(lr1, lr3, lr2, lr4, gelu, b_sweeps, [lr3, lr3x2]))
+
+# %% [markdown]
+# Where this run and the paper part ways, the likely reasons (hypotheses, not tested here) are the
+# scale-down's: at the lowest learning rate the negative-bias model has not left its starting point after
+# this profile's run (final loss {glue:text}`lr3_loss_lowest_lr:.3f`, against {glue:text}`lr1_loss_lowest_lr:.3f`
+# with zero bias), where the paper trains 8 times longer with 32 times larger batches; and the sparse batches
+# B2-B5 keep Table 1's per-step decay of 0.003, so over a run 8 times shorter their bias shrinks by 7 % instead
+# of the paper's 45 %. The introduction records a second `cpu` run that scaled the decays up instead: it
+# helped B2 and lost claims 3 and 5.
