@@ -88,8 +88,9 @@ def compare_heatmaps(results: dict[str, SweepResult], **where: float) -> Figure:
 def _heatmaps(panels: list[tuple[SweepResult, int, str]]) -> Figure:
     fig = Figure(figsize=(4.2 * len(panels), 4), layout="constrained")
     axes = fig.subplots(1, len(panels), squeeze=False)
+    activations = {id(r): r.activations() for r, _, _ in panels}  # once per result, not per panel
     for ax, (result, i, title) in zip(axes[0], panels, strict=True):
-        acts = result.activations()[i]
+        acts = activations[id(result)][i]
         neurons, features = display_order(acts, result["r"][i])
         matrix = acts[neurons][:, features].clamp(min=0).numpy()
         image = ax.imshow(matrix, aspect="auto", cmap="magma", interpolation="nearest", vmin=0)
