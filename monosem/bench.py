@@ -6,6 +6,9 @@ and the bias decay through the state dict; (b) trains the same sweep as one batc
 model with `monosem.training`. Both run the same number of steps from initialisation on the same device; the
 printout gives models x steps per second, their ratio, and the batched trainer's achieved GFLOP/s against
 a plain torch matmul measured in the same run.
+
+`profile_step` runs the batched trainer under `torch.profiler` and prints where a step's time goes, op by op,
+with the share spent in matrix products: what to optimise next, measured rather than guessed.
 """
 
 from __future__ import annotations
@@ -13,9 +16,8 @@ from __future__ import annotations
 import time
 
 import torch
-import torch_optimizer
 
-from monosem.config import ModelConfig, make_sweep
+from monosem.config import ModelConfig, Sweep, make_sweep
 from monosem.data import feature_probs, random_projection
 from monosem.profiles import Profile
 from monosem.training import step_flops, train
@@ -37,6 +39,8 @@ def matmul_peak(device: torch.device, size: int = 2048, reps: int = 10) -> float
 
 def plain_loop(cfg: ModelConfig, device: torch.device, steps: int) -> float:
     """Seconds for `steps` steps of one model trained the way the reference code trains it."""
+    import torch_optimizer  # the reference's optimizer; only the benchmark needs it
+
     gen = torch.Generator().manual_seed(cfg.seed)
     proj = random_projection(cfg.n_features, cfg.d_embed, gen).to(device)
     probs = feature_probs(cfg).float().to(device).expand(cfg.batch_size, -1)
@@ -75,13 +79,49 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def run_bench(profile: Profile, device_name: str, steps: int) -> dict[str, float]:
+def _bench_setup(profile: Profile, device_name: str, steps: int) -> tuple[torch.device, Sweep]:
     if steps < 1:
         raise ValueError(f"--steps must be >= 1, got {steps}")
     device = torch.device(device_name)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda asked for, but CUDA is not available here")
-    sweep = make_sweep("bench", profile.base(n_steps=steps), lr=profile.lrs)
+    return device, make_sweep("bench", profile.base(n_steps=steps), lr=profile.lrs)
+
+
+MATMUL_OPS = ("aten::bmm", "aten::baddbmm", "aten::mm", "aten::addmm", "aten::matmul")
+WARMUP_STEPS = 10
+
+
+def profile_step(profile: Profile, device_name: str, steps: int, rows: int = 15) -> dict[str, float]:
+    """Profile `steps` steps of the batched trainer on the LR1 sweep (after a warm-up) and print the ops that
+    take the most time; returns the milliseconds per step and the share of it in matrix products."""
+    device, sweep = _bench_setup(profile, device_name, WARMUP_STEPS + steps)
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    if device.type == "cuda":
+        activities.append(torch.profiler.ProfilerActivity.CUDA)
+    plan = torch.profiler.schedule(wait=0, warmup=WARMUP_STEPS, active=steps, repeat=1)
+    with torch.profiler.profile(activities=activities, schedule=plan) as prof:
+        train(sweep, device=device, progress=False, profiler=prof)
+    events = prof.key_averages()
+    # Ops nest (a matmul inside a linear inside ...): self times add up to the total without double counting.
+    attr = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    total = sum(getattr(e, attr) for e in events)
+    matmul = sum(getattr(e, attr) for e in events if e.key in MATMUL_OPS)
+    sort = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    print(events.table(sort_by=sort, row_limit=rows))
+    out = {"ms_per_step": total / steps / 1e3, "matmul_share": matmul / total if total else 0.0}
+    where = "GPU" if device.type == "cuda" else "CPU"
+    print(
+        f"{sweep.n_inst} models, {steps} profiled steps on {device}: {out['ms_per_step']:.2f} ms of {where} time "
+        f"per step, {100 * out['matmul_share']:.0f} % of it in matrix products ({', '.join(MATMUL_OPS[:2])})"
+    )
+    return out
+
+
+def run_bench(profile: Profile, device_name: str, steps: int, compile: bool = False) -> dict[str, float]:
+    """(a) the per-model loop, (b) the batched trainer and, with `compile`, (c) the batched trainer with its
+    forward and backward through `torch.compile` (compilation time excluded: a warm-up run compiles first)."""
+    device, sweep = _bench_setup(profile, device_name, steps)
     cfg = sweep.configs[0]
     n = sweep.n_inst
     print(
@@ -106,6 +146,15 @@ def run_bench(profile: Profile, device_name: str, steps: int) -> dict[str, float
         "matmul_peak_gflops": peak,
     }
     rows["batched_fraction_of_peak"] = rows["batched_gflops"] / peak
+    if compile:
+        warm = make_sweep(
+            "bench", sweep.configs[0].replace(n_steps=4), lr=profile.lrs
+        )  # both graphs: with and without the loss
+        train(warm, device=device, progress=False, compile=True)
+        compiled_s = train(sweep, device=device, progress=False, compile=True).meta["seconds"]
+        rows["compiled_model_steps_per_s"] = n * steps / compiled_s
+        rows["compiled_gflops"] = flops / compiled_s / 1e9
+        rows["compiled_over_batched"] = batched_s / compiled_s
     print(
         f"(a) per-model loop, torch_optimizer.Lamb : {rows['plain_model_steps_per_s']:8.1f} model-steps/s  "
         f"{rows['plain_gflops']:7.1f} GFLOP/s"
@@ -114,6 +163,11 @@ def run_bench(profile: Profile, device_name: str, steps: int) -> dict[str, float
         f"(b) batched trainer (monosem.training)    : {rows['batched_model_steps_per_s']:8.1f} model-steps/s  "
         f"{rows['batched_gflops']:7.1f} GFLOP/s"
     )
+    if compile:
+        print(
+            f"(c) batched trainer, torch.compile        : {rows['compiled_model_steps_per_s']:8.1f} model-steps/s  "
+            f"{rows['compiled_gflops']:7.1f} GFLOP/s  ({rows['compiled_over_batched']:.2f}x of (b))"
+        )
     print(f"speed-up (b)/(a)                          : {rows['speedup']:8.2f}x")
     precision = "TF32" if device.type == "cuda" else "float32"
     print(

@@ -14,11 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-import jupytext
-import nbformat
-import papermill
-from papermill.exceptions import PapermillExecutionError
-
 from monosem import schedule
 from monosem.profiles import get_profile
 
@@ -31,6 +26,15 @@ CHAPTER_BATCHES = {
     "01_basins": ("LR1", "LR2"),
     "02_negative_bias": ("LR1", "LR2", "LR3", "LR4", "B1", "B2", "B3", "B4", "B5", "GELU", "LR3x2"),
 }
+# The batches whose final weights a chapter's figures need (heat maps of single-feature activations): the
+# compact results committed for the paper profile keep these weights and drop the others'.
+WEIGHTS_NEEDED = {"LR1", "LR3"}
+
+
+def chapter_batches(names: list[str] | None = None) -> list[str]:
+    """The distinct batches of the chapters named (all chapters by default), in chapter order."""
+    names = chapters() if names is None else names
+    return list(dict.fromkeys(b for c in names for b in CHAPTER_BATCHES.get(c, ())))
 
 
 def chapters(book_dir: Path = BOOK) -> list[str]:
@@ -61,6 +65,11 @@ def _kernel_env() -> None:
 
 def prepare(chapter: str, profile: str, out_dir: Path, execute: bool = True, book_dir: Path = BOOK) -> Path:
     """Convert one chapter to a notebook with `profile` injected; execute it unless `execute` is False."""
+    # Imported here so that `python -m monosem train` runs where only the training stack is installed.
+    import jupytext
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
     _kernel_env()
     out_dir.mkdir(parents=True, exist_ok=True)
     source = jupytext.read(book_dir / f"{chapter}.py")
@@ -92,6 +101,8 @@ def prepare(chapter: str, profile: str, out_dir: Path, execute: bool = True, boo
 def _hide_parameters(path: Path) -> None:
     """Keep the parameter cells (the chapter's default and papermill's injected one) out of the rendered page;
     the chapter's prose states the profile it ran at."""
+    import nbformat
+
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         tags = cell.metadata.setdefault("tags", [])
@@ -104,7 +115,9 @@ def stage_dir(profile: str, root: Path = ROOT) -> Path:
     return root / "_build" / "stage" / profile
 
 
-def build(profile: str, only: list[str] | None = None, root: Path = ROOT, out: Path | None = None) -> Path:
+def build(
+    profile: str, only: list[str] | None = None, root: Path = ROOT, out: Path | None = None, allow_cpu: bool = False
+) -> Path:
     """Execute the chapters (all, or only those named) at `profile` and build the html book into
     `out/_build/html` (by default the repository's `_build/html`).
 
@@ -122,7 +135,7 @@ def build(profile: str, only: list[str] | None = None, root: Path = ROOT, out: P
         c for c in chapters(root / "book") if only is None or c in only or not (stage / "book" / f"{c}.ipynb").exists()
     ]
     profile_obj = get_profile(profile)
-    schedule.train_all(profile_obj, [b for c in todo for b in CHAPTER_BATCHES.get(c, ())])
+    schedule.train_all(profile_obj, chapter_batches(todo), allow_cpu=allow_cpu)
     for i, chapter in enumerate(todo, 1):
         start = time.perf_counter()
         print(f"[{i}/{len(todo)}] executing {chapter} at profile {profile}", flush=True)

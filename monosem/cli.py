@@ -1,4 +1,4 @@
-"""Command line: `python -m monosem {book,run,list,bench,test}`."""
+"""Command line: `python -m monosem {book,run,train,export,list,bench,test}`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from monosem import book as book_pipeline
+from monosem import schedule
 from monosem.profiles import BATCHES, PROFILES, get_profile
 
 
@@ -19,19 +20,50 @@ def _profile_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _chapters_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--chapter", action="append", default=None, help="only this chapter's batches (repeatable; default: all)"
+    )
+
+
+def _allow_cpu_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-cpu", action="store_true", help="train the paper profile even without CUDA (refused otherwise)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m monosem", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("book", help="execute every chapter with papermill and build the html book")
     _profile_arg(p)
     p.add_argument("--out", type=Path, default=None, help="write the html to OUT/_build/html (default: ./_build/html)")
+    _allow_cpu_arg(p)
     p = sub.add_parser("run", help="re-execute one chapter and rebuild the book")
     p.add_argument("chapter", help="chapter name or number, see `list`")
     _profile_arg(p)
+    _allow_cpu_arg(p)
+    p = sub.add_parser("train", help="train (into the cache) what the chapters need, without building the book")
+    _profile_arg(p)
+    _chapters_arg(p)
+    p.add_argument(
+        "--budget", type=float, default=None, metavar="MINUTES", help="stop before a sweep that would end later"
+    )
+    _allow_cpu_arg(p)
+    p = sub.add_parser(
+        "export", help="write the compact form of cached results (summaries, traces, the weights figures need)"
+    )
+    p.add_argument("--to", type=Path, required=True, help="results root to write, as TO/<profile>/<sweep>.pt")
+    _profile_arg(p)
+    _chapters_arg(p)
     sub.add_parser("list", help="list chapters, profiles and Table 1 batches")
     p = sub.add_parser("bench", help="per-model loop vs batched trainer, side by side")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--steps", type=int, default=200, help="timed steps per trainer (default 200)")
+    p.add_argument("--compile", action="store_true", help="also time the batched trainer under torch.compile")
+    p.add_argument(
+        "--profile-step", action="store_true", help="instead: where a step of the batched trainer spends its time"
+    )
     _profile_arg(p)
     sub.add_parser(
         "test",
@@ -50,25 +82,41 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "book":
             profile = get_profile(args.profile)
-            html = book_pipeline.build(profile.name, out=args.out)
+            html = book_pipeline.build(profile.name, out=args.out, allow_cpu=args.allow_cpu)
             print(f"book built at profile {profile.name}: {html / 'index.html'}")
             return 0
         if args.command == "run":
             profile = get_profile(args.profile)
             chapter = book_pipeline.resolve_chapter(args.chapter)
-            html = book_pipeline.build(profile.name, only=[chapter])
+            html = book_pipeline.build(profile.name, only=[chapter], allow_cpu=args.allow_cpu)
             print(f"{chapter} re-executed at profile {profile.name}: {html / (chapter + '.html')}")
             return 0
+        if args.command in ("train", "export"):
+            profile = get_profile(args.profile)
+            chosen = None if args.chapter is None else [book_pipeline.resolve_chapter(c) for c in args.chapter]
+            batches = book_pipeline.chapter_batches(chosen)
+            if args.command == "export":
+                schedule.export_compact(profile, batches, book_pipeline.WEIGHTS_NEEDED, args.to)
+                return 0
+            if args.budget is not None and not args.budget > 0:
+                raise ValueError(f"--budget must be a positive number of minutes, got {args.budget}")
+            budget = None if args.budget is None else args.budget * 60
+            schedule.train_all(profile, batches, budget_s=budget, allow_cpu=args.allow_cpu)
+            return 0
         if args.command == "bench":
-            from monosem.bench import run_bench
+            from monosem.bench import profile_step, run_bench
 
-            run_bench(get_profile(args.profile if args.profile != "auto" else "cpu"), args.device, args.steps)
+            bench_profile = get_profile(args.profile if args.profile != "auto" else "cpu")
+            if args.profile_step:
+                profile_step(bench_profile, args.device, args.steps)
+            else:
+                run_bench(bench_profile, args.device, args.steps, compile=args.compile)
             return 0
         if args.command == "test":
             return run_tests(extra)
     except ValueError as err:
         parser.error(str(err))
-    except book_pipeline.ChapterError as err:
+    except (book_pipeline.ChapterError, schedule.ScheduleError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     except subprocess.CalledProcessError as err:

@@ -67,12 +67,20 @@ def default_device() -> torch.device:
 
 
 def train(
-    sweep: Sweep, device: torch.device | str | None = None, progress: bool = True, tf32: bool | None = None
+    sweep: Sweep,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+    tf32: bool | None = None,
+    profiler: torch.profiler.profile | None = None,
+    compile: bool = False,
 ) -> SweepResult:
     """Train every instance of `sweep` as one batched model and return its compact results.
 
     device: default CUDA when available, else CPU. tf32: let CUDA matmuls use TF32 (default: on with CUDA;
-    no effect on a CPU). The result's `meta` records the device and the TF32 setting.
+    no effect on a CPU). The result's `meta` records the device and the TF32 setting. profiler: a running
+    `torch.profiler.profile`, told of every step (`python -m monosem bench --profile-step`). compile: run
+    the forward and backward through `torch.compile` (off by default: on two CPU cores it is slower, see
+    `python -m monosem bench --compile`; the optimizer step does not compile with PyTorch 2.13's CPU backend).
     """
     device = torch.device(device) if device is not None else default_device()
     tf32 = device.type == "cuda" if tf32 is None else tf32
@@ -90,6 +98,7 @@ def train(
     data = DataStream.for_configs(configs, device)
     model = ToyModel.init(configs, device)
     opt = BatchedLamb(model.params, lr)
+    loss_and_grads = torch.compile(model.loss_and_grads) if compile else model.loss_and_grads
 
     loss_steps = torch.arange(0, n_steps, LOSS_EVERY)
     losses = torch.empty(n_inst, len(loss_steps), device=device)
@@ -112,7 +121,7 @@ def train(
         for step in tqdm(range(n_steps), desc=f"{sweep.name} ({n_inst} models)", disable=not progress, mininterval=2):
             x, target = data.sample()
             record = step % LOSS_EVERY == 0 or step + 1 in snap_index
-            loss, grads = model.loss_and_grads(x, target, l1, with_loss=record)
+            loss, grads = loss_and_grads(x, target, l1, with_loss=record)
             opt.step(grads, lr_factor(step))
             if step < n_steps / 2:
                 model.b_in.mul_(decay_factor[:, None])
@@ -123,6 +132,8 @@ def train(
                 snap_mono[:, j] = mono_per_feature(model, data.proj, base.task, base.n_features)
                 snap_bias[:, j] = model.b_in.mean(-1)
                 snap_loss[:, j] = loss
+            if profiler is not None:
+                profiler.step()
         if device.type == "cuda":
             torch.cuda.synchronize()
     finally:
@@ -149,4 +160,5 @@ def train(
     }
     if data.out_proj is not None:
         arrays["out_proj"] = data.out_proj.cpu()
-    return SweepResult(sweep, arrays, {"seconds": seconds, "device": str(device), "tf32": tf32})
+    meta = {"seconds": seconds, "device": str(device), "tf32": tf32, "compile": compile}
+    return SweepResult(sweep, arrays, meta)
