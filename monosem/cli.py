@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from monosem import book as book_pipeline
 from monosem import schedule
 from monosem.profiles import BATCHES, PROFILES, get_profile
@@ -56,7 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--to", type=Path, required=True, help="results root to write, as TO/<profile>/<sweep>.pt")
     _profile_arg(p)
     _chapters_arg(p)
-    sub.add_parser("list", help="list chapters, profiles and Table 1 batches")
+    p = sub.add_parser("list", help="list chapters, profiles and Table 1 batches")
+    p.add_argument(
+        "--profile", default=None, help="also: each batch's size and work, and its training time if it is cached"
+    )
     p = sub.add_parser("bench", help="per-model loop vs batched trainer, side by side")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--steps", type=int, default=200, help="timed steps per trainer (default 200)")
@@ -79,6 +84,11 @@ def main(argv: list[str] | None = None) -> int:
             print("chapters:", *book_pipeline.chapters(), sep="\n  ")
             print("profiles:", *(f"{p.name:6s} {p.description}" for p in PROFILES.values()), sep="\n  ")
             print("batches:", ", ".join(BATCHES))
+            if args.profile is not None:
+                profile = get_profile(args.profile)
+                table = schedule.batch_table(profile, book_pipeline.chapter_batches())
+                print(f"\nprofile {profile.name}, cache {profile.cache_dir}:")
+                print(pd.DataFrame(table).to_string(index=False, float_format=lambda v: f"{v:.2f}", na_rep="-"))
             return 0
         if args.command == "book":
             profile = get_profile(args.profile)

@@ -17,7 +17,7 @@ from pathlib import Path
 from monosem import __version__
 from monosem.config import Sweep
 from monosem.profiles import Profile
-from monosem.results import cache_path, compact, load, save
+from monosem.results import CacheError, cache_path, compact, load, save
 from monosem.training import default_device, step_flops
 
 # What a 2-core CPU reaches on these models (README benchmark), to say what training the paper there means.
@@ -90,10 +90,34 @@ def train_all(
             f"[{i}/{len(todo)}] training {sweep.name} ({sweep.n_inst} models) at profile {profile.name}"
             f"{eta} ({_minutes(elapsed)} so far)"
         )
-        profile.run(sweep)
+        seconds = profile.run(sweep).meta.get("seconds", float("nan"))
         done += sweep_flops(sweep)
+        log(f"      {sweep.name}: {_minutes(seconds)} of training, {sweep_flops(sweep) / seconds / 1e12:.2f} TFLOP/s")
     log(f"trained {len(todo)} sweeps in {_minutes(time.perf_counter() - start)}")
     return len(todo)
+
+
+def batch_table(profile: Profile, batches: list[str]) -> list[dict[str, object]]:
+    """One row per batch: models, TFLOP of work and, when it is cached, the recorded training time, the achieved
+    TFLOP/s and the device it trained on (a compact file keeps these too)."""
+    rows = []
+    for name in dict.fromkeys(batches):
+        sweep = profile.sweep(name)
+        path = cache_path(sweep, profile.cache_dir, __version__)
+        row = {"batch": name, "models": sweep.n_inst, "TFLOP": sweep_flops(sweep) / 1e12}
+        row.update({"minutes": float("nan"), "TFLOP/s": float("nan"), "device": "-"})  # until it is trained
+        if path.exists():
+            try:
+                meta = load(path, sweep, __version__).meta
+            except CacheError as err:
+                row["device"] = f"unreadable: {err}"
+            else:
+                seconds = float(meta.get("seconds", float("nan")))
+                row.update(
+                    minutes=seconds / 60, **{"TFLOP/s": sweep_flops(sweep) / seconds / 1e12}, device=meta.get("device")
+                )
+        rows.append(row)
+    return rows
 
 
 def export_compact(profile: Profile, batches: list[str], weights: set[str], out_dir: Path, log=print) -> list[Path]:

@@ -44,6 +44,10 @@ def test_cli_list():
     proc = _cli("list")
     assert proc.returncode == 0
     assert "01_basins" in proc.stdout and "paper" in proc.stdout and "LR1" in proc.stdout
+    proc = _cli("list", "--profile", "paper")
+    assert proc.returncode == 0 and "TFLOP/s" in proc.stdout and "LR3x2" in proc.stdout
+    proc = _cli("list", "--profile", "gpu")
+    assert proc.returncode == 2 and "unknown profile 'gpu'" in proc.stderr
 
 
 def test_book_builds_with_warnings_as_errors_at_ci(tmp_path):

@@ -1,5 +1,7 @@
 """Scheduling: every sweep trains once, and an interrupted run resumes from the cache."""
 
+import math
+
 import pytest
 
 import monosem.training
@@ -63,3 +65,12 @@ def test_every_chapter_declares_its_batches():
         assert chapter in book.CHAPTER_BATCHES, chapter
         for batch in book.CHAPTER_BATCHES[chapter]:
             get_profile("ci").sweep(batch)  # raises for an unknown batch
+
+
+def test_batch_table_reports_work_and_recorded_times(ci):
+    schedule.train_all(ci, ["LR1"], log=lambda *_: None)
+    rows = {row["batch"]: row for row in schedule.batch_table(ci, ["LR1", "LR2", "LR1"])}
+    assert list(rows) == ["LR1", "LR2"]
+    assert rows["LR1"]["TFLOP"] == schedule.sweep_flops(ci.sweep("LR1")) / 1e12
+    assert rows["LR1"]["minutes"] > 0 and rows["LR1"]["TFLOP/s"] > 0 and rows["LR1"]["device"] == "cpu"
+    assert math.isnan(rows["LR2"]["minutes"]) and rows["LR2"]["device"] == "-"  # not trained yet
