@@ -155,9 +155,8 @@ def run_bench(profile: Profile, device_name: str, steps: int, compile: bool = Fa
     }
     rows["batched_fraction_of_peak"] = rows["batched_gflops"] / peak
     if compile:
-        warm = make_sweep(
-            "bench", sweep.configs[0].replace(n_steps=4), lr=profile.lrs
-        )  # both graphs: with and without the loss
+        # Four steps compile both graphs (with the loss, at steps 1, 2 and 4, and without it, at step 3).
+        warm = make_sweep("bench", cfg.replace(n_steps=4), lr=profile.lrs)
         train(warm, device=device, progress=False, compile=True)
         compiled_s = train(sweep, device=device, progress=False, compile=True).meta["seconds"]
         rows["compiled_model_steps_per_s"] = n * steps / compiled_s
