@@ -63,7 +63,9 @@ class DataStream:
     probs: Tensor  # (n_inst, N)
     proj: Tensor  # (n_inst, d, N)
     out_proj: Tensor | None  # (n_inst, d, N), re-projector only
-    groups: list[tuple[torch.Generator, list[int]]]
+    # One data stream per seed: its generator, the instances it feeds (a device index, so that no step copies
+    # an index from the host: on a GPU that copy would wait for the device) and their probabilities.
+    groups: list[tuple[torch.Generator, Tensor, Tensor]]
     shared: bool  # every instance has the same seed and the same probabilities
 
     @classmethod
@@ -81,19 +83,25 @@ class DataStream:
         if base.task == "reprojector":
             out_proj = torch.stack([projections[c.seed][1] for c in configs]).to(device)
         probs = torch.stack([feature_probs(c) for c in configs]).to(device=device, dtype=torch.float32)
-        groups = [(_seeded(seed, 1, device), [i for i, c in enumerate(configs) if c.seed == seed]) for seed in seeds]
+        groups = []
+        for seed in seeds:
+            idx = torch.tensor([i for i, c in enumerate(configs) if c.seed == seed], device=device)
+            groups.append((_seeded(seed, 1, device), idx, probs[idx]))
         shared = len(seeds) == 1 and bool((probs == probs[0]).all())
         return cls(base.task, base.batch_size, probs, proj, out_proj, groups, shared)
 
     def sample(self) -> tuple[Tensor, Tensor]:
         """One batch: inputs x (n or 1, B, d) and targets (n or 1, B, d_out); a leading 1 broadcasts."""
         if self.shared:
-            gen, _ = self.groups[0]
+            gen, _, _ = self.groups[0]
             f = self._features(gen, self.probs[:1])
             return self._embed(f, self.proj[:1], None if self.out_proj is None else self.out_proj[:1])
+        if len(self.groups) == 1:  # one seed, several densities: the group is every instance, in order
+            gen, _, probs = self.groups[0]
+            return self._embed(self._features(gen, probs), self.proj, self.out_proj)
         fs = torch.empty(self.probs.shape[0], self.batch_size, self.probs.shape[1], device=self.probs.device)
-        for gen, idx in self.groups:
-            fs[idx] = self._features(gen, self.probs[idx])
+        for gen, idx, probs in self.groups:
+            fs.index_copy_(0, idx, self._features(gen, probs))
         return self._embed(fs, self.proj, self.out_proj)
 
     def _features(self, gen: torch.Generator, probs: Tensor) -> Tensor:

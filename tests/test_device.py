@@ -1,8 +1,12 @@
 """The device code path: what can be checked without a GPU runs everywhere; the TF32 check needs CUDA."""
 
+import collections
+
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
+from monosem.config import make_sweep
 from monosem.profiles import get_profile
 from monosem.training import train
 
@@ -25,3 +29,37 @@ def test_tf32_stays_close_to_fp32_on_cuda():
     tf32 = train(sweep, device="cuda", progress=False, tf32=True)
     torch.testing.assert_close(tf32["final_loss"], fp32["final_loss"], rtol=2e-2, atol=1e-3)
     assert (tf32.mono_per_feature() - fp32.mono_per_feature()).abs().max() <= 2 / sweep.configs[0].n_features
+
+
+# The ops that move data between host and device: a read of a device value on the host (`.item()`, `bool()`,
+# `float()`), a tensor made from host data (`torch.tensor`, indexing with a Python list), and the ops whose
+# output size depends on the data. On a GPU each one waits for the device to catch up.
+HOST_ROUND_TRIPS = ("_local_scalar_dense", "lift_fresh", "nonzero", "masked_select")
+
+
+class CountHostRoundTrips(TorchDispatchMode):
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: collections.Counter[str] = collections.Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.overloadpacket.__name__
+        if name in HOST_ROUND_TRIPS:
+            self.counts[name] += 1
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize(
+    "axes",
+    [{"lr": (0.003, 0.03)}, {"eps": (1 / 16, 1 / 64)}, {"seed": (0, 1), "l1": (0.0, 0.01)}],
+    ids=["one stream", "one seed, two densities", "two seeds"],
+)
+def test_the_step_loop_never_waits_for_the_device(axes):
+    """Checked on CPU tensors, so it runs everywhere: the ops that would stall a GPU happen a fixed number of
+    times per training run (set-up and the final results), not per step, per recorded loss or per snapshot."""
+    counts = []
+    for n_steps in (32, 128):
+        with CountHostRoundTrips() as mode:
+            train(make_sweep("S", get_profile("ci").base(n_steps=n_steps), **axes), device="cpu", progress=False)
+        counts.append(mode.counts)
+    assert counts[0] == counts[1]
