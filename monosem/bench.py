@@ -4,7 +4,8 @@
 `torch_optimizer.Lamb`, `CosineAnnealingLR`, Bernoulli masks, the activations recomputed for the L1 term
 and the bias decay through the state dict; (b) trains the same sweep as one batched
 model with `monosem.training`. Both run the same number of steps from initialisation on the same device; the
-printout gives models x steps per second, their ratio, and the batched trainer's achieved GFLOP/s against
+printout gives models x steps per second, their ratio (the median over rounds in which the trainers take
+turns), and the batched trainer's achieved GFLOP/s against
 a plain torch matmul measured in the same run.
 
 `profile_step` runs the batched trainer under `torch.profiler` and prints where a step's time goes, op by op,
@@ -13,6 +14,7 @@ with the share spent in matrix products: what to optimise next, measured rather 
 
 from __future__ import annotations
 
+import statistics
 import time
 
 import torch
@@ -126,42 +128,51 @@ def profile_step(profile: Profile, device_name: str, steps: int, rows: int = 15)
     return out
 
 
-def run_bench(profile: Profile, device_name: str, steps: int, compile: bool = False) -> dict[str, float]:
+def run_bench(
+    profile: Profile, device_name: str, steps: int, compile: bool = False, repeats: int = 3
+) -> dict[str, float]:
     """(a) the per-model loop, (b) the batched trainer and, with `compile`, (c) the batched trainer with its
-    forward and backward through `torch.compile` (compilation time excluded: a warm-up run compiles first)."""
+    forward and backward through `torch.compile` (compilation time excluded: a warm-up run compiles first).
+
+    The trainers take turns `repeats` times, so that a slow spell of a shared machine hits both alike; each
+    round gives a ratio, and the rates and ratios reported are the medians over the rounds.
+    """
+    if repeats < 1:
+        raise ValueError(f"--repeats must be >= 1, got {repeats}")
     device, sweep = _bench_setup(profile, device_name, steps)
     cfg = sweep.configs[0]
     n = sweep.n_inst
     print(
         f"LR1 sweep at the {profile.name} profile's size: {n} models, N={cfg.n_features} d={cfg.d_embed} "
         f"k={cfg.d_hidden} batch={cfg.batch_size}, {steps} steps each, device {device}, "
-        f"{torch.get_num_threads()} threads"
+        f"{torch.get_num_threads()} threads, {repeats} rounds"
     )
     # On a GPU the batched trainer uses TF32 matmuls by default, so its peak is the TF32 one.
     torch.backends.cuda.matmul.allow_tf32 = device.type == "cuda"
     peak = matmul_peak(device)
     torch.backends.cuda.matmul.allow_tf32 = False
-    plain_s = sum(plain_loop(c, device, steps) for c in sweep.configs)
-    batched = train(sweep, device=device, progress=False)
-    batched_s = batched.meta["seconds"]
-    flops = step_flops(cfg) * n * steps
-    rows = {
-        "plain_model_steps_per_s": n * steps / plain_s,
-        "batched_model_steps_per_s": n * steps / batched_s,
-        "speedup": plain_s / batched_s,
-        "plain_gflops": flops / plain_s / 1e9,
-        "batched_gflops": flops / batched_s / 1e9,
-        "matmul_peak_gflops": peak,
-    }
-    rows["batched_fraction_of_peak"] = rows["batched_gflops"] / peak
     if compile:
         # Four steps compile both graphs (with the loss, at steps 1, 2 and 4, and without it, at step 3).
         warm = make_sweep("bench", cfg.replace(n_steps=4), lr=profile.lrs)
         train(warm, device=device, progress=False, compile=True)
-        compiled_s = train(sweep, device=device, progress=False, compile=True).meta["seconds"]
-        rows["compiled_model_steps_per_s"] = n * steps / compiled_s
-        rows["compiled_gflops"] = flops / compiled_s / 1e9
-        rows["compiled_over_batched"] = batched_s / compiled_s
+    seconds: dict[str, list[float]] = {"plain": [], "batched": [], "compiled": []}
+    for _ in range(repeats):
+        seconds["plain"].append(sum(plain_loop(c, device, steps) for c in sweep.configs))
+        seconds["batched"].append(train(sweep, device=device, progress=False).meta["seconds"])
+        if compile:
+            seconds["compiled"].append(train(sweep, device=device, progress=False, compile=True).meta["seconds"])
+    flops = step_flops(cfg) * n * steps
+    rows = {"matmul_peak_gflops": peak}
+    for name in ("plain", "batched", "compiled") if compile else ("plain", "batched"):
+        rows[f"{name}_model_steps_per_s"] = n * steps / statistics.median(seconds[name])
+        rows[f"{name}_gflops"] = flops / statistics.median(seconds[name]) / 1e9
+    speedups = [a / b for a, b in zip(seconds["plain"], seconds["batched"], strict=True)]
+    rows["speedup"] = statistics.median(speedups)
+    rows["batched_fraction_of_peak"] = rows["batched_gflops"] / peak
+    if compile:
+        rows["compiled_over_batched"] = statistics.median(
+            b / c for b, c in zip(seconds["batched"], seconds["compiled"], strict=True)
+        )
     print(
         f"(a) per-model loop, torch_optimizer.Lamb : {rows['plain_model_steps_per_s']:8.1f} model-steps/s  "
         f"{rows['plain_gflops']:7.1f} GFLOP/s"
@@ -175,7 +186,8 @@ def run_bench(profile: Profile, device_name: str, steps: int, compile: bool = Fa
             f"(c) batched trainer, torch.compile        : {rows['compiled_model_steps_per_s']:8.1f} model-steps/s  "
             f"{rows['compiled_gflops']:7.1f} GFLOP/s  ({rows['compiled_over_batched']:.2f}x of (b))"
         )
-    print(f"speed-up (b)/(a)                          : {rows['speedup']:8.2f}x")
+    rounds = ", ".join(f"{r:.2f}x" for r in speedups)
+    print(f"speed-up (b)/(a), median of the rounds    : {rows['speedup']:8.2f}x  (rounds: {rounds})")
     precision = "TF32" if device.type == "cuda" else "float32"
     print(
         f"{f'matmul peak ({precision})':42s}: {peak:8.1f} GFLOP/s; the batched trainer reaches "

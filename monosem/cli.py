@@ -67,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=200, help="timed steps per trainer (default 200)")
     p.add_argument("--compile", action="store_true", help="also time the batched trainer under torch.compile")
     p.add_argument(
+        "--repeats", type=int, default=3, help="rounds in which the trainers take turns; medians are reported"
+    )
+    p.add_argument(
         "--profile-step", action="store_true", help="instead: where a step of the batched trainer spends its time"
     )
     _profile_arg(p)
@@ -120,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.profile_step:
                 profile_step(bench_profile, args.device, args.steps)
             else:
-                run_bench(bench_profile, args.device, args.steps, compile=args.compile)
+                run_bench(bench_profile, args.device, args.steps, compile=args.compile, repeats=args.repeats)
             return 0
         if args.command == "test":
             return run_tests(extra)

@@ -12,9 +12,10 @@ from monosem.training import step_flops, train
 
 
 def test_bench_reports_every_trainer_and_the_peak(capsys):
-    rows = run_bench(get_profile("ci"), "cpu", steps=4, compile=shutil.which("cc") is not None)
+    rows = run_bench(get_profile("ci"), "cpu", steps=4, compile=shutil.which("cc") is not None, repeats=2)
     out = capsys.readouterr().out
     assert "(a) per-model loop" in out and "(b) batched trainer" in out and "speed-up" in out
+    assert "2 rounds" in out and out.count("x, ") == 1  # the ratio of each of the two rounds
     assert set(rows) >= {"speedup", "batched_gflops", "matmul_peak_gflops", "batched_fraction_of_peak"}
     assert ("(c) batched trainer, torch.compile" in out) == (shutil.which("cc") is not None)
     assert all(v > 0 for v in rows.values())
@@ -23,6 +24,8 @@ def test_bench_reports_every_trainer_and_the_peak(capsys):
 def test_bench_rejects_bad_input():
     with pytest.raises(ValueError, match="steps"):
         run_bench(get_profile("ci"), "cpu", steps=0)
+    with pytest.raises(ValueError, match="--repeats must be >= 1, got 0"):
+        run_bench(get_profile("ci"), "cpu", steps=4, repeats=0)
 
 
 def test_step_flops_counts_the_five_matmuls():
