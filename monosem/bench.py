@@ -3,10 +3,9 @@
 (a) trains each model of the LR1 sweep on its own, as the reference code does: `nn.Sequential`, autograd,
 `torch_optimizer.Lamb`, `CosineAnnealingLR`, Bernoulli masks, the activations recomputed for the L1 term
 and the bias decay through the state dict; (b) trains the same sweep as one batched
-model with `monosem.training`. Both run the same number of steps from initialisation on the same device; the
-printout gives models x steps per second, their ratio (the median over rounds in which the trainers take
-turns), and the batched trainer's achieved GFLOP/s against
-a plain torch matmul measured in the same run.
+model with `monosem.training`. Both run the same number of steps from initialisation on the same device, taking
+turns over several rounds; the printout gives models x steps per second, their ratio (the median over the
+rounds) and the batched trainer's achieved GFLOP/s against a plain torch matmul measured in the same run.
 
 `profile_step` runs the batched trainer under `torch.profiler` and prints where a step's time goes, op by op,
 with the share spent in matrix products: what to optimise next, measured rather than guessed.
