@@ -26,34 +26,19 @@
 profile = "auto"
 
 # %% tags=["remove-cell"]
-from myst_nb import glue
-
 import monosem as ms
 
 ms.plotting.use_book_style()
 P = ms.get_profile(profile)
-lr1 = P.run("LR1")
-lr2 = P.run("LR2")
-c1 = ms.claims.lr_dependence(lr1)
-c2 = ms.claims.bias_split(lr1)
-glue("profile", P.name, display=False)
-glue("N", P.n_features, display=False)
-glue("d", P.d_embed, display=False)
-glue("k", P.d_hidden, display=False)
-glue("batch", P.batch_size, display=False)
-glue("steps", P.n_steps, display=False)
-glue("minutes", (lr1.meta["seconds"] + lr2.meta["seconds"]) / 60, display=False)
-ms.claims.glue_numbers("c1", c1)
-ms.claims.glue_numbers("c2", c2)
-glue("lr2_mono_low", float(lr2.mono_per_feature()[0]), display=False)
-glue("lr2_mono_high", float(lr2.mono_per_feature()[-1]), display=False)
+res = ms.basins.run(P)
+ms.claims.glue_numbers("", ms.basins.numbers(res))
 
 # %% [markdown]
 # This page was executed at the **{glue:text}`profile`** profile: N = {glue:text}`N` features, an embedding of
 # d = {glue:text}`d` dimensions, k = {glue:text}`k` neurons, batches of {glue:text}`batch` samples and
 # {glue:text}`steps:,` steps (the paper: N = 512, d = 64, k = 1024, batch 8192, 131,072 steps). Training
-# both sweeps took {glue:text}`minutes:.1f` minutes; each sweep of six learning rates trains as one batched
-# model. The numbers below come from this run.
+# both sweeps took {glue:text}`minutes:.1f` minutes; each sweep of {glue:text}`n_lrs` learning rates trains as
+# one batched model. The numbers below come from this run.
 #
 # ## Training traces
 #
@@ -62,7 +47,7 @@ glue("lr2_mono_high", float(lr2.mono_per_feature()[-1]), display=False)
 # the loss curve is scalloped late in training.
 
 # %% mystnb={"figure": {"caption": "Training traces of LR1 (uniform feature frequencies, zero initial bias), coloured by learning rate: loss (log scale), number of monosemantic neurons per feature, and mean bias, against log2 of the step. Compare with Fig. 3 of the paper.", "name": "fig-lr1-traces"}}
-ms.plotting.training_traces(lr1, by="lr")
+ms.plotting.training_traces(res.lr1, by="lr")
 
 # %% [markdown]
 # ## Single-feature activations
@@ -72,16 +57,16 @@ ms.plotting.training_traces(lr1, by="lr")
 # monosemantic neuron is a single bright pixel in its row; monosemantic neurons line up along a diagonal.
 
 # %% mystnb={"figure": {"caption": "Single-feature activations of the LR1 models at the lowest, a middle and the highest learning rate. Neurons sorted by monosemanticity (most monosemantic at the top), features by the neuron they activate most. Compare with Fig. 4 of the paper.", "name": "fig-lr1-heatmaps"}}
-ms.plotting.activation_heatmaps(lr1, [0, len(P.lrs) // 2, len(P.lrs) - 1], by="lr")
+ms.plotting.activation_heatmaps(res.lr1, ms.basins.heatmap_indices(res), by="lr")
 
 # %% [markdown]
 # ## Biases of monosemantic and polysemantic neurons
 
 # %% mystnb={"figure": {"caption": "Final bias of every neuron against its monosemanticity r_i, for each learning rate of LR1. Orange: monosemantic neurons (r_i > 0.999). Compare with Fig. 5 of the paper.", "name": "fig-lr1-bias"}}
-ms.plotting.bias_vs_monosemanticity(lr1, by="lr")
+ms.plotting.bias_vs_monosemanticity(res.lr1, by="lr")
 
 # %% [markdown]
-# Pooled over the six models, the {glue:text}`c2_n_mono` monosemantic neurons have a median bias of
+# Pooled over the {glue:text}`n_lrs` models, the {glue:text}`c2_n_mono` monosemantic neurons have a median bias of
 # {glue:text}`c2_median_mono:+.3f`, and the {glue:text}`c2_n_poly` clearly polysemantic neurons
 # ($0 < r_i < 0.5$) a median bias of {glue:text}`c2_median_poly:+.3f`.
 #
@@ -92,7 +77,7 @@ ms.plotting.bias_vs_monosemanticity(lr1, by="lr")
 # (LR2) feature frequencies.
 
 # %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature (left) and final loss (right) against the learning rate, zero initial bias, for uniform (LR1) and power-law (LR2) feature frequencies. Compare with Fig. 1 (left) of the paper.", "name": "fig-lr-final"}}
-ms.plotting.final_against({"LR1 (uniform)": lr1, "LR2 (power law)": lr2}, by="lr")
+ms.plotting.final_against({"LR1 (uniform)": res.lr1, "LR2 (power law)": res.lr2}, by="lr")
 
 # %% [markdown]
 # With uniform frequencies the number of monosemantic neurons per feature goes from
@@ -105,13 +90,13 @@ ms.plotting.final_against({"LR1 (uniform)": lr1, "LR2 (power law)": lr2}, by="lr
 # The power-law traces (the paper's Fig. 6):
 
 # %% mystnb={"figure": {"caption": "Training traces of LR2 (power-law feature frequencies, zero initial bias), coloured by learning rate. Compare with Fig. 6 of the paper.", "name": "fig-lr2-traces"}}
-ms.plotting.training_traces(lr2, by="lr")
+ms.plotting.training_traces(res.lr2, by="lr")
 
 # %% [markdown]
 # Final values for every model of both sweeps:
 
 # %%
-ms.results.summaries({"LR1": lr1, "LR2": lr2}).round(4)
+ms.tables.summary_tables({"LR1": res.lr1, "LR2": res.lr2})
 
 # %% [markdown]
 # ## What we found
@@ -120,4 +105,4 @@ ms.results.summaries({"LR1": lr1, "LR2": lr2}).round(4)
 # "partly" when some do, "no" when none does.
 
 # %%
-ms.claims.table(ms.claims.basins(lr1, P.n_features))
+ms.claims.table(ms.basins.findings(res))

@@ -1,24 +1,33 @@
-"""monosem: re-deriving *Engineering Monosemanticity in Toy Models* (Jermyn, Schiefer, Hubinger, 2022)."""
+"""monosem: re-deriving *Engineering Monosemanticity in Toy Models* (Jermyn, Schiefer, Hubinger, 2022).
 
-__version__ = "0.1.0"
+The chapters use this package as `import monosem as ms`. Modules inside it never import this file: they import
+each other by their full names (see the import-linter contracts in pyproject.toml).
+"""
 
-from monosem import claims, plotting, results  # noqa: E402
-from monosem.config import ModelConfig, Sweep, make_sweep  # noqa: E402
-from monosem.profiles import PROFILES, Profile, get_profile  # noqa: E402
-from monosem.results import SweepResult, load_or_train  # noqa: E402
-from monosem.training import train  # noqa: E402
+from monosem import claims, experiments, plotting, tables
+from monosem.cache import Cache
+from monosem.config import ModelConfig, Sweep, make_sweep
+from monosem.experiments import basins, negative_bias
+from monosem.profiles import PROFILES, Profile, get_profile
+from monosem.results import SweepResult
+from monosem.training import train
+from monosem.version import __version__
 
 __all__ = [
     "PROFILES",
-    "claims",
-    "plotting",
-    "results",
+    "Cache",
     "ModelConfig",
     "Profile",
     "Sweep",
     "SweepResult",
+    "__version__",
+    "basins",
+    "claims",
+    "experiments",
     "get_profile",
-    "load_or_train",
     "make_sweep",
+    "negative_bias",
+    "plotting",
+    "tables",
     "train",
 ]

@@ -20,6 +20,7 @@ import torch
 
 from monosem.config import ModelConfig, Sweep, make_sweep
 from monosem.data import feature_probs, random_projection
+from monosem.numerics import numerics
 from monosem.profiles import Profile
 from monosem.training import step_flops, train
 
@@ -147,9 +148,8 @@ def run_bench(
         f"{torch.get_num_threads()} threads, {repeats} rounds"
     )
     # On a GPU the batched trainer uses TF32 matmuls by default, so its peak is the TF32 one.
-    torch.backends.cuda.matmul.allow_tf32 = device.type == "cuda"
-    peak = matmul_peak(device)
-    torch.backends.cuda.matmul.allow_tf32 = False
+    with numerics(device, tf32=device.type == "cuda"):
+        peak = matmul_peak(device)
     seconds: dict[str, list[float]] = {"plain": [], "batched": [], "batched again": [], "compiled": []}
     for _ in range(repeats):
         seconds["plain"].append(sum(plain_loop(c, device, steps) for c in sweep.configs))

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from monosem import book as book_pipeline
-from monosem import schedule
-from monosem.profiles import BATCHES, PROFILES, get_profile
+from monosem import pipeline, runner
+from monosem.cache import Cache
+from monosem.profiles import PROFILES, get_profile
 
 
 def _profile_arg(parser: argparse.ArgumentParser) -> None:
@@ -84,37 +84,43 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "list":
-            print("chapters:", *book_pipeline.chapters(), sep="\n  ")
+            print("chapters:", *pipeline.chapters(), sep="\n  ")
             print("profiles:", *(f"{p.name:6s} {p.description}" for p in PROFILES.values()), sep="\n  ")
-            print("batches:", ", ".join(BATCHES))
+            listed = get_profile(args.profile or "ci")
+            names = [s.name for s in runner.distinct(pipeline.chapter_sweeps(listed), Cache.for_profile(listed.name))]
+            print("batches:", ", ".join(names))
             if args.profile is not None:
                 profile = get_profile(args.profile)
-                table = schedule.batch_table(profile, book_pipeline.chapter_batches())
-                print(f"\nprofile {profile.name}, cache {profile.cache_dir}:")
+                cache = Cache.for_profile(profile.name)
+                table = runner.batch_table(cache, pipeline.chapter_sweeps(profile))
+                print(f"\nprofile {profile.name}, cache {cache.root}:")
                 print(pd.DataFrame(table).to_string(index=False, float_format=lambda v: f"{v:.2f}", na_rep="-"))
             return 0
         if args.command == "book":
             profile = get_profile(args.profile)
-            html = book_pipeline.build(profile.name, out=args.out, allow_cpu=args.allow_cpu)
+            html = pipeline.build(profile.name, out=args.out, allow_cpu=args.allow_cpu)
             print(f"book built at profile {profile.name}: {html / 'index.html'}")
             return 0
         if args.command == "run":
             profile = get_profile(args.profile)
-            chapter = book_pipeline.resolve_chapter(args.chapter)
-            html = book_pipeline.build(profile.name, only=[chapter], allow_cpu=args.allow_cpu)
+            chapter = pipeline.resolve_chapter(args.chapter)
+            html = pipeline.build(profile.name, only=[chapter], allow_cpu=args.allow_cpu)
             print(f"{chapter} re-executed at profile {profile.name}: {html / (chapter + '.html')}")
             return 0
         if args.command in ("train", "export"):
             profile = get_profile(args.profile)
-            chosen = None if args.chapter is None else [book_pipeline.resolve_chapter(c) for c in args.chapter]
-            batches = book_pipeline.chapter_batches(chosen)
+            chosen = None if args.chapter is None else [pipeline.resolve_chapter(c) for c in args.chapter]
+            sweeps = pipeline.chapter_sweeps(profile, chosen)
+            cache = Cache.for_profile(profile.name)
             if args.command == "export":
-                schedule.export_compact(profile, batches, book_pipeline.WEIGHTS_NEEDED, args.to)
+                target = Cache(args.to / profile.name, cache.version)
+                runner.export_compact(cache, sweeps, pipeline.weights_needed(chosen), target)
                 return 0
             if args.budget is not None and not args.budget > 0:
                 raise ValueError(f"--budget must be a positive number of minutes, got {args.budget}")
             budget = None if args.budget is None else args.budget * 60
-            schedule.train_all(profile, batches, budget_s=budget, allow_cpu=args.allow_cpu)
+            gpu_sized = profile.name == "paper" and not args.allow_cpu
+            runner.train_all(cache, sweeps, label=profile.name, budget_s=budget, gpu_sized=gpu_sized)
             return 0
         if args.command == "bench":
             from monosem.bench import profile_step, run_bench
@@ -129,9 +135,15 @@ def main(argv: list[str] | None = None) -> int:
             return run_tests(extra)
     except ValueError as err:
         parser.error(str(err))
-    except (book_pipeline.ChapterError, schedule.ScheduleError) as err:
+    except (pipeline.ChapterError, runner.RunnerError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except runner.Interrupted as err:
+        print(err, file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     except subprocess.CalledProcessError as err:
         print(
             f"error: {' '.join(map(str, err.cmd[:2]))} failed with exit code {err.returncode}; see above",
@@ -144,13 +156,13 @@ def main(argv: list[str] | None = None) -> int:
 def run_tests(extra: list[str]) -> int:
     """Unit tests plus every chapter, converted and parameterised at the ci profile, under nbmake."""
     # not under _build/: nbmake skips every path with a "_build" part
-    notebooks = book_pipeline.ROOT / ".ci-notebooks"
+    notebooks = pipeline.ROOT / ".ci-notebooks"
     for old in notebooks.glob("*.ipynb"):
         old.unlink()
-    for chapter in book_pipeline.chapters():
-        book_pipeline.prepare(chapter, "ci", notebooks, execute=False)
+    for chapter in pipeline.chapters():
+        pipeline.prepare(chapter, "ci", notebooks, execute=False)
     cmd = [sys.executable, "-m", "pytest", "tests", "--nbmake", *map(str, sorted(notebooks.glob("*.ipynb"))), *extra]
-    return subprocess.run(cmd, cwd=Path(book_pipeline.ROOT)).returncode
+    return subprocess.run(cmd, cwd=Path(pipeline.ROOT)).returncode
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""Monosemanticity of neurons (paper eq. 7) and the single-feature activation matrix."""
+"""The paper's measurements of a trained model, each defined once: monosemanticity r_i (eq. 7), the
+monosemantic count and the headline "# mono neurons / # features", the positive-bias proxy for polysemantic
+neurons (Fig. 11), and the single-feature activation matrix they are computed from."""
 
 from __future__ import annotations
 
@@ -8,8 +10,12 @@ from torch import Tensor
 from monosem.data import single_feature_inputs
 from monosem.model import ToyModel
 
+# A neuron is monosemantic when r_i exceeds this (the paper's threshold).
 MONO_THRESHOLD = 0.999
+# eq. 7's delta, which keeps a dead neuron's r_i at 0 instead of 0/0.
 DELTA = 1e-10
+# The paper's proxy for a polysemantic neuron (Fig. 11): a final bias above this.
+POSITIVE_BIAS = 0.05
 
 
 @torch.no_grad()
@@ -33,15 +39,39 @@ def monosemanticity(acts: Tensor) -> Tensor:
     return acts.max(dim=-1).values / (DELTA + acts.clamp(min=0).sum(dim=-1))
 
 
+def model_monosemanticity(model: ToyModel, proj: Tensor, task: str = "decoder") -> Tensor:
+    """r_i of every neuron of every instance of `model`, (n, k)."""
+    return monosemanticity(single_feature_activations(model, proj, task))
+
+
+def is_monosemantic(r: Tensor, threshold: float = MONO_THRESHOLD) -> Tensor:
+    """Which neurons count as monosemantic: r (..., k) -> bool (..., k)."""
+    return r > threshold
+
+
 def n_monosemantic(r: Tensor, threshold: float = MONO_THRESHOLD) -> Tensor:
-    """Number of neurons with r_i > threshold, per instance: r (..., k) -> (...)."""
-    return (r > threshold).sum(dim=-1)
+    """Number of monosemantic neurons, per instance: r (..., k) -> (...)."""
+    return is_monosemantic(r, threshold).sum(dim=-1)
 
 
-def mono_per_feature(model: ToyModel, proj: Tensor, task: str, n_features: int) -> Tensor:
-    """The paper's headline statistic, # monosemantic neurons / # features, per instance (n,)."""
-    r = monosemanticity(single_feature_activations(model, proj, task))
+def mono_per_feature(r: Tensor, n_features: int) -> Tensor:
+    """The paper's headline statistic, # monosemantic neurons / # features: r (..., k) -> (...)."""
     return n_monosemantic(r).float() / n_features
+
+
+def mono_fraction(r: Tensor) -> Tensor:
+    """The fraction of neurons that are monosemantic: r (..., k) -> (...)."""
+    return is_monosemantic(r).float().mean(dim=-1)
+
+
+def is_positive_bias(b: Tensor, threshold: float = POSITIVE_BIAS) -> Tensor:
+    """The paper's proxy for a polysemantic neuron: a final bias above `threshold`, b (..., k) -> bool."""
+    return b > threshold
+
+
+def n_positive_bias(b: Tensor, threshold: float = POSITIVE_BIAS) -> Tensor:
+    """Neurons with a final bias above `threshold`, per instance: b (..., k) -> (...)."""
+    return is_positive_bias(b, threshold).sum(dim=-1)
 
 
 def display_order(acts: Tensor, r: Tensor) -> tuple[Tensor, Tensor]:

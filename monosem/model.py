@@ -38,7 +38,8 @@ def _solu_grad(e: Tensor, h: Tensor) -> Tensor:
     return torch.exp(e) + h
 
 
-ACTIVATIONS = {"relu": (torch.relu, _relu_grad), "gelu": (F.gelu, _gelu_grad), "solu": (solu, _solu_grad)}
+# Each activation with its derivative, as a function of the pre-activation e and the activation h.
+ACTIVATION_FNS = {"relu": (torch.relu, _relu_grad), "gelu": (F.gelu, _gelu_grad), "solu": (solu, _solu_grad)}
 
 
 @dataclass
@@ -80,7 +81,7 @@ class ToyModel:
 
     def hidden(self, x: Tensor) -> Tensor:
         """x: (n or 1, B, d) -> h: (n, B, k)."""
-        return ACTIVATIONS[self.activation][0](self.preact(x))
+        return ACTIVATION_FNS[self.activation][0](self.preact(x))
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """x: (n or 1, B, d) -> (h: (n, B, k), y: (n, B, d_out))."""
@@ -94,7 +95,7 @@ class ToyModel:
         """Per-instance loss sum_o (y_o - t_o)^2 averaged over the batch, shape (n,) (None unless `with_loss`),
         and the gradients of loss + l1 * sum|h| / B with respect to [W_in, b_in, W_out] (l1: (n,) or None).
         x: (n or 1, B, d); target: (n or 1, B, d_out)."""
-        act, act_grad = ACTIVATIONS[self.activation]
+        act, act_grad = ACTIVATION_FNS[self.activation]
         batch = x.shape[1]
         e = self.preact(x)
         h = act(e)

@@ -14,8 +14,16 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from monosem.metrics import MONO_THRESHOLD, display_order
-from monosem.results import POSITIVE_BIAS, SweepResult
+from monosem.metrics import (
+    MONO_THRESHOLD,
+    POSITIVE_BIAS,
+    display_order,
+    is_monosemantic,
+    mono_fraction,
+    n_monosemantic,
+    n_positive_bias,
+)
+from monosem.results import SweepResult
 
 LABELS = {
     "lr": "learning rate",
@@ -57,13 +65,13 @@ def training_traces(result: SweepResult, by: str = "lr", log_color: bool = True)
     cmap, norm = _color_scale(values, log_color)
     fig = Figure(figsize=(12, 3.4), layout="constrained")
     axes = fig.subplots(1, 3)
-    loss_x = np.log2(result["loss_steps"].numpy() + 1)
-    snap_x = np.log2(result["snap_steps"].numpy())
+    loss_x = np.log2(result.loss_steps.numpy() + 1)
+    snap_x = np.log2(result.snap_steps.numpy())
     for i, value in enumerate(values):
         color = cmap(norm(value))
-        axes[0].plot(loss_x, result["loss"][i].numpy(), color=color, lw=0.8)
-        axes[1].plot(snap_x, result["snap_mono"][i].numpy(), color=color, marker=".")
-        axes[2].plot(snap_x, result["snap_bias"][i].numpy(), color=color, marker=".")
+        axes[0].plot(loss_x, result.loss[i].numpy(), color=color, lw=0.8)
+        axes[1].plot(snap_x, result.snap_mono[i].numpy(), color=color, marker=".")
+        axes[2].plot(snap_x, result.snap_bias[i].numpy(), color=color, marker=".")
     axes[0].set_yscale("log")
     for ax, label in zip(axes, ("loss", MONO_LABEL, "mean bias"), strict=True):
         ax.set_xlabel(r"$\log_2$ step")
@@ -91,10 +99,10 @@ def _heatmaps(panels: list[tuple[SweepResult, int, str]]) -> Figure:
     activations = {id(r): r.activations() for r, _, _ in panels}  # once per result, not per panel
     for ax, (result, i, title) in zip(axes[0], panels, strict=True):
         acts = activations[id(result)][i]
-        neurons, features = display_order(acts, result["r"][i])
+        neurons, features = display_order(acts, result.r[i])
         matrix = acts[neurons][:, features].clamp(min=0).numpy()
         image = ax.imshow(matrix, aspect="auto", cmap="magma", interpolation="nearest", vmin=0)
-        n_mono = int((result["r"][i] > MONO_THRESHOLD).sum())
+        n_mono = int(n_monosemantic(result.r[i]))
         ax.set_title(f"{title}\n{n_mono} monosemantic neurons")
         ax.set_xlabel("feature (sorted by top neuron)")
         ax.set_ylabel(r"neuron (sorted by $r_i$)")
@@ -110,8 +118,8 @@ def bias_vs_monosemanticity(result: SweepResult, indices: Sequence[int] | None =
     fig = Figure(figsize=(3.8 * cols, 3.2 * rows), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True)
     for ax, i in zip(axes.flat, indices, strict=False):
-        r, b = result["r"][i].numpy(), result["b_in"][i].numpy()
-        mono = r > MONO_THRESHOLD
+        r, b = result.r[i].numpy(), result.b_in[i].numpy()
+        mono = is_monosemantic(result.r[i]).numpy()
         ax.scatter(r[~mono], b[~mono], s=6, alpha=0.5, color="tab:blue", label="polysemantic")
         ax.scatter(r[mono], b[mono], s=6, alpha=0.5, color="tab:orange", label=f"$r_i > {MONO_THRESHOLD}$")
         ax.axhline(0, color="black", lw=0.6)
@@ -132,7 +140,7 @@ def final_against(results: dict[str, SweepResult], by: str = "lr", log_x: bool =
     for label, result in results.items():
         x = result.values(by)
         axes[0].plot(x, result.mono_per_feature().numpy(), marker="o", label=label)
-        axes[1].plot(x, result["final_loss"].numpy(), marker="o", label=label)
+        axes[1].plot(x, result.final_loss.numpy(), marker="o", label=label)
     for ax, ylabel in zip(axes, (MONO_LABEL, "final loss"), strict=True):
         if log_x:
             ax.set_xscale("log")
@@ -150,9 +158,8 @@ def against_bias(results: dict[str, SweepResult]) -> Figure:
     axes = fig.subplots(2, len(results), squeeze=False, sharex=True, sharey="row")
     for col, (label, result) in enumerate(results.items()):
         x = result.values("init_bias")
-        n_mono = (result["r"] > MONO_THRESHOLD).sum(-1).float()
         axes[0, col].plot(x, result.mono_per_feature().numpy(), marker="o")
-        axes[1, col].plot(x, (n_mono / result["r"].shape[-1]).numpy(), marker="o", color="tab:green")
+        axes[1, col].plot(x, mono_fraction(result.r).numpy(), marker="o", color="tab:green")
         axes[0, col].set_title(label)
         axes[1, col].set_xlabel("initial mean bias")
         for ax in axes[:, col]:
@@ -178,7 +185,7 @@ def metric_grid(result: SweepResult, x: str, hue: str, mark: float | None = None
         axes[0].plot(
             [xs[i] for i in order], result.mono_per_feature()[order].numpy(), marker="o", color=color, label=label
         )
-        axes[1].plot([xs[i] for i in order], result["final_loss"][order].numpy(), marker="o", color=color, label=label)
+        axes[1].plot([xs[i] for i in order], result.final_loss[order].numpy(), marker="o", color=color, label=label)
     for ax, ylabel in zip(axes, (MONO_LABEL, "final loss"), strict=True):
         ax.set_xlabel(LABELS.get(x, x))
         ax.set_ylabel(ylabel)
@@ -197,8 +204,8 @@ def sorted_biases(results: dict[str, SweepResult], threshold: float = POSITIVE_B
         lrs = result.values("lr")
         cmap, norm = _color_scale(lrs, log=True)
         for i, lr in enumerate(lrs):
-            b = result["b_in"][i].sort(descending=True).values.numpy()
-            count = int((b > threshold).sum())
+            b = result.b_in[i].sort(descending=True).values.numpy()
+            count = int(n_positive_bias(result.b_in[i], threshold))
             ax.plot(b, color=cmap(norm(lr)), lw=1, label=f"lr {lr:g}: {count} above")
         d = result.configs[0].d_embed
         ax.axhline(threshold, color="black", ls="--", lw=0.8)

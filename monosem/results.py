@@ -1,22 +1,14 @@
-"""Compact results of a trained sweep and the on-disk cache that makes re-running a chapter free.
+"""The record of a trained sweep: its traces, summaries and final weights, with typed fields.
 
-A result file is keyed by the sha256 of the canonical configuration of every instance and the library
-version (`Sweep.key`). Writes are atomic (temporary file, then rename). A file that cannot be read, or
-that holds another configuration, is reported with its path, moved aside (never deleted) and retrained.
-
-`compact` makes the form that is committed for the `paper` profile: summaries and traces always, the
-final weights only of the sweeps whose figures need them, stored as float16 (half the bytes; the
-monosemanticity r_i and every summary are computed from the float32 weights before they are rounded).
+`compact` makes the form that is committed for the `paper` profile: summaries and traces always, the final
+weights only of the sweeps whose figures need them, stored as float16 (half the bytes; the monosemanticity
+r_i and every summary are computed from the float32 weights before they are rounded).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-import time
-import warnings
+import dataclasses
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -24,37 +16,79 @@ import torch
 from torch import Tensor
 
 from monosem.config import ModelConfig, Sweep
-from monosem.metrics import single_feature_activations
+from monosem.metrics import POSITIVE_BIAS, mono_per_feature, n_positive_bias, single_feature_activations
 from monosem.model import ToyModel
 
-FORMAT = 1
-# Arrays that grow with N x k per instance: the final weights and the projection they act on.
+# The final weights and the projections they act on: what a compact result may leave out.
 WEIGHT_ARRAYS = ("W_in", "W_out", "proj", "out_proj")
-# The paper's proxy for a polysemantic neuron (Fig. 11): a final bias above this.
-POSITIVE_BIAS = 0.05
 
 
 @dataclass
 class SweepResult:
-    """What a chapter needs of a trained sweep.
+    """What a chapter needs of a trained sweep (n = instances, k = neurons, N = features, d = embedding).
 
-    arrays: loss_steps (n_rec,), loss (n_inst, n_rec), snap_steps (n_snap,), snap_mono, snap_bias and
-    snap_loss (n_inst, n_snap), final_loss (n_inst,), r (n_inst, k), W_in (n_inst, k, d), b_in (n_inst, k),
-    W_out (n_inst, d_out, k), proj (n_inst, d, N) and, for the re-projector, out_proj (n_inst, d, N).
-    meta: seconds (training wall time), device, tf32 and, for a compact result, compact: "weights"
-    (weights kept as float16) or "summaries" (no weights).
+    loss_steps (n_rec,): the steps at which the loss was recorded; loss (n, n_rec).
+    snap_steps (n_snap,): the snapshot steps (powers of two and the last step); snap_mono, snap_bias and
+    snap_loss (n, n_snap): # mono / # features, mean bias and loss there, computed on the training device.
+    final_loss (n,): the mean recorded loss over the last period of the lr schedule.
+    r (n, k): the final monosemanticity r_i, computed in float32 on the CPU from the final weights.
+    b_in (n, k): the final biases. W_in (n, d, k), W_out (n, k, d_out), proj (n, d, N) and, for the
+    re-projector, out_proj (n, d, N): the final weights and projections (None in a compact result without them).
+    meta: seconds (training wall time), device, tf32, compile and, for a compact result, compact: "weights"
+    (weights kept as float16) or "summaries" (no weights); path, when the result was read from a file.
     """
 
     sweep: Sweep
-    arrays: dict[str, Tensor]
+    loss_steps: Tensor
+    loss: Tensor
+    snap_steps: Tensor
+    snap_mono: Tensor
+    snap_bias: Tensor
+    snap_loss: Tensor
+    final_loss: Tensor
+    r: Tensor
+    b_in: Tensor
+    W_in: Tensor | None = None
+    W_out: Tensor | None = None
+    proj: Tensor | None = None
+    out_proj: Tensor | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_arrays(cls, sweep: Sweep, arrays: dict[str, Tensor], meta: dict[str, Any] | None = None) -> SweepResult:
+        names = {f.name for f in dataclasses.fields(cls)} - {"sweep", "meta"}
+        unknown = set(arrays) - names
+        if unknown:
+            raise ValueError(f"unknown result arrays {sorted(unknown)}; a result holds {sorted(names)}")
+        return cls(sweep, **arrays, meta=dict(meta or {}))
+
+    @property
+    def arrays(self) -> dict[str, Tensor]:
+        """Every array the result holds, by name (the stored form)."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name not in ("sweep", "meta") and getattr(self, f.name) is not None
+        }
+
+    def __getitem__(self, name: str) -> Tensor:
+        value = self.arrays.get(name)
+        if value is None:
+            raise KeyError(f"result of sweep {self.sweep.name!r} holds no array {name!r}")
+        return value
 
     @property
     def configs(self) -> tuple[ModelConfig, ...]:
         return self.sweep.configs
 
-    def __getitem__(self, name: str) -> Tensor:
-        return self.arrays[name]
+    @property
+    def n_features(self) -> int:
+        return self.configs[0].n_features
+
+    @property
+    def seconds(self) -> float:
+        """Training wall time, as recorded when the sweep was trained."""
+        return float(self.meta.get("seconds", float("nan")))
 
     def values(self, name: str) -> list[Any]:
         """The value of a configuration field for every instance, in instance order."""
@@ -70,38 +104,42 @@ class SweepResult:
         return hits[0]
 
     def mono_per_feature(self) -> Tensor:
-        """Final # monosemantic neurons / # features per instance."""
-        return self["snap_mono"][:, -1]
+        """Final # monosemantic neurons / # features per instance, (n,)."""
+        return self.snap_mono[:, -1]
+
+    def final_mono_per_feature(self) -> Tensor:
+        """# monosemantic neurons / # features per instance from the final r_i (float32, CPU), (n,)."""
+        return mono_per_feature(self.r, self.n_features)
 
     def summary(self) -> pd.DataFrame:
         """One row per instance: the swept values, final # mono / # features, final loss, and the number of
-        neurons with a clearly positive bias (> 0.05, the paper's proxy for polysemantic neurons)."""
-        rows = {name: self.values(name) for name, _ in self.sweep.axes}
+        neurons with a clearly positive bias (the paper's proxy for polysemantic neurons)."""
+        rows: dict[str, list[Any]] = {name: self.values(name) for name, _ in self.sweep.axes}
         rows["# mono / # features"] = self.mono_per_feature().tolist()
-        rows["final loss"] = self["final_loss"].tolist()
-        rows["neurons with bias > 0.05"] = (self["b_in"] > POSITIVE_BIAS).sum(-1).tolist()
+        rows["final loss"] = self.final_loss.tolist()
+        rows[f"neurons with bias > {POSITIVE_BIAS}"] = n_positive_bias(self.b_in).tolist()
         return pd.DataFrame(rows)
 
     @property
     def has_weights(self) -> bool:
-        return "W_in" in self.arrays
+        return self.W_in is not None
 
     def _weight(self, name: str) -> Tensor:
-        if name not in self.arrays:
+        value = getattr(self, name)
+        if value is None:
             raise MissingWeightsError(
                 f"the result of sweep {self.sweep.name!r} was stored compact, without its final weights "
-                f"({self.meta.get('path', 'not from a file')}); to plot from weights, add the batch to "
-                "monosem.book.WEIGHTS_NEEDED and export again, or delete the file to retrain the sweep"
+                f"({self.meta.get('path', 'not from a file')}); export it again with its weights, or delete "
+                "the file to retrain the sweep"
             )
-        return self.arrays[name].float()
+        return value.float()
 
     def model(self) -> ToyModel:
         """The final weights of every instance (float32, also when they were stored as float16)."""
-        b_in = self["b_in"].float()
-        return ToyModel(self._weight("W_in"), b_in, self._weight("W_out"), self.configs[0].activation)
+        return ToyModel(self._weight("W_in"), self.b_in.float(), self._weight("W_out"), self.configs[0].activation)
 
     def activations(self) -> Tensor:
-        """Single-feature activations h_i(F_j) of the final models, (n_inst, k, N)."""
+        """Single-feature activations h_i(F_j) of the final models, (n, k, N)."""
         return single_feature_activations(self.model(), self._weight("proj"), self.configs[0].task)
 
 
@@ -120,90 +158,10 @@ def compact(result: SweepResult, keep_weights: bool) -> SweepResult:
                 value = result.arrays[name]
                 arrays[name] = value if name in ("proj", "out_proj") else value.to(torch.float16)
     meta = {**result.meta, "compact": "weights" if keep_weights else "summaries"}
-    return SweepResult(result.sweep, arrays, meta)
-
-
-def summaries(results: dict[str, SweepResult]) -> pd.DataFrame:
-    """The `summary()` rows of several results, one table, with a first column naming each result."""
-    tables = [r.summary().assign(batch=label) for label, r in results.items()]
-    table = pd.concat(tables, ignore_index=True)
-    return table[["batch", *[c for c in table.columns if c != "batch"]]]
+    return SweepResult.from_arrays(result.sweep, arrays, meta)
 
 
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, float) or isinstance(b, float):
         return abs(float(a) - float(b)) <= 1e-12 * max(1.0, abs(float(a)))
     return a == b
-
-
-def save(result: SweepResult, path: Path, version: str) -> None:
-    payload = {
-        "format": FORMAT,
-        "version": version,
-        "key": result.sweep.key(version),
-        "name": result.sweep.name,
-        "configs": [c.to_dict() for c in result.configs],
-        "arrays": {k: v.contiguous() for k, v in result.arrays.items()},
-        "meta": {k: v for k, v in result.meta.items() if k != "path"},
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; a cache is as shareable as any file
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-class CacheError(Exception):
-    """A cache file exists but cannot serve the requested sweep."""
-
-
-def load(path: Path, sweep: Sweep, version: str) -> SweepResult:
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle, zip and EOF errors all mean the same thing here
-        raise CacheError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CacheError(f"{path} is not a monosem result file of format {FORMAT}")
-    expected = [c.to_dict() for c in sweep.configs]
-    if payload.get("key") != sweep.key(version) or payload.get("configs") != expected:
-        raise CacheError(f"{path} holds a different configuration (or library version) than sweep {sweep.name!r}")
-    return SweepResult(sweep, payload["arrays"], {**payload.get("meta", {}), "path": str(path)})
-
-
-def cache_path(sweep: Sweep, cache_dir: Path, version: str) -> Path:
-    return Path(cache_dir) / f"{sweep.name}-{sweep.key(version)[:16]}.pt"
-
-
-def load_or_train(
-    sweep: Sweep,
-    cache_dir: str | os.PathLike[str],
-    *,
-    version: str,
-    device: torch.device | str | None = None,
-    progress: bool = True,
-) -> SweepResult:
-    """The cached result of `sweep` if there is one, else train it and cache it."""
-    from monosem.training import train  # train imports this module
-
-    path = cache_path(sweep, Path(cache_dir), version)
-    if path.exists():
-        try:
-            return load(path, sweep, version)
-        except CacheError as err:
-            aside = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
-            os.replace(path, aside)
-            warnings.warn(f"{err}; moved it to {aside} and retraining", stacklevel=2)
-    result = train(sweep, device=device, progress=progress)
-    save(result, path, version)
-    return result

@@ -9,9 +9,6 @@ monosemantic neurons, with that step's loss, at steps 1, 2, 4, ... (and at the l
 
 from __future__ import annotations
 
-import ctypes
-import functools
-import sys
 import time
 
 import torch
@@ -19,8 +16,9 @@ from tqdm import tqdm
 
 from monosem.config import ModelConfig, Sweep
 from monosem.data import DataStream
-from monosem.metrics import mono_per_feature, monosemanticity, single_feature_activations
+from monosem.metrics import model_monosemanticity, mono_per_feature
 from monosem.model import ToyModel
+from monosem.numerics import numerics
 from monosem.optim import BatchedLamb, lr_factor
 from monosem.results import SweepResult
 
@@ -40,26 +38,6 @@ def snapshot_steps(n_steps: int) -> list[int]:
     """Steps (counted after the update) at which the traces are recorded: powers of two, and the last step."""
     steps = [2**i for i in range(n_steps.bit_length()) if 2**i <= n_steps]
     return steps if steps[-1] == n_steps else [*steps, n_steps]
-
-
-@functools.cache
-def _keep_freed_memory() -> None:
-    """Ask glibc to reuse freed blocks instead of returning every large one to the system.
-
-    Every step allocates a few float32 tensors of megabytes; by default glibc maps each afresh and the
-    page faults cost as much as a third of a step on two cores. A process-wide allocator setting, with no
-    effect on any result.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return
-    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
-    libc.mallopt(m_mmap_threshold, 1 << 30)
-    libc.mallopt(m_trim_threshold, 1 << 30)
-    libc.mallopt(m_top_pad, 64 << 20)
 
 
 def default_device() -> torch.device:
@@ -108,16 +86,8 @@ def train(
     snap_bias = torch.empty(n_inst, len(snaps), device=device)
     snap_loss = torch.empty(n_inst, len(snaps), device=device)
 
-    # Adam's second moments of rarely-active neurons decay into float32 denormals, which make CPU
-    # arithmetic several times slower; flushing them to zero changes no result beyond float32 rounding.
-    if device.type == "cpu":
-        _keep_freed_memory()
-    supported = torch.set_flush_denormal(False)  # returns whether this CPU can flush denormals
-    previous_tf32 = torch.backends.cuda.matmul.allow_tf32
     start = time.perf_counter()
-    try:
-        torch.backends.cuda.matmul.allow_tf32 = tf32
-        torch.set_flush_denormal(device.type == "cpu" and supported)
+    with numerics(device, tf32):
         for step in tqdm(range(n_steps), desc=f"{sweep.name} ({n_inst} models)", disable=not progress, mininterval=2):
             x, target = data.sample()
             record = step % LOSS_EVERY == 0 or step + 1 in snap_index
@@ -129,20 +99,17 @@ def train(
                 losses[:, step // LOSS_EVERY] = loss
             if step + 1 in snap_index:
                 j = snap_index[step + 1]
-                snap_mono[:, j] = mono_per_feature(model, data.proj, base.task, base.n_features)
+                snap_mono[:, j] = mono_per_feature(model_monosemanticity(model, data.proj, base.task), base.n_features)
                 snap_bias[:, j] = model.b_in.mean(-1)
                 snap_loss[:, j] = loss
             if profiler is not None:
                 profiler.step()
         if device.type == "cuda":
             torch.cuda.synchronize()
-    finally:
-        torch.set_flush_denormal(False)
-        torch.backends.cuda.matmul.allow_tf32 = previous_tf32
     seconds = time.perf_counter() - start
 
     final = model.detached()
-    r = monosemanticity(single_feature_activations(final, data.proj.cpu(), base.task))
+    r = model_monosemanticity(final, data.proj.cpu(), base.task)
     window = max(1, FINAL_LOSS_WINDOW // LOSS_EVERY)
     arrays = {
         "loss_steps": loss_steps,
@@ -161,4 +128,4 @@ def train(
     if data.out_proj is not None:
         arrays["out_proj"] = data.out_proj.cpu()
     meta = {"seconds": seconds, "device": str(device), "tf32": tf32, "compile": compile}
-    return SweepResult(sweep, arrays, meta)
+    return SweepResult.from_arrays(sweep, arrays, meta)

@@ -7,6 +7,7 @@ import torch
 
 from monosem.bench import profile_step, run_bench
 from monosem.config import ModelConfig, make_sweep
+from monosem.experiments import negative_bias
 from monosem.profiles import get_profile
 from monosem.training import step_flops, train
 
@@ -44,7 +45,7 @@ def test_profile_step_prints_the_ops_and_the_matmul_share(capsys):
     shutil.which("cc") is None and shutil.which("gcc") is None, reason="torch.compile needs a C compiler"
 )
 def test_compiled_trainer_matches_the_eager_one():
-    sweep = make_sweep("c", get_profile("ci").sweep("LR3").configs[0].replace(n_steps=40), lr=(0.005, 0.03))
+    sweep = make_sweep("c", negative_bias.lr3(get_profile("ci")).configs[0].replace(n_steps=40), lr=(0.005, 0.03))
     eager = train(sweep, device="cpu", progress=False)
     compiled = train(sweep, device="cpu", progress=False, compile=True)
     assert compiled.meta["compile"] is True and eager.meta["compile"] is False

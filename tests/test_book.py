@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from monosem import book
+from monosem import pipeline as book
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,6 +7,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from monosem.config import make_sweep
+from monosem.experiments import basins, negative_bias
 from monosem.profiles import get_profile
 from monosem.training import train
 
@@ -14,7 +15,7 @@ cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
 
 def test_tf32_switch_is_recorded_and_inert_on_cpu():
-    sweep = get_profile("ci").sweep("LR1")
+    sweep = basins.lr1(get_profile("ci"))
     on = train(sweep, device="cpu", progress=False, tf32=True)
     off = train(sweep, device="cpu", progress=False, tf32=False)
     assert on.meta["tf32"] is True and off.meta["tf32"] is False
@@ -24,7 +25,7 @@ def test_tf32_switch_is_recorded_and_inert_on_cpu():
 
 @cuda
 def test_tf32_stays_close_to_fp32_on_cuda():
-    sweep = get_profile("ci").sweep("LR3")
+    sweep = negative_bias.lr3(get_profile("ci"))
     fp32 = train(sweep, device="cuda", progress=False, tf32=False)
     tf32 = train(sweep, device="cuda", progress=False, tf32=True)
     torch.testing.assert_close(tf32["final_loss"], fp32["final_loss"], rtol=2e-2, atol=1e-3)

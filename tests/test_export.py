@@ -7,11 +7,16 @@ import sys
 import pytest
 import torch
 
-from monosem import __version__, book, schedule
+from monosem import pipeline, runner
+from monosem.cache import Cache
 from monosem.config import make_sweep
+from monosem.experiments import basins, negative_bias
 from monosem.profiles import get_profile
-from monosem.results import MissingWeightsError, cache_path, compact, load
+from monosem.results import MissingWeightsError, compact
 from monosem.training import train
+
+CI = get_profile("ci")
+LR1, LR2, LR3 = basins.lr1(CI), basins.lr2(CI), negative_bias.lr3(CI)
 
 
 @pytest.fixture(scope="module")
@@ -41,46 +46,53 @@ def test_compact_with_weights_stores_float16_and_gives_the_same_activations(trai
 @pytest.fixture
 def ci(tmp_path, monkeypatch):
     monkeypatch.setenv("MONOSEM_RESULTS", str(tmp_path / "cache"))
-    return get_profile("ci")
+    return Cache.for_profile("ci")
+
+
+def _quiet(*_):
+    return None
 
 
 def test_export_refuses_missing_results_and_the_cache_itself(ci, tmp_path):
-    with pytest.raises(schedule.ScheduleError, match="not trained yet at profile ci: LR1"):
-        schedule.export_compact(ci, ["LR1"], set(), tmp_path / "out", log=lambda *_: None)
-    schedule.train_all(ci, ["LR1"], log=lambda *_: None)
-    with pytest.raises(schedule.ScheduleError, match="is the cache itself"):
-        schedule.export_compact(ci, ["LR1"], set(), tmp_path / "cache", log=lambda *_: None)
+    with pytest.raises(runner.RunnerError, match="not trained yet in .*: LR1"):
+        runner.export_compact(ci, [LR1], set(), Cache(tmp_path / "out" / "ci"), log=_quiet)
+    runner.train_all(ci, [LR1], label="ci", log=_quiet, progress=False)
+    with pytest.raises(runner.RunnerError, match="is the cache itself"):
+        runner.export_compact(ci, [LR1], set(), Cache(tmp_path / "cache" / "ci"), log=_quiet)
 
 
 def test_chapters_render_from_compact_results_alone(ci, tmp_path, monkeypatch):
     """What `results/paper/` must allow: every chapter executes from the exported files, training nothing."""
-    batches = book.chapter_batches()
-    schedule.train_all(ci, batches, log=lambda *_: None)
-    written = schedule.export_compact(ci, batches, book.WEIGHTS_NEEDED, tmp_path / "export", log=lambda *_: None)
-    assert {p.name for p in written} == {cache_path(ci.sweep(b), ci.cache_dir, __version__).name for b in batches}
-    for path, batch in zip(written, batches, strict=True):
-        assert load(path, ci.sweep(batch), __version__).has_weights == (batch in book.WEIGHTS_NEEDED)
-    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "export" / "ci").iterdir()}
+    sweeps = runner.distinct(pipeline.chapter_sweeps(CI), ci)
+    weights = pipeline.weights_needed()
+    runner.train_all(ci, sweeps, label="ci", log=_quiet, progress=False)
+    target = Cache(tmp_path / "export" / "ci")
+    written = runner.export_compact(ci, sweeps, weights, target, log=_quiet)
+    assert {p.name for p in written} == {ci.path(s).name for s in sweeps}
+    for sweep in sweeps:
+        assert target.load(sweep).has_weights == (sweep.name in weights)
+    before = {p.name: p.stat().st_mtime_ns for p in target.root.iterdir()}
 
     monkeypatch.setenv("MONOSEM_RESULTS", str(tmp_path / "export"))  # the full cache is out of reach now
-    for chapter in book.chapters():
-        book.prepare(chapter, "ci", tmp_path / "nb")
-    after = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "export" / "ci").iterdir()}
+    for chapter in pipeline.chapters():
+        pipeline.prepare(chapter, "ci", tmp_path / "nb")
+    after = {p.name: p.stat().st_mtime_ns for p in target.root.iterdir()}
     assert after == before  # nothing retrained, nothing moved aside
 
 
 def test_budget_stops_before_the_next_sweep(ci):
     log = []
-    assert schedule.train_all(ci, ["LR1", "LR2", "LR3"], log=log.append, budget_s=1e-9) == 1
+    assert runner.train_all(ci, [LR1, LR2, LR3], label="ci", log=log.append, budget_s=1e-9, progress=False) == 1
     assert "stopping within the budget" in log[-1] and "LR2, LR3" in log[-1]
-    assert schedule.train_all(ci, ["LR1", "LR2", "LR3"], log=log.append) == 2  # goes on from there
+    assert runner.train_all(ci, [LR1, LR2, LR3], label="ci", log=log.append, progress=False) == 2  # goes on
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="the refusal is for machines without CUDA")
 def test_paper_profile_is_not_trained_on_a_cpu_by_accident(ci):
-    with pytest.raises(schedule.ScheduleError, match=r"PFLOP.*days.*--allow-cpu"):
-        schedule.train_all(get_profile("paper"), ["LR1"], log=lambda *_: None)
-    assert not get_profile("paper").cache_dir.exists()
+    paper = Cache.for_profile("paper")
+    with pytest.raises(runner.RunnerError, match=r"PFLOP.*days.*--allow-cpu"):
+        runner.train_all(paper, [basins.lr1(get_profile("paper"))], label="paper", log=_quiet, gpu_sized=True)
+    assert not paper.root.exists()
 
 
 def test_cli_train_rejects_a_bad_budget():

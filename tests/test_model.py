@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from monosem.config import ModelConfig
-from monosem.model import ACTIVATIONS, ToyModel
+from monosem.model import ACTIVATION_FNS, ToyModel
 
 N_INST, BATCH, D, K, N = 3, 16, 5, 12, 20
 
@@ -29,7 +29,7 @@ def _autograd(model: ToyModel, x, target, l1):
     return loss.detach(), [p.grad for p in params]
 
 
-@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("activation", sorted(ACTIVATION_FNS))
 @pytest.mark.parametrize("with_l1", [False, True])
 @pytest.mark.parametrize("shared_x", [False, True])
 def test_hand_written_gradients_equal_autograd(activation, with_l1, shared_x):

@@ -6,6 +6,7 @@ import torch
 from matplotlib.figure import Figure
 
 from monosem import plotting
+from monosem.experiments import negative_bias
 from monosem.metrics import display_order
 from monosem.profiles import get_profile
 from monosem.training import train
@@ -13,12 +14,12 @@ from monosem.training import train
 
 @pytest.fixture(scope="module")
 def lr_sweep():
-    return train(get_profile("ci").sweep("LR3"), progress=False)
+    return train(negative_bias.lr3(get_profile("ci")), progress=False)
 
 
 @pytest.fixture(scope="module")
 def grid_sweep():
-    return train(get_profile("ci").sweep("GELU"), progress=False)
+    return train(negative_bias.gelu(get_profile("ci")), progress=False)
 
 
 def _n_data_axes(fig: Figure) -> int:

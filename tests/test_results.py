@@ -2,11 +2,14 @@
 
 import pytest
 import torch
+from conftest import make_result
 
 import monosem.training
+from monosem.cache import Cache
 from monosem.config import make_sweep
+from monosem.experiments import basins
 from monosem.profiles import get_profile
-from monosem.results import SweepResult, cache_path, load_or_train
+from monosem.results import SweepResult
 
 VERSION = "test"
 REAL_TRAIN = monosem.training.train
@@ -29,23 +32,23 @@ def _sweep(name="A", **axes):
 
 
 def test_hit_and_miss(tmp_path, counted):
-    first = load_or_train(_sweep(), tmp_path, version=VERSION, progress=False)
-    again = load_or_train(_sweep(), tmp_path, version=VERSION, progress=False)
+    first = Cache(tmp_path, VERSION).get_or_train(_sweep(), progress=False)
+    again = Cache(tmp_path, VERSION).get_or_train(_sweep(), progress=False)
     assert counted == ["A"]
     for name, value in first.arrays.items():
         assert torch.equal(value, again[name]), name
-    load_or_train(_sweep(lr=(0.003, 0.01)), tmp_path, version=VERSION, progress=False)
-    load_or_train(_sweep(), tmp_path, version="other", progress=False)
+    Cache(tmp_path, VERSION).get_or_train(_sweep(lr=(0.003, 0.01)), progress=False)
+    Cache(tmp_path, "other").get_or_train(_sweep(), progress=False)
     assert counted == ["A", "A", "A"]
 
 
 def test_corrupt_file_is_reported_kept_aside_and_retrained(tmp_path, counted):
     sweep = _sweep()
-    path = cache_path(sweep, tmp_path, VERSION)
+    path = Cache(tmp_path, VERSION).path(sweep)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"not a torch file")
     with pytest.warns(UserWarning, match=str(path)):
-        result = load_or_train(sweep, tmp_path, version=VERSION, progress=False)
+        result = Cache(tmp_path, VERSION).get_or_train(sweep, progress=False)
     assert counted == ["A"] and isinstance(result, SweepResult)
     aside = list(tmp_path.glob(f"{path.name}.bad-*"))
     assert len(aside) == 1 and aside[0].read_bytes() == b"not a torch file"
@@ -54,16 +57,16 @@ def test_corrupt_file_is_reported_kept_aside_and_retrained(tmp_path, counted):
 
 def test_file_of_another_configuration_is_never_served(tmp_path, counted):
     a, b = _sweep("A"), _sweep("A", lr=(0.005,))
-    load_or_train(a, tmp_path, version=VERSION, progress=False)
-    cache_path(a, tmp_path, VERSION).rename(cache_path(b, tmp_path, VERSION))
+    Cache(tmp_path, VERSION).get_or_train(a, progress=False)
+    Cache(tmp_path, VERSION).path(a).rename(Cache(tmp_path, VERSION).path(b))
     with pytest.warns(UserWarning, match="different configuration"):
-        result = load_or_train(b, tmp_path, version=VERSION, progress=False)
+        result = Cache(tmp_path, VERSION).get_or_train(b, progress=False)
     assert counted == ["A", "A"]
     assert result.values("lr") == [0.005] and result["W_in"].shape[0] == 1
 
 
 def test_index_picks_instances_by_value_and_lists_choices():
-    result = SweepResult(_sweep(lr=(0.003, 0.03), init_bias=(0.0, -1.0)), {})
+    result = make_result(_sweep(lr=(0.003, 0.03), init_bias=(0.0, -1.0)))
     assert result.index(lr=0.03, init_bias=-1.0) == 3
     with pytest.raises(KeyError, match="swept values"):
         result.index(lr=0.1)
@@ -75,9 +78,7 @@ def test_profiles():
     assert get_profile("auto").name == ("paper" if torch.cuda.is_available() else "cpu")
     with pytest.raises(ValueError, match="valid profiles: auto, ci, cpu, paper"):
         get_profile("laptop")
-    with pytest.raises(ValueError, match="valid batches: LR1"):
-        get_profile("ci").sweep("LR9")
-    paper = get_profile("paper").sweep("LR1").configs[0]
+    paper = basins.lr1(get_profile("paper")).configs[0]
     assert (paper.n_features, paper.d_embed, paper.d_hidden, paper.batch_size, paper.n_steps) == (
         512,
         64,

@@ -7,34 +7,47 @@ overwrites the executed notebooks of the `cpu` or `paper` book. The html lands i
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 
-from monosem import schedule
-from monosem.profiles import get_profile
+from monosem import runner
+from monosem.cache import Cache
+from monosem.config import Sweep
+from monosem.profiles import Profile, get_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 STATIC = ("_config.yml", "_toc.yml")
-# The Table 1 batches each chapter trains: `build` trains them all first, each once, with an estimate of
-# the time left, so that executing the chapters afterwards only reads the cache.
-CHAPTER_BATCHES = {
-    "01_basins": ("LR1", "LR2"),
-    "02_negative_bias": ("LR1", "LR2", "LR3", "LR4", "B1", "B2", "B3", "B4", "B5", "GELU", "LR3x2"),
-}
-# The batches whose final weights a chapter's figures need (heat maps of single-feature activations): the
-# compact results committed for the paper profile keep these weights and drop the others'.
-WEIGHTS_NEEDED = {"LR1", "LR3"}
 
 
-def chapter_batches(names: list[str] | None = None) -> list[str]:
-    """The distinct batches of the chapters named (all chapters by default), in chapter order."""
+def experiment(chapter: str) -> ModuleType:
+    """The experiment module of a chapter: `book/NN_<name>.py` is served by `monosem.experiments.<name>`."""
+    name = chapter.partition("_")[2]
+    try:
+        return importlib.import_module(f"monosem.experiments.{name}")
+    except ModuleNotFoundError as err:
+        if err.name != f"monosem.experiments.{name}":
+            raise
+        raise ValueError(f"chapter {chapter} has no experiment module monosem/experiments/{name}.py") from None
+
+
+def chapter_sweeps(profile: Profile, names: list[str] | None = None) -> list[Sweep]:
+    """Every sweep the chapters named (all chapters by default) train, in chapter order, repeats included
+    (the runner trains each configuration once)."""
     names = chapters() if names is None else names
-    return list(dict.fromkeys(b for c in names for b in CHAPTER_BATCHES.get(c, ())))
+    return [s for c in names for s in experiment(c).sweeps(profile)]
+
+
+def weights_needed(names: list[str] | None = None) -> set[str]:
+    """The sweeps whose final weights the chapters' figures need: the compact export keeps only these."""
+    names = chapters() if names is None else names
+    return set().union(*(experiment(c).WEIGHTS for c in names))
 
 
 def chapters(book_dir: Path = BOOK) -> list[str]:
@@ -135,7 +148,12 @@ def build(
         c for c in chapters(root / "book") if only is None or c in only or not (stage / "book" / f"{c}.ipynb").exists()
     ]
     profile_obj = get_profile(profile)
-    schedule.train_all(profile_obj, chapter_batches(todo), allow_cpu=allow_cpu)
+    runner.train_all(
+        Cache.for_profile(profile_obj.name),
+        chapter_sweeps(profile_obj, todo),
+        label=profile_obj.name,
+        gpu_sized=profile_obj.name == "paper" and not allow_cpu,
+    )
     for i, chapter in enumerate(todo, 1):
         start = time.perf_counter()
         print(f"[{i}/{len(todo)}] executing {chapter} at profile {profile}", flush=True)

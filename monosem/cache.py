@@ -1,0 +1,147 @@
+"""The on-disk cache of trained sweeps: re-running a chapter never retrains what it already has.
+
+A result file is keyed by the sha256 of the canonical configuration of every instance and the library
+version (`Sweep.key`). Writes are atomic (temporary file, then rename). A file that cannot be read, or that
+holds another configuration, is reported with its path, moved aside (never deleted) and retrained.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from monosem import training
+from monosem.config import Sweep
+from monosem.results import SweepResult
+from monosem.version import __version__
+
+FORMAT = 1
+
+
+class CacheError(Exception):
+    """A cache file exists but cannot serve the requested sweep."""
+
+
+def results_root() -> Path:
+    """Where cached results live: $MONOSEM_RESULTS, else `results/` in the source checkout, else
+    ~/.cache/monosem."""
+    if "MONOSEM_RESULTS" in os.environ:
+        return Path(os.environ["MONOSEM_RESULTS"])
+    repo = Path(__file__).resolve().parents[1]
+    if (repo / "_toc.yml").exists():
+        return repo / "results"
+    return Path.home() / ".cache" / "monosem"
+
+
+class Cache:
+    """Trained sweeps in one folder, `root`, keyed by configuration and library `version`."""
+
+    def __init__(self, root: str | os.PathLike[str], version: str = __version__) -> None:
+        self.root = Path(root)
+        self.version = version
+
+    @classmethod
+    def for_profile(cls, profile_name: str) -> Cache:
+        """The cache of one profile: `results_root() / profile_name`."""
+        return cls(results_root() / profile_name)
+
+    def __repr__(self) -> str:
+        return f"Cache({str(self.root)!r}, version={self.version!r})"
+
+    def path(self, sweep: Sweep) -> Path:
+        return self.root / f"{sweep.name}-{sweep.key(self.version)[:16]}.pt"
+
+    def exists(self, sweep: Sweep) -> bool:
+        return self.path(sweep).exists()
+
+    def save(self, result: SweepResult) -> Path:
+        path = self.path(result.sweep)
+        payload = {
+            "format": FORMAT,
+            "version": self.version,
+            "key": result.sweep.key(self.version),
+            "name": result.sweep.name,
+            "configs": [c.to_dict() for c in result.configs],
+            "arrays": {k: v.contiguous() for k, v in result.arrays.items()},
+            "meta": {k: v for k, v in result.meta.items() if k != "path"},
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; a cache is as shareable as any file
+            with os.fdopen(fd, "wb") as fh:
+                torch.save(payload, fh)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def load(self, sweep: Sweep) -> SweepResult:
+        """The cached result of `sweep`; CacheError when the file is missing, unreadable or of another sweep."""
+        path = self.path(sweep)
+        if not path.exists():
+            raise CacheError(f"{path} does not exist: sweep {sweep.name!r} is not trained yet")
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # pickle, zip and EOF errors all mean the same thing here
+            raise CacheError(f"cannot read {path}: {type(exc).__name__}: {exc}") from exc
+        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+            raise CacheError(f"{path} is not a monosem result file of format {FORMAT}")
+        expected = [c.to_dict() for c in sweep.configs]
+        if payload.get("key") != sweep.key(self.version) or payload.get("configs") != expected:
+            raise CacheError(f"{path} holds a different configuration (or library version) than sweep {sweep.name!r}")
+        try:
+            return SweepResult.from_arrays(sweep, payload["arrays"], {**payload.get("meta", {}), "path": str(path)})
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CacheError(f"{path} does not hold a complete result: {exc}") from exc
+
+    def valid(self, sweep: Sweep) -> bool:
+        """Whether a usable result of `sweep` is cached. A file that is there but unusable is reported and
+        moved aside (never deleted), so that the sweep is trained again: the runner and the chapters agree."""
+        if not self.exists(sweep):
+            return False
+        try:
+            self.load(sweep)
+        except CacheError as err:
+            self._set_aside(err, sweep)
+            return False
+        return True
+
+    def get_or_train(
+        self,
+        sweep: Sweep,
+        train: Callable[..., SweepResult] | None = None,
+        *,
+        device: torch.device | str | None = None,
+        progress: bool = True,
+    ) -> SweepResult:
+        """The cached result of `sweep` if there is one, else train it (with `train`, by default
+        `monosem.training.train`) and cache it."""
+        if self.exists(sweep):
+            try:
+                return self.load(sweep)
+            except CacheError as err:
+                self._set_aside(err, sweep)
+        result = (train or training.train)(sweep, device=device, progress=progress)
+        path = self.save(result)
+        result.meta["path"] = str(path)
+        return result
+
+    def _set_aside(self, err: CacheError, sweep: Sweep) -> None:
+        path = self.path(sweep)
+        aside = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
+        os.replace(path, aside)
+        warnings.warn(f"{err}; moved it to {aside} and training the sweep again", stacklevel=3)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,163 @@
+"""Train every sweep a set of chapters needs, once, before the chapters execute.
+
+Each finished sweep is written to the cache at once (atomically), so an interrupted run resumes where it
+stopped: what is cached is skipped, what was in flight is trained again. A cached file that cannot serve its
+sweep is set aside here, before anything trains, so that `train` and the book agree on what is trained.
+Progress shows sweeps done, the time spent and an estimate of the time left from the floating-point work
+still to do at the rate seen so far.
+
+A time budget (`budget_s`) stops the run before a sweep that would not finish in the time left, at the rate
+seen so far, so that a run on a lent GPU with a fixed lease ends cleanly; the next run goes on from there.
+`export_compact` writes the committed form of the results (`results.compact`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+from monosem.cache import Cache, CacheError
+from monosem.config import Sweep
+from monosem.results import compact
+from monosem.training import default_device, step_flops
+
+# What a 2-core CPU reaches on these models (README benchmark), to say what training the paper there means.
+CPU_FLOPS = 1.3e11
+
+
+class RunnerError(Exception):
+    """Training was refused (a GPU-sized run on a CPU) or a result to export is missing."""
+
+
+class Interrupted(Exception):
+    """The user stopped a run (Ctrl-C); what finished is cached and the same command resumes."""
+
+
+def sweep_flops(sweep: Sweep) -> float:
+    cfg = sweep.configs[0]
+    return float(step_flops(cfg)) * sweep.n_inst * cfg.n_steps
+
+
+def distinct(sweeps: Iterable[Sweep], cache: Cache) -> list[Sweep]:
+    """`sweeps` without repeats (the same configuration asked for by two chapters), in the order given."""
+    seen: dict[str, Sweep] = {}
+    for sweep in sweeps:
+        seen.setdefault(sweep.key(cache.version), sweep)
+    return list(seen.values())
+
+
+def pending(cache: Cache, sweeps: Iterable[Sweep]) -> list[Sweep]:
+    """The distinct sweeps without a usable cached result (an unusable file is set aside), in order."""
+    return [s for s in distinct(sweeps, cache) if not cache.valid(s)]
+
+
+def train_all(
+    cache: Cache,
+    sweeps: list[Sweep],
+    *,
+    label: str,
+    log: Callable[[str], object] = print,
+    budget_s: float | None = None,
+    gpu_sized: bool = False,
+    progress: bool = True,
+) -> int:
+    """Train what is not cached yet; returns the number of sweeps trained.
+
+    label: what the sweeps are (a profile name), for messages. budget_s: stop before a sweep that would end
+    after this many seconds, estimated at the FLOP rate of the sweeps trained so far in this call (the first
+    sweep always starts). gpu_sized: refuse to train on a CPU, with an estimate of how long it would take.
+    Ctrl-C raises `Interrupted`, whose message says how many sweeps are cached and how to resume.
+    """
+    if budget_s is not None and budget_s <= 0:
+        raise ValueError(f"the time budget must be > 0 seconds, got {budget_s}")
+    wanted = distinct(sweeps, cache)
+    todo = pending(cache, wanted)
+    if not todo:
+        log(f"all {len(wanted)} sweeps of profile {label} are cached in {cache.root}")
+        return 0
+    total = sum(sweep_flops(s) for s in todo)
+    if gpu_sized and default_device().type == "cpu":
+        names = ", ".join(s.name for s in todo)
+        raise RunnerError(
+            f"{len(todo)} sweeps of the {label} profile are not in {cache.root} ({names}): "
+            f"{total / 1e15:.0f} PFLOP of training, about {total / CPU_FLOPS / 86400:.0f} days on a 2-core CPU. "
+            "Train them on a GPU (see the README), use --profile cpu, or pass --allow-cpu to train here anyway"
+        )
+    log(f"{len(todo)} sweeps to train at profile {label}: {total / 1e12:.1f} TFLOP")
+    done = 0.0
+    start = time.perf_counter()
+    try:
+        for i, sweep in enumerate(todo, 1):
+            elapsed = time.perf_counter() - start
+            if budget_s is not None and done and elapsed + elapsed * sweep_flops(sweep) / done > budget_s:
+                left = ", ".join(s.name for s in todo[i - 1 :])
+                log(
+                    f"stopping within the budget of {_minutes(budget_s)} after {_minutes(elapsed)}: "
+                    f"{len(todo) - i + 1} sweeps left ({left}); run again to go on"
+                )
+                return i - 1
+            eta = f", about {_minutes(elapsed * (total - done) / done)} left" if done else ""
+            log(
+                f"[{i}/{len(todo)}] training {sweep.name} ({sweep.n_inst} models) at profile {label}"
+                f"{eta} ({_minutes(elapsed)} so far)"
+            )
+            seconds = cache.get_or_train(sweep, progress=progress).seconds
+            done += sweep_flops(sweep)
+            log(
+                f"      {sweep.name}: {_minutes(seconds)} of training, "
+                f"{sweep_flops(sweep) / seconds / 1e12:.2f} TFLOP/s"
+            )
+    except KeyboardInterrupt:
+        n_cached = sum(cache.exists(s) for s in wanted)
+        raise Interrupted(
+            f"interrupted: {n_cached} of {len(wanted)} sweeps of profile {label} are cached in {cache.root}; "
+            "run the same command again to go on from there"
+        ) from None
+    log(f"trained {len(todo)} sweeps in {_minutes(time.perf_counter() - start)}")
+    return len(todo)
+
+
+def batch_table(cache: Cache, sweeps: list[Sweep]) -> list[dict[str, object]]:
+    """One row per sweep: models, TFLOP of work and, when it is cached, the recorded training time, the achieved
+    TFLOP/s and the device it trained on (a compact file keeps these too)."""
+    rows = []
+    for sweep in distinct(sweeps, cache):
+        row: dict[str, object] = {"batch": sweep.name, "models": sweep.n_inst, "TFLOP": sweep_flops(sweep) / 1e12}
+        row.update({"minutes": float("nan"), "TFLOP/s": float("nan"), "device": "-"})  # until it is trained
+        if cache.exists(sweep):
+            try:
+                meta = cache.load(sweep).meta
+            except CacheError as err:
+                row["device"] = f"unreadable: {err}"
+            else:
+                seconds = float(meta.get("seconds", float("nan")))
+                row.update(
+                    minutes=seconds / 60, **{"TFLOP/s": sweep_flops(sweep) / seconds / 1e12}, device=meta.get("device")
+                )
+        rows.append(row)
+    return rows
+
+
+def export_compact(
+    cache: Cache, sweeps: list[Sweep], keep_weights: set[str], target: Cache, log: Callable[[str], object] = print
+) -> list:
+    """Write the compact form of the cached results of `sweeps` into `target`, keeping the weights of the
+    sweeps named in `keep_weights`; the files keep their cache names, so `target` works as a cache. Every
+    sweep must be cached (RunnerError names those that are not)."""
+    wanted = distinct(sweeps, cache)
+    missing = [s.name for s in wanted if not cache.exists(s)]
+    if missing:
+        raise RunnerError(f"not trained yet in {cache.root}: {', '.join(missing)}")
+    if target.root.resolve() == cache.root.resolve():
+        raise RunnerError(f"export target {target.root} is the cache itself; choose another folder")
+    written = []
+    for sweep in wanted:
+        source = cache.path(sweep)
+        path = target.save(compact(cache.load(sweep), keep_weights=sweep.name in keep_weights))
+        log(f"{sweep.name}: {source.stat().st_size / 1e6:.1f} MB -> {path} {path.stat().st_size / 1e6:.2f} MB")
+        written.append(path)
+    return written
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min"

@@ -1,0 +1,140 @@
+"""The runner: every sweep trains once, an interrupted run resumes from the cache, a bad file is set aside before
+anything trains, and Ctrl-C ends with one line and exit status 130."""
+
+import math
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import monosem.training
+from monosem import cli, pipeline, runner
+from monosem.cache import Cache
+from monosem.experiments import basins, negative_bias
+from monosem.profiles import get_profile
+
+ROOT = Path(__file__).resolve().parents[1]
+CI = get_profile("ci")
+LR1, LR2, LR3 = basins.lr1(CI), basins.lr2(CI), negative_bias.lr3(CI)
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MONOSEM_RESULTS", str(tmp_path))
+    return Cache.for_profile("ci")
+
+
+def _train_all(cache, sweeps, **kw):
+    return runner.train_all(cache, sweeps, label="ci", log=kw.pop("log", lambda *_: None), progress=False, **kw)
+
+
+REAL_TRAIN = monosem.training.train
+
+
+class Interrupted(BaseException):
+    """Stands for an error a run does not expect: a BaseException, so that no `except Exception` swallows it."""
+
+
+def _counting_train(monkeypatch, fail_on: str | None = None, error: type[BaseException] = Interrupted):
+    calls = []
+
+    def train(sweep, **kw):
+        calls.append(sweep.name)
+        if sweep.name == fail_on:
+            raise error  # as if the run stopped in the middle of this sweep
+        return REAL_TRAIN(sweep, **kw)
+
+    monkeypatch.setattr(monosem.training, "train", train)
+    return calls
+
+
+def test_each_sweep_trains_once(cache, monkeypatch):
+    calls = _counting_train(monkeypatch)
+    assert _train_all(cache, [LR1, LR2, LR1]) == 2
+    assert calls == ["LR1", "LR2"]
+    assert _train_all(cache, [LR1, LR2]) == 0
+    assert calls == ["LR1", "LR2"]
+
+
+def test_resume_after_interrupt_keeps_finished_sweeps(cache, monkeypatch):
+    calls = _counting_train(monkeypatch, fail_on="LR2")
+    with pytest.raises(Interrupted):
+        _train_all(cache, [LR1, LR2, LR3])
+    assert calls == ["LR1", "LR2"]
+    finished = sorted(p.name for p in cache.root.iterdir())
+    assert len(finished) == 1 and finished[0].startswith("LR1-")
+    mtime = next(cache.root.iterdir()).stat().st_mtime_ns
+
+    calls = _counting_train(monkeypatch)
+    log = []
+    assert _train_all(cache, [LR1, LR2, LR3], log=log.append) == 2
+    assert calls == ["LR2", "LR3"]  # LR1 came from the cache, untouched
+    assert (cache.root / finished[0]).stat().st_mtime_ns == mtime
+    assert any("left" in line for line in log[1:])  # an estimate of the time left once a sweep is done
+
+
+def test_ctrl_c_says_what_is_cached_and_how_to_resume(cache, monkeypatch, capsys):
+    _counting_train(monkeypatch, fail_on="LR2", error=KeyboardInterrupt)
+    assert cli.main(["train", "--profile", "ci", "--chapter", "1"]) == 130
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip() and "models)" not in line]
+    assert err == [
+        f"interrupted: 1 of 2 sweeps of profile ci are cached in {cache.root}; "
+        "run the same command again to go on from there"
+    ]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
+def test_ctrl_c_in_a_real_process_prints_one_line_and_exits_130(tmp_path):
+    env = {**os.environ, "MONOSEM_RESULTS": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monosem", "train", "--profile", "ci"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for line in proc.stdout:  # wait until the second sweep is training: the first one is cached by then
+        if line.startswith("[2/"):
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert [line for line in err.splitlines() if line.startswith("interrupted")][0].endswith(
+        "run the same command again to go on from there"
+    )
+
+
+def test_a_corrupt_file_is_set_aside_by_the_runner_itself(cache, monkeypatch):
+    _train_all(cache, [LR1, LR2])
+    cache.path(LR2).write_bytes(b"garbage")
+    calls = _counting_train(monkeypatch)
+    with pytest.warns(UserWarning, match="cannot read"):
+        assert runner.pending(cache, [LR1, LR2]) == [LR2]
+    assert len(list(cache.root.glob(f"{cache.path(LR2).name}.bad-*"))) == 1  # kept, never deleted
+    log = []
+    assert _train_all(cache, [LR1, LR2], log=log.append) == 1
+    assert calls == ["LR2"] and "1 sweeps to train" in log[0]
+    assert cache.valid(LR2)
+
+
+def test_every_chapter_has_an_experiment_with_sweeps():
+    for chapter in pipeline.chapters():
+        module = pipeline.experiment(chapter)
+        for name in ("sweeps", "run", "findings", "numbers", "WEIGHTS"):
+            assert hasattr(module, name), (chapter, name)
+        names = {s.name for s in module.sweeps(CI)}
+        assert module.WEIGHTS <= names, chapter
+
+
+def test_batch_table_reports_work_and_recorded_times(cache):
+    _train_all(cache, [LR1])
+    rows = {row["batch"]: row for row in runner.batch_table(cache, [LR1, LR2, LR1])}
+    assert list(rows) == ["LR1", "LR2"]
+    assert rows["LR1"]["TFLOP"] == runner.sweep_flops(LR1) / 1e12
+    assert rows["LR1"]["minutes"] > 0 and rows["LR1"]["TFLOP/s"] > 0 and rows["LR1"]["device"] == "cpu"
+    assert math.isnan(rows["LR2"]["minutes"]) and rows["LR2"]["device"] == "-"  # not trained yet
