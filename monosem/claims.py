@@ -11,18 +11,69 @@ import torch
 
 
 @dataclass(frozen=True)
-class Finding:
-    claim: str
+class Part:
+    """One part of a claim, as the paper words it, tested on this run.
+
+    text: the part; paper: the paper's number for it; this_run: this run's number(s); test: the test, with its
+    named threshold; holds: True or False, or None when the run cannot test it (e.g. no converged model)."""
+
+    text: str
     paper: str
     this_run: str
-    verdict: str
+    test: str
+    holds: bool | None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A claim of the paper and its parts. "agree" only when every part holds; "no" when none does; "partly"
+    otherwise; "not tested" when no part could be tested."""
+
+    claim: str
+    parts: tuple[Part, ...]
+
+    @property
+    def verdict(self) -> str:
+        decided = [p.holds for p in self.parts if p.holds is not None]
+        if not decided:
+            return "not tested"
+        if len(decided) == len(self.parts) and all(decided):
+            return "agree"
+        return "no" if not any(decided) else "partly"
+
+
+HOLDS = {True: "yes", False: "no", None: "not tested"}
 
 
 def table(findings: list[Finding]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [(f.claim, f.paper, f.this_run, f.verdict) for f in findings],
-        columns=["claim", "paper", "this run", "verdict"],
+    """One row per part: the claim and its verdict, the part, the paper's number, this run's, the test and whether
+    the part holds."""
+    rows = [
+        (f"{f.claim} ({f.verdict})", p.text, p.paper, p.this_run, p.test, HOLDS[p.holds])
+        for f in findings
+        for p in f.parts
+    ]
+    return pd.DataFrame(rows, columns=["claim (verdict)", "part", "paper", "this run", "test", "holds"])
+
+
+def show(findings: list[Finding]):
+    """The table of `findings` for a chapter page: no index column, claims grouped."""
+    frame = table(findings)
+    first = ~frame["claim (verdict)"].duplicated()
+    frame["claim (verdict)"] = frame["claim (verdict)"].where(first, "")
+    return (
+        frame.style.hide(axis="index")
+        .set_properties(**{"text-align": "left", "vertical-align": "top"})
+        .set_table_styles([{"selector": "td, th", "props": "padding: 0.2em 0.8em"}])
     )
+
+
+def spread(values: torch.Tensor | list[float], fmt: str = ".2f") -> str:
+    """median [min, max] of several seeds' values (just the value when there is one)."""
+    t = torch.as_tensor(values, dtype=torch.float64).flatten()
+    if t.numel() == 1:
+        return format(float(t), fmt)
+    return f"{float(t.median()):{fmt}} [{float(t.min()):{fmt}}, {float(t.max()):{fmt}}]"
 
 
 def glue_numbers(prefix: str, values: dict[str, object]) -> None:
@@ -31,10 +82,6 @@ def glue_numbers(prefix: str, values: dict[str, object]) -> None:
 
     for name, value in values.items():
         glue(f"{prefix}_{name}" if prefix else name, value, display=False)
-
-
-def verdict(n_hold: int, n_parts: int) -> str:
-    return "agree" if n_hold == n_parts else ("no" if n_hold == 0 else "partly")
 
 
 def spearman(x: list[float], y: list[float]) -> float:

@@ -132,21 +132,100 @@ def bias_vs_monosemanticity(result: SweepResult, indices: Sequence[int] | None =
     return fig
 
 
+def _by_value(
+    result: SweepResult, by: str, values: np.ndarray
+) -> tuple[list[float], np.ndarray, np.ndarray, np.ndarray]:
+    """Per distinct value of `by` (ascending): the median, min and max of `values` over the other instances
+    (the seeds)."""
+    keys = result.values(by)
+    xs = sorted(set(keys))
+    groups = [values[[i for i, k in enumerate(keys) if k == x]] for x in xs]
+    return xs, *(np.array([f(g, axis=0) for g in groups]) for f in (np.median, np.min, np.max))
+
+
 def final_against(results: dict[str, SweepResult], by: str = "lr", log_x: bool = True) -> Figure:
-    """Final # mono / # features and final loss against the swept value, one line per labelled result
-    (paper Fig. 1)."""
+    """Final # mono / # features and final loss against the swept value, one line per labelled result (paper
+    Fig. 1). Where a result has several seeds, the line is their median and the band their range."""
     fig = Figure(figsize=(9, 3.4), layout="constrained")
     axes = fig.subplots(1, 2)
     for label, result in results.items():
-        x = result.values(by)
-        axes[0].plot(x, result.mono_per_feature().numpy(), marker="o", label=label)
-        axes[1].plot(x, result.final_loss.numpy(), marker="o", label=label)
+        n_seeds = len(set(result.values("seed")))
+        tag = f"{label}, {n_seeds} seeds: median, range" if n_seeds > 1 else label
+        for ax, values in zip(axes, (result.mono_per_feature().numpy(), result.final_loss.numpy()), strict=True):
+            xs, mid, lo, hi = _by_value(result, by, values)
+            (line,) = ax.plot(xs, mid, marker="o", label=tag)
+            if n_seeds > 1:
+                ax.fill_between(xs, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
     for ax, ylabel in zip(axes, (MONO_LABEL, "final loss"), strict=True):
         if log_x:
             ax.set_xscale("log")
         ax.set_xlabel(LABELS.get(by, by))
         ax.set_ylabel(ylabel)
-    axes[0].legend()
+    axes[0].legend(fontsize="small")
+    return fig
+
+
+def mono_traces(results: dict[str, SweepResult], by: str = "lr") -> Figure:
+    """# mono / # features against log2(step), one panel per labelled result, one line per value of `by`
+    (median over seeds, with their range as a band): the paper's Fig. 1, zero bias beside negative bias."""
+    fig = Figure(figsize=(4.6 * len(results), 3.4), layout="constrained")
+    axes = fig.subplots(1, len(results), squeeze=False, sharey=True)[0]
+    allvalues = [v for r in results.values() for v in r.values(by)]
+    cmap, norm = _color_scale(allvalues, log=by == "lr")
+    for ax, (label, result) in zip(axes, results.items(), strict=True):
+        x = np.log2(result.snap_steps.numpy())
+        xs, mid, lo, hi = _by_value(result, by, result.snap_mono.numpy())
+        for value, m, a, b in zip(xs, mid, lo, hi, strict=True):
+            color = cmap(norm(value))
+            ax.plot(x, m, color=color, marker=".")
+            ax.fill_between(x, a, b, color=color, alpha=0.2, lw=0)
+        ax.set_title(label)
+        ax.set_xlabel(r"$\log_2$ step")
+    axes[0].set_ylabel(MONO_LABEL)
+    fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, label=LABELS.get(by, by), pad=0.01)
+    return fig
+
+
+def r_distribution(result: SweepResult, index: int) -> Figure:
+    """The cumulative fraction of neurons with r_i < r_t against the threshold r_t, at every snapshot of one
+    model, coloured by log2(step) (paper Fig. 2): the jump at r_t = 1 is the monosemantic population."""
+    if result.snap_r is None:
+        raise ValueError(
+            f"the result of sweep {result.sweep.name!r} has no r_i snapshots (cached before they were kept)"
+        )
+    fig = Figure(figsize=(5.2, 3.6), layout="constrained")
+    ax = fig.subplots()
+    steps = np.log2(result.snap_steps.numpy())
+    cmap, norm = _color_scale(list(steps), log=False)
+    for j, step in enumerate(steps):
+        r = np.sort(result.snap_r[index, j].numpy())
+        ax.plot(r, np.arange(1, len(r) + 1) / len(r), color=cmap(norm(step)), lw=1)
+    ax.axvline(MONO_THRESHOLD, color="black", ls="--", lw=0.8)
+    ax.set_xlabel(r"threshold monosemanticity $r_t$")
+    ax.set_ylabel(r"fraction of neurons with $r_i < r_t$")
+    fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=r"$\log_2$ step")
+    return fig
+
+
+def bias_by_rank(result: SweepResult, indices: Sequence[int], by: str = "lr") -> Figure:
+    """Final bias of every neuron with neurons sorted by decreasing monosemanticity r_i, one line per chosen
+    instance (the paper's Fig. 5)."""
+    fig = Figure(figsize=(6, 3.4), layout="constrained")
+    ax = fig.subplots()
+    values = result.values(by)
+    cmap, norm = _color_scale([values[i] for i in indices], log=by == "lr")
+    for i in indices:
+        order = np.argsort(-result.r[i].numpy(), kind="stable")
+        ax.plot(
+            result.b_in[i].numpy()[order],
+            color=cmap(norm(values[i])),
+            lw=1,
+            label=f"{LABELS.get(by, by)} {values[i]:g}",
+        )
+    ax.axhline(0, color="black", lw=0.6)
+    ax.set_xlabel(r"neuron (sorted by decreasing $r_i$)")
+    ax.set_ylabel("final bias")
+    ax.legend(fontsize="small")
     return fig
 
 
@@ -206,7 +285,8 @@ def sorted_biases(results: dict[str, SweepResult], threshold: float = POSITIVE_B
         for i, lr in enumerate(lrs):
             b = result.b_in[i].sort(descending=True).values.numpy()
             count = int(n_positive_bias(result.b_in[i], threshold))
-            ax.plot(b, color=cmap(norm(lr)), lw=1, label=f"lr {lr:g}: {count} above")
+            first = result.values("lr").index(lr) == i  # one legend entry per lr, not per seed
+            ax.plot(b, color=cmap(norm(lr)), lw=1, label=f"lr {lr:g}: {count} above" if first else "_nolegend_")
         d = result.configs[0].d_embed
         ax.axhline(threshold, color="black", ls="--", lw=0.8)
         ax.set_xscale("symlog", linthresh=10)

@@ -30,7 +30,11 @@ class Tables:
     def _repr_html_(self) -> str:
         parts = []
         for title, frame in self.tables.items():
-            styler = frame.style.hide(axis="index").format({c: f for c, f in FORMATS.items() if c in frame.columns})
+            styler = (
+                frame.style.hide(axis="index")
+                .format({c: f for c, f in FORMATS.items() if c in frame.columns})
+                .set_table_styles([{"selector": "td, th", "props": "padding: 0.1em 0.9em; text-align: right"}])
+            )
             parts.append(f"<p><strong>{html.escape(title)}</strong></p>{styler.to_html()}")
         return "\n".join(parts)
 

@@ -4,7 +4,7 @@ Recipe (Appendix A and the reference code): LAMB with a periodic cosine schedule
 loss is the sum of squared errors over output dimensions, averaged over the batch, plus l1 * sum|h| / B;
 during the first half of training the bias decays after every step as b <- b (1 - bias_decay * lr) with
 the *base* learning rate. The loss is recorded every 16 steps; the mean bias and the number of
-monosemantic neurons, with that step's loss, at steps 1, 2, 4, ... (and at the last step).
+monosemantic neurons and every neuron's r_i, with that step's loss, at steps 1, 2, 4, ... (and at the last step).
 """
 
 from __future__ import annotations
@@ -83,6 +83,7 @@ def train(
     snaps = snapshot_steps(n_steps)
     snap_index = {s: j for j, s in enumerate(snaps)}
     snap_mono = torch.empty(n_inst, len(snaps), device=device)
+    snap_r = torch.empty(n_inst, len(snaps), base.d_hidden, device=device)
     snap_bias = torch.empty(n_inst, len(snaps), device=device)
     snap_loss = torch.empty(n_inst, len(snaps), device=device)
 
@@ -99,7 +100,8 @@ def train(
                 losses[:, step // LOSS_EVERY] = loss
             if step + 1 in snap_index:
                 j = snap_index[step + 1]
-                snap_mono[:, j] = mono_per_feature(model_monosemanticity(model, data.proj, base.task), base.n_features)
+                snap_r[:, j] = model_monosemanticity(model, data.proj, base.task)
+                snap_mono[:, j] = mono_per_feature(snap_r[:, j], base.n_features)
                 snap_bias[:, j] = model.b_in.mean(-1)
                 snap_loss[:, j] = loss
             if profiler is not None:
@@ -116,6 +118,7 @@ def train(
         "loss": losses.cpu(),
         "snap_steps": torch.tensor(snaps),
         "snap_mono": snap_mono.cpu(),
+        "snap_r": snap_r.cpu(),
         "snap_bias": snap_bias.cpu(),
         "snap_loss": snap_loss.cpu(),
         "final_loss": losses[:, -window:].mean(-1).cpu(),

@@ -1,93 +1,161 @@
-"""The "What we found" verdicts are computed from results: check them on hand-made results."""
+"""The "What we found" verdicts: each part of a claim on hand-built results where it must hold and where it must
+fail (shuffled biases, a loss still falling, a d + 3 count), and the verdict rule."""
 
 import torch
-from conftest import make_result
 
+from conftest import make_result
 from monosem import claims
+from monosem.claims import Finding, Part
 from monosem.config import make_sweep
 from monosem.experiments import basins, negative_bias
 from monosem.profiles import get_profile
 from monosem.results import SweepResult
 
 CI = get_profile("ci")
+LRS = (0.001, 0.01, 0.03)
 
 
-def _basins(lr1: SweepResult):
+def _loss_trace(n: int, final: torch.Tensor, falling: float = 0.0) -> dict[str, torch.Tensor]:
+    """Recorded losses every 16 steps of a 256-step run: flat at `final`, or falling by `falling` per window."""
+    steps = torch.arange(0, 256, 16)
+    t = torch.arange(len(steps), dtype=torch.float32) / 2  # windows of 32 steps = 2 records
+    loss = final[:, None] * (1 + falling * (t.max() - t))[None, :]
+    return {"loss_steps": steps, "loss": loss}
+
+
+def _result(mono, loss, r=None, b=None, name="LR1", falling=0.0, **axes) -> SweepResult:
+    axes = axes or {"lr": LRS}
+    sweep = make_sweep(name, CI.base(n_steps=256), **axes)
+    n, k, n_features = sweep.n_inst, CI.d_hidden, CI.n_features
+    if r is None:  # # mono / # features = mono: the first round(mono * N) neurons at r = 1
+        r = torch.zeros(n, k)
+        for i, m in enumerate(mono):
+            r[i, : round(m * n_features)] = 1.0
+    final = torch.tensor(loss, dtype=torch.float32)
+    arrays = {"final_loss": final, "r": r, "b_in": torch.zeros(n, k) if b is None else b}
+    return make_result(sweep, **arrays, **_loss_trace(n, final, falling))
+
+
+def _basins(lr1: SweepResult) -> list[Finding]:
     return basins.findings(basins.Basins(CI, lr1, lr1))
 
 
-def _result(mono: list[float], loss: list[float], r=None, b=None, name="LR1", **axes) -> SweepResult:
-    base = get_profile("ci").base()
-    axes = axes or {"lr": (0.001, 0.01, 0.03)}
-    sweep = make_sweep(name, base, **axes)
-    n, k = sweep.n_inst, base.d_hidden
-    arrays = {
-        "snap_mono": torch.tensor(mono)[:, None],
-        "final_loss": torch.tensor(loss),
-        "r": torch.zeros(n, k) if r is None else r,
-        "b_in": torch.zeros(n, k) if b is None else b,
-    }
-    return make_result(sweep, **arrays)
+def _part(finding: Finding, text: str) -> Part:
+    return next(p for p in finding.parts if p.text.startswith(text))
 
 
-def test_claim1_agrees_only_when_mono_rises_and_loss_does_not():
-    good = _basins(_result([0.0, 0.2, 0.7], [0.9, 0.85, 0.8]))[0]
-    assert good.verdict == "agree"
-    half = _basins(_result([0.0, 0.2, 0.7], [0.8, 0.85, 0.9]))[0]
-    assert half.verdict == "partly"
-    bad = _basins(_result([0.7, 0.2, 0.0], [0.8, 0.85, 0.9]))[0]
-    assert bad.verdict == "no"
-    assert "0.000 at lr 0.001" in good.this_run and "0.700 at lr 0.03" in good.this_run
+PLATEAU = [0.9 * 64 / 512] * 3  # in the paper's plateau, scaled to the ci N = 64
 
 
-def test_claim2_reads_biases_of_mono_and_poly_neurons():
-    k = get_profile("ci").d_hidden
+def test_verdict_rule():
+    def f(*holds):
+        return Finding("c", tuple(Part("p", "", "", "", h) for h in holds)).verdict
+
+    assert f(True, True) == "agree" and f(True, False) == "partly" and f(False, False) == "no"
+    assert f(True, None) == "partly" and f(None, None) == "not tested" and f(False, None) == "no"
+
+
+def test_claim1_parts_hold_on_a_clean_result():
+    loss = [PLATEAU[0] * 1.05, PLATEAU[0] * 1.02, PLATEAU[0]]
+    finding = _basins(_result([0.0, 0.3, 0.7], loss))[0]
+    assert finding.verdict == "agree", claims.table([finding])
+
+
+def test_claim1_loss_still_falling_is_not_converged_and_not_counted():
+    finding = _basins(_result([0.0, 0.3, 0.7], PLATEAU, falling=0.05))[0]
+    assert _part(finding, "the runs have reached").holds is False
+    assert _part(finding, "higher lr gives").holds is None  # no converged lr: counted neither way
+    assert finding.verdict == "no"
+
+
+def test_claim1_fails_when_mono_falls_or_loss_falls_too_much():
+    falling_mono = _basins(_result([0.7, 0.3, 0.0], PLATEAU))[0]
+    assert _part(falling_mono, "higher lr gives").holds is False
+    steep = _basins(_result([0.0, 0.3, 0.7], [0.2, 0.16, 0.12]))[0]  # -40 %: not "slightly"
+    assert _part(steep, "and slightly lower loss").holds is False
+    assert _part(steep, "the loss plateaus").holds is False  # 0.2 is far above 0.106-0.119
+
+
+def test_claim2_margin_and_shuffled_biases():
+    k = CI.d_hidden
     r = torch.full((3, k), 0.2)
     r[:, :10] = 1.0
     b = torch.full((3, k), 0.3)
     b[:, :10] = -0.5
-    split = basins.bias_split(_result([0, 0, 0], [1, 1, 1], r=r, b=b))
-    assert split["n_mono"] == 30 and split["n_poly"] == 3 * (k - 10)
-    assert split["median_mono"] == -0.5 and abs(split["median_poly"] - 0.3) < 1e-6
-    assert _basins(_result([0, 0, 0], [1, 1, 1], r=r, b=b))[1].verdict == "agree"
-    assert _basins(_result([0, 0, 0], [1, 1, 1], r=r, b=-b))[1].verdict == "no"
+    good = _basins(_result([0, 0, 0], PLATEAU, r=r, b=b))[1]
+    assert good.verdict == "agree"
+    split = basins.bias_split(_result([0, 0, 0], PLATEAU, r=r, b=b))
+    assert split["n_mono"] == 30 and split["n_poly"] == 3 * (k - 10) and split["median_mono"] == -0.5
+    shuffled = b.flatten()[torch.randperm(b.numel(), generator=torch.Generator().manual_seed(0))].view_as(b)
+    assert _basins(_result([0, 0, 0], PLATEAU, r=r, b=shuffled))[1].verdict != "agree"
+    barely = torch.where(b > 0, torch.full_like(b, 0.01), b)  # +0.01 is not clearly positive
+    assert _part(_basins(_result([0, 0, 0], PLATEAU, r=r, b=barely))[1], "polysemantic").holds is False
+    deep = torch.where(b < 0, torch.full_like(b, -3.0), b)  # -3 is not moderate
+    assert _part(_basins(_result([0, 0, 0], PLATEAU, r=r, b=deep))[1], "moderate").holds is False
 
 
-def test_negative_bias_comparison_counts_learning_rates():
-    zero = _result([0.0, 0.2, 0.7], [0.9, 0.85, 0.8])
-    neg = _result([0.5, 0.1, 0.9], [0.9, 0.86, 0.9], name="LR3")
-    cmp = negative_bias.negative_bias_vs_zero(zero, neg)
-    assert cmp["n_more_mono"] == 2  # 0.5 > 0 and 0.9 > 0.7, but 0.1 < 0.2
-    assert cmp["n_same_or_lower_loss"] == 2  # 0.86 is within 2 % of 0.85, 0.9 is not within 2 % of 0.8
-    assert cmp["lr_neg_min"] == 0.01
+def _d_result(counts: list[int], name="LR3", d=8) -> SweepResult:
+    sweep_axes = {"lr": (0.005, 0.007)}
+    n = 2
+    b = torch.full((n, CI.d_hidden), -0.5)
+    for i, c in enumerate(counts):
+        b[i, :c] = 0.2
+    res = _result([0.5] * n, [0.1] * n, b=b, name=name, **sweep_axes)
+    if d != CI.d_embed:
+        sweep = make_sweep(name, CI.base(n_steps=256, d_embed=d), **sweep_axes)
+        res = make_result(sweep, **{k: v for k, v in res.arrays.items()})
+    return res
 
 
-def test_best_bias_and_sqrt_eps_split():
-    res = _result([0.1, 0.5, 0.6, 0.2, 0.4, 0.7], [1] * 6, name="GELU", lr=(0.003, 0.01), init_bias=(0.0, -1.0, -2.0))
-    best = negative_bias.best_bias(res)
-    assert (
-        best["best_bias"] == -2.0 and abs(best["best_mono"] - 0.65) < 1e-6 and abs(best["zero_bias_mono"] - 0.15) < 1e-6
-    )
+def test_claim5_tolerance_and_a_d_plus_3_count():
+    d = CI.d_embed
+    lr3 = _d_result([d + 1, d + 2])
+    wide = _d_result([2 * d + 1, 2 * d + 1], name="LR3d2", d=2 * d)
+    nb = negative_bias.NegativeBias(CI, lr3, lr3, lr3, lr3, {}, lr3, lr3, wide)
+    assert negative_bias.claim5(nb).verdict == "agree"
+    off = _d_result([d + 1, d + 3])
+    nb = negative_bias.NegativeBias(CI, off, off, off, off, {}, off, lr3, wide)
+    finding = negative_bias.claim5(nb)
+    assert finding.parts[0].holds is False and finding.parts[1].holds is True and finding.verdict == "partly"
 
-    k = get_profile("ci").d_hidden
+
+def test_claim4_parts():
+    k = CI.d_hidden
     r = torch.zeros(4, k)
-    r[2:, : k // 2] = 1.0
-    b_sweep = _result([0.0, 0.1, 0.8, 0.9], [1] * 4, r=r, name="B3", init_bias=(0.0, -0.1, -0.25, -1.0))
-    split = negative_bias.below_sqrt_eps(b_sweep)  # ci eps = 1/64, sqrt = 0.125: -0.25 and -1 are below
-    assert abs(split["mono_below"] - 0.85) < 1e-6 and abs(split["mono_above"] - 0.05) < 1e-6
-    assert split["frac_below"] == 0.5
+    r[2:, : int(0.7 * CI.n_features)] = 1.0  # 0.7 per feature below -sqrt(eps), 0 above
+    b3 = _result([0, 0, 0, 0], [0.1] * 4, r=r, name="B3", init_bias=(0.0, -0.1, -0.25, -1.0))
+    split = negative_bias.below_sqrt_eps(b3)  # ci eps = 1/64, sqrt = 0.125: -0.25 and -1 are below
+    assert abs(split["mono_below"] - 44 / 64) < 1e-6 and split["mono_above"] == 0 and split["spread_below"] == 0
+    lr = _result([0.7] * 3, PLATEAU, name="LR3")
+    nb = negative_bias.NegativeBias(CI, lr, lr, lr, lr, {"B3": b3}, lr, lr, lr)
+    assert negative_bias.claim4(nb).verdict == "agree"
+    r2 = r.clone()
+    r2[3] = 0
+    r2[3, : int(0.1 * CI.n_features)] = 1.0  # bias -1 collapses: the precise bias matters
+    b3b = _result([0, 0, 0, 0], [0.1] * 4, r=r2, name="B3", init_bias=(0.0, -0.1, -0.25, -1.0))
+    nb = negative_bias.NegativeBias(CI, lr, lr, lr, lr, {"B3": b3b}, lr, lr, lr)
+    assert _part(negative_bias.claim4(nb), "the precise bias").holds is False
 
 
-def test_positive_bias_counts():
-    k = get_profile("ci").d_hidden
-    b = torch.zeros(3, k)
-    b[0, :9] = 0.2
-    b[1, :3] = 0.051
-    b[2, :5] = 0.05  # not above the threshold
-    assert negative_bias.positive_bias_counts(_result([0, 0, 0], [1, 1, 1], b=b)) == [9, 3, 0]
+def test_claim3_highly_and_the_same_loss():
+    zero = _result([0.0, 0.2, 0.7], PLATEAU)
+    good = _result([0.8, 0.9, 0.9], PLATEAU, name="LR3")
+    gelu = _result(
+        [0.1, 0.5, 0.6, 0.2, 0.4, 0.3], [1.0] * 6, name="GELU", lr=(0.003, 0.01), init_bias=(0.0, -1.0, -2.0)
+    )
+    assert negative_bias.best_bias(gelu)["best_bias"] == -1.0
+    nb = negative_bias.NegativeBias(CI, zero, zero, good, good, {}, gelu, good, good)
+    assert negative_bias.claim3(nb).verdict == "agree"
+    weak = _result([0.3, 0.9, 0.9], PLATEAU, name="LR3")  # more monosemantic than zero bias, but not highly
+    nb = negative_bias.NegativeBias(CI, zero, zero, weak, weak, {}, gelu, weak, weak)
+    finding = negative_bias.claim3(nb)
+    assert _part(finding, "highly").holds is False and _part(finding, "more monosemantic").holds is True
+    costly = _result([0.8, 0.9, 0.9], [p * 1.1 for p in PLATEAU], name="LR3")  # 10 % worse loss
+    nb = negative_bias.NegativeBias(CI, zero, zero, costly, costly, {}, gelu, costly, costly)
+    assert _part(negative_bias.claim3(nb), "with the same").holds is False
 
 
-def test_spearman():
+def test_spread_and_spearman():
+    assert claims.spread([0.5]) == "0.50" and claims.spread([0.1, 0.5, 0.3]) == "0.30 [0.10, 0.50]"
     assert abs(claims.spearman([1, 2, 3], [10, 20, 30]) - 1.0) < 1e-6
-    assert abs(claims.spearman([1, 2, 3], [3, 2, 1]) + 1.0) < 1e-6
     assert abs(claims.spearman([1, 2, 3, 4], [1, 3, 2, 4]) - 0.8) < 1e-6

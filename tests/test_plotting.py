@@ -32,11 +32,14 @@ def test_figures_have_their_panels_and_stay_out_of_pyplot(lr_sweep, grid_sweep):
     figs = {
         "traces": (plotting.training_traces(lr_sweep), 3),
         "heatmaps": (plotting.activation_heatmaps(lr_sweep, [0, n - 1]), 2),
-        "compare": (plotting.compare_heatmaps({"a": lr_sweep, "b": lr_sweep}, lr=0.005), 2),
+        "compare": (plotting.compare_heatmaps({"a": lr_sweep, "b": lr_sweep}, lr=0.005, seed=0), 2),
         "bias": (plotting.bias_vs_monosemanticity(lr_sweep), n),
         "final": (plotting.final_against({"a": lr_sweep}), 2),
         "grid": (plotting.metric_grid(grid_sweep, x="init_bias", hue="lr", mark=-0.75), 2),
         "sorted": (plotting.sorted_biases({"a": lr_sweep}), 1),
+        "traces_side_by_side": (plotting.mono_traces({"a": lr_sweep, "b": lr_sweep}), 2),
+        "r_cdf": (plotting.r_distribution(lr_sweep, 0), 1),
+        "bias_by_rank": (plotting.bias_by_rank(lr_sweep, [0, 1]), 1),
         "against_bias": (plotting.against_bias({"a": grid_sweep}), 2),
     }
     for name, (fig, panels) in figs.items():

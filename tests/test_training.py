@@ -4,7 +4,6 @@ import pytest
 import torch
 
 from monosem.config import make_sweep
-from monosem.experiments import basins
 from monosem.profiles import get_profile
 from monosem.training import snapshot_steps, train
 
@@ -55,7 +54,7 @@ def test_snapshot_steps():
 
 
 def test_result_shapes_and_traces():
-    result = train(basins.lr1(CI), progress=False)
+    result = train(make_sweep("LR1", CI.base(), lr=CI.lrs), progress=False)
     n, cfg = result.sweep.n_inst, result.configs[0]
     assert result["loss"].shape == (n, cfg.n_steps // 16)
     assert result["r"].shape == (n, cfg.d_hidden)

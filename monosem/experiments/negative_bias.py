@@ -13,13 +13,13 @@ from typing import Any
 import torch
 
 from monosem.cache import Cache
-from monosem.claims import Finding, verdict
+from monosem.claims import Finding, Part, spread
 from monosem.config import Sweep, make_sweep
 from monosem.experiments import basins
-from monosem.experiments.common import lr_sweep, scale_numbers
+from monosem.experiments.common import by_lr, converged_lrs, lr_sweep, median_by_lr, scale_numbers
 from monosem.metrics import POSITIVE_BIAS, mono_fraction, n_positive_bias
 from monosem.profiles import PROFILES, Profile
-from monosem.results import SweepResult
+from monosem.results import STILL_FALLING, SweepResult
 
 WEIGHTS = {"LR3"}
 
@@ -62,7 +62,7 @@ def grid(profile: Profile) -> Grid:
 
 
 def lr3(profile: Profile) -> Sweep:
-    return lr_sweep(profile, "LR3", **RECIPE)
+    return lr_sweep(profile, "LR3", with_seeds=True, **RECIPE)
 
 
 def lr4(profile: Profile) -> Sweep:
@@ -87,7 +87,17 @@ def lr3_doubled(profile: Profile) -> Sweep:
     base = profile.base(
         n_features=2 * profile.n_features, d_embed=2 * profile.d_embed, d_hidden=2 * profile.d_hidden, **RECIPE
     )
-    return make_sweep("LR3x2", base, lr=(0.005, 0.007))
+    return make_sweep("LR3x2", base, lr=D_LRS)
+
+
+# The two learning rates of the claim-5 sweeps at a second d (where LR3 is most monosemantic at `cpu` scale).
+D_LRS = (0.005, 0.007)
+
+
+def lr3_wide_embedding(profile: Profile) -> Sweep:
+    """LR3's recipe with d doubled and N, k fixed, the paper's way of testing d + 1 at a second d (Fig. 11:
+    d = 128 at N = 512, k = 1024)."""
+    return make_sweep("LR3d2", profile.base(d_embed=2 * profile.d_embed, **RECIPE), lr=D_LRS)
 
 
 def sweeps(profile: Profile) -> list[Sweep]:
@@ -98,6 +108,7 @@ def sweeps(profile: Profile) -> list[Sweep]:
         *(b_sweep(profile, name) for name in B_BATCHES),
         gelu(profile),
         lr3_doubled(profile),
+        lr3_wide_embedding(profile),
     ]
 
 
@@ -111,6 +122,7 @@ class NegativeBias:
     b: dict[str, SweepResult]  # B1-B5 by name
     gelu: SweepResult
     lr3x2: SweepResult
+    lr3d2: SweepResult
 
     def b_labelled(self) -> dict[str, SweepResult]:
         """B1-B5 labelled with their densities, for figures."""
@@ -119,29 +131,52 @@ class NegativeBias:
 
 def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> NegativeBias:
     cache = cache or Cache.for_profile(profile.name)
-    (lr1, lr2, lr3_, lr4_, *b, gelu_, doubled) = (cache.get_or_train(s, progress=progress) for s in sweeps(profile))
-    return NegativeBias(profile, lr1, lr2, lr3_, lr4_, dict(zip(B_BATCHES, b, strict=True)), gelu_, doubled)
+    (lr1, lr2, lr3_, lr4_, *b, gelu_, doubled, wide) = (
+        cache.get_or_train(s, progress=progress) for s in sweeps(profile)
+    )
+    return NegativeBias(profile, lr1, lr2, lr3_, lr4_, dict(zip(B_BATCHES, b, strict=True)), gelu_, doubled, wide)
 
 
-# "The same loss" for claim 3: within this relative margin.
+# Claim 3. "Highly monosemantic": the paper's own range for it, 0.6-1 monosemantic neurons per feature (claim 4).
+HIGHLY = 0.6
+# "The same loss": within this relative margin.
 SAME_LOSS = 0.02
+# GeLU: the best initial bias is "near -1" when it is within this of -1 (with the grid 0, -0.5, -1, -2: only -1).
+GELU_NEAR = 0.25
+# Claim 4. The paper's range of # mono / # features below -sqrt(eps) (Fig. 8).
+B_RANGE = (0.6, 1.0)
+# "The precise bias hardly matters": # mono / # features across the biases below -sqrt(eps) stays within this
+# fraction of its largest value.
+HARDLY = 0.25
+# "Drops quickly above -sqrt(eps)": the mean above is at most this fraction of the mean below.
+DROP = 0.5
+# Claim 5. "Exactly d + 1": within this many neurons; the paper's own d = 128 model has 130 = d + 2 (Fig. 11).
+D_TOL = 1
 
 
-def negative_bias_vs_zero(zero: SweepResult, negative: SweepResult) -> dict[str, float]:
-    """Per-lr comparison of a negative-bias sweep with the zero-bias sweep at the same learning rates."""
-    lrs = zero.values("lr")
-    mono_z, mono_n = zero.mono_per_feature(), negative.mono_per_feature()
-    loss_z, loss_n = zero.final_loss, negative.final_loss
-    idx = [negative.index(lr=lr) for lr in lrs]
-    mono_n, loss_n = mono_n[idx], loss_n[idx]
+def negative_bias_vs_zero(zero: SweepResult, negative: SweepResult) -> dict[str, Any]:
+    """Per-lr comparison (medians over seeds) of a negative-bias lr sweep with the zero-bias one, over the
+    learning rates at which both have converged."""
+    mono_z = median_by_lr(zero, zero.mono_per_feature())
+    mono_n = median_by_lr(negative, negative.mono_per_feature())
+    loss_z, loss_n = median_by_lr(zero, zero.final_loss), median_by_lr(negative, negative.final_loss)
+    both = [lr for lr in converged_lrs(negative) if lr in converged_lrs(zero)]
+    neg_ok = converged_lrs(negative)
+    lowest = min(mono_n, key=mono_n.get)
     return {
-        "n_lrs": len(lrs),
-        "n_more_mono": int((mono_n > mono_z).sum()),
-        "n_same_or_lower_loss": int((loss_n <= loss_z * (1 + SAME_LOSS)).sum()),
-        "mono_zero_mean": float(mono_z.mean()),
-        "mono_neg_mean": float(mono_n.mean()),
-        "mono_neg_min": float(mono_n.min()),
-        "lr_neg_min": lrs[int(mono_n.argmin())],
+        "n_lrs": len(mono_n),
+        "n_both_converged": len(both),
+        "n_neg_converged": len(neg_ok),
+        "n_more_mono": sum(mono_n[lr] > mono_z[lr] for lr in both),
+        "n_same_or_lower_loss": sum(loss_n[lr] <= loss_z[lr] * (1 + SAME_LOSS) for lr in both),
+        "n_highly": sum(mono_n[lr] >= HIGHLY for lr in neg_ok),
+        "mono_zero_mean": sum(mono_z.values()) / len(mono_z),
+        "mono_neg_mean": sum(mono_n.values()) / len(mono_n),
+        "mono_neg_min": mono_n[lowest],
+        "lr_neg_min": lowest,
+        "mono_neg": mono_n,
+        "mono_neg_spread": {lr: spread(v) for lr, v in by_lr(negative, negative.mono_per_feature()).items()},
+        "both": both,
     }
 
 
@@ -156,18 +191,22 @@ def best_bias(result: SweepResult) -> dict[str, float]:
 
 def below_sqrt_eps(result: SweepResult) -> dict[str, float]:
     """Claim 4's numbers for one B sweep: mean # mono / # features and mean fraction of monosemantic neurons
-    over initial biases below -sqrt(eps), and # mono / # features above it."""
+    over initial biases below -sqrt(eps), their spread there, and # mono / # features above it."""
     eps = result.configs[0].eps
     biases = torch.tensor(result.values("init_bias"))
     below = biases < -(eps**0.5)
     frac = mono_fraction(result.r)
     mono = result.mono_per_feature()
+    nan = float("nan")
+    spread_below = float((mono[below].max() - mono[below].min()) / mono[below].max()) if below.sum() > 1 else nan
     return {
         "eps": eps,
         "sqrt_eps": eps**0.5,
-        "mono_below": float(mono[below].mean()) if below.any() else float("nan"),
-        "frac_below": float(frac[below].mean()) if below.any() else float("nan"),
-        "mono_above": float(mono[~below].mean()) if (~below).any() else float("nan"),
+        "n_below": int(below.sum()),
+        "mono_below": float(mono[below].mean()) if below.any() else nan,
+        "frac_below": float(frac[below].mean()) if below.any() else nan,
+        "mono_above": float(mono[~below].mean()) if (~below).any() else nan,
+        "spread_below": spread_below,
     }
 
 
@@ -176,53 +215,138 @@ def positive_bias_counts(result: SweepResult) -> list[int]:
     return n_positive_bias(result.b_in).tolist()
 
 
+def _d_counts(result: SweepResult) -> tuple[int, dict[float, float], str]:
+    """d, the median count over seeds per converged lr, and the counts as text (median [min, max] per lr)."""
+    d = result.configs[0].d_embed
+    counts = n_positive_bias(result.b_in)
+    ok = converged_lrs(result) if "lr" in dict(result.sweep.axes) else []
+    grouped = by_lr(result, counts)
+    text = ", ".join(
+        f"{spread(v, '.0f')} (lr {lr:g}{'' if lr in ok else ', not converged'})" for lr, v in grouped.items()
+    )
+    return d, {lr: float(v.float().median()) for lr, v in grouped.items() if lr in ok}, text
+
+
+def claim3(res: NegativeBias) -> Finding:
+    uni, power, g = (
+        negative_bias_vs_zero(res.lr1, res.lr3),
+        negative_bias_vs_zero(res.lr2, res.lr4),
+        best_bias(res.gelu),
+    )
+    n_models = res.lr3.sweep.n_inst + res.lr4.sweep.n_inst
+    n_conv = int(res.lr3.converged().sum() + res.lr4.converged().sum())
+    per_lr = ", ".join(f"{v} (lr {lr:g})" for lr, v in uni["mono_neg_spread"].items())
+    parts = (
+        Part(
+            "the runs have reached their minima",
+            "trained well past the loss plateau",
+            f"{n_conv} of {n_models} LR3 and LR4 models converged",
+            f"loss falls < {STILL_FALLING:.1%} per period over the last 4 (STILL_FALLING)",
+            n_conv == n_models,
+        ),
+        Part(
+            "highly monosemantic minima at every lr",
+            "about 0.8-1 per feature at every lr (Fig. 1 right, 7)",
+            f"LR3: {per_lr}; >= {HIGHLY} at {uni['n_highly']} of {uni['n_neg_converged']} converged lrs",
+            f"median >= {HIGHLY} per feature (HIGHLY) at every converged lr",
+            None if not uni["n_neg_converged"] else uni["n_highly"] == uni["n_neg_converged"],
+        ),
+        Part(
+            "more monosemantic than with zero bias",
+            "at every lr (Fig. 1)",
+            f"at {uni['n_more_mono']} of {uni['n_both_converged']} lrs where LR1 and LR3 converged "
+            f"(mean {uni['mono_neg_mean']:.2f} vs {uni['mono_zero_mean']:.2f} over all lrs)",
+            "LR3 median > LR1 median at every lr where both converged",
+            None if not uni["n_both_converged"] else uni["n_more_mono"] == uni["n_both_converged"],
+        ),
+        Part(
+            "with the same or slightly lower loss",
+            "same or slightly lower (Fig. 1)",
+            f"at {uni['n_same_or_lower_loss']} of {uni['n_both_converged']} lrs where both converged",
+            f"LR3 median loss <= LR1's x (1 + {SAME_LOSS}) (SAME_LOSS)",
+            None if not uni["n_both_converged"] else uni["n_same_or_lower_loss"] == uni["n_both_converged"],
+        ),
+        Part(
+            "also with power-law frequencies",
+            "LR4 more monosemantic than LR2 (Fig. 12)",
+            f"at {power['n_more_mono']} of {power['n_both_converged']} lrs where LR2 and LR4 converged",
+            "LR4 > LR2 at every lr where both converged",
+            None if not power["n_both_converged"] else power["n_more_mono"] == power["n_both_converged"],
+        ),
+        Part(
+            "and with GeLU, best initial bias near -1",
+            "best near -1, slightly below the GeLU minimum at -0.75 (Fig. 13)",
+            f"best initial bias {g['best_bias']:g} ({g['best_mono']:.2f} per feature vs "
+            f"{g['zero_bias_mono']:.2f} at 0)",
+            f"|best + 1| <= {GELU_NEAR} (GELU_NEAR)",
+            abs(g["best_bias"] + 1) <= GELU_NEAR,
+        ),
+    )
+    return Finding("3. Initial bias -1 with bias decay: highly monosemantic at every lr, same or lower loss", parts)
+
+
+def claim4(res: NegativeBias) -> Finding:
+    b = {name: below_sqrt_eps(r) for name, r in res.b.items()}
+    lo, hi = B_RANGE
+    in_range = {n: lo <= v["mono_below"] <= hi for n, v in b.items()}
+    testable = {n: v for n, v in b.items() if v["n_below"] > 1}
+    hardly = {n: v["spread_below"] <= HARDLY for n, v in testable.items()}
+    drops = {n: v["mono_above"] <= DROP * v["mono_below"] for n, v in b.items()}
+    k_over_n = res.lr3.configs[0].d_hidden / res.lr3.configs[0].n_features
+
+    def listing(fmt) -> str:
+        return "; ".join(f"{n}: {fmt(v)}" for n, v in b.items())
+
+    parts = (
+        Part(
+            "below -sqrt(eps), 0.6-1 monosemantic neurons per feature (30-50 % of neurons)",
+            "0.6-1 per feature, 30-50 % of neurons (Fig. 8-9)",
+            listing(lambda v: f"{v['mono_below']:.2f} ({v['frac_below']:.0%})"),
+            f"mean below in [{lo}, {hi}] (B_RANGE) in every batch; the fraction of neurons is the same number "
+            f"x N / k (k = {k_over_n:g} N here), so it is not a separate test",
+            all(in_range.values()),
+        ),
+        Part(
+            "the precise bias hardly matters below -sqrt(eps)",
+            "hardly matters (Fig. 8)",
+            listing(lambda v: f"spread {v['spread_below']:.0%} over {v['n_below']} biases"),
+            f"(max - min) / max <= {HARDLY:.0%} (HARDLY) in every batch with >= 2 biases below",
+            None if not testable else all(hardly.values()),
+        ),
+        Part(
+            "monosemanticity drops quickly above -sqrt(eps)",
+            "drops quickly (Fig. 8-9)",
+            listing(lambda v: f"{v['mono_above']:.2f} above vs {v['mono_below']:.2f} below"),
+            f"mean above <= {DROP} x mean below (DROP) in every batch",
+            all(drops.values()),
+        ),
+    )
+    return Finding("4. ReLU: below about -sqrt(eps) the initial bias hardly matters", parts)
+
+
+def claim5(res: NegativeBias) -> Finding:
+    parts = []
+    for label, result in (
+        ("at this profile's d (LR3)", res.lr3),
+        ("at a second d, N and k fixed (LR3d2)", res.lr3d2),
+        ("with N, d and k doubled (LR3x2)", res.lr3x2),
+    ):
+        d, counts, text = _d_counts(result)
+        parts.append(
+            Part(
+                label,
+                "65 for d = 64, 33 for d = 32, 130 for d = 128 (Fig. 11)",
+                f"d = {d}, d + 1 = {d + 1}: {text}",
+                f"median over seeds within {D_TOL} of d + 1 (D_TOL) at every converged lr",
+                None if not counts else all(abs(c - (d + 1)) <= D_TOL for c in counts.values()),
+            )
+        )
+    return Finding(f"5. Exactly d + 1 neurons keep a positive bias (> {POSITIVE_BIAS})", tuple(parts))
+
+
 def findings(res: NegativeBias) -> list[Finding]:
     """Claims 3, 4 and 5 (Section 4.1.2)."""
-    uni, power = negative_bias_vs_zero(res.lr1, res.lr3), negative_bias_vs_zero(res.lr2, res.lr4)
-    g = best_bias(res.gelu)
-    parts3 = [
-        uni["n_more_mono"] == uni["n_lrs"],
-        uni["n_same_or_lower_loss"] == uni["n_lrs"],
-        power["n_more_mono"] == power["n_lrs"],
-        -1.5 <= g["best_bias"] <= -0.5,
-    ]
-    b = {name: below_sqrt_eps(r) for name, r in res.b.items()}
-    in_range = [0.3 <= v["frac_below"] <= 0.5 and 0.6 <= v["mono_below"] <= 1.0 for v in b.values()]
-    drops = [v["mono_below"] > v["mono_above"] for v in b.values()]
-    counts = {r.configs[0].d_embed: positive_bias_counts(r) for r in (res.lr3, res.lr3x2)}
-    exact = [c == d + 1 for d, cs in counts.items() for c in cs]
-    b_text = "; ".join(
-        f"ε = 1/{round(1 / v['eps'])}: {v['mono_below']:.2f} per feature, {100 * v['frac_below']:.0f} % of neurons "
-        f"(above: {v['mono_above']:.2f})"
-        for v in b.values()
-    )
-    return [
-        Finding(
-            "3. Initial bias -1 with bias decay: more monosemantic at every lr, same or lower loss; also with "
-            "power-law frequencies and GeLU (best initial bias near -1)",
-            "highly monosemantic at every lr (Fig. 1 right, 7, 10, 12); GeLU best near its minimum, -0.75 (Fig. 13)",
-            f"uniform: more monosemantic at {uni['n_more_mono']}/{uni['n_lrs']} lrs ({uni['mono_neg_mean']:.2f} vs "
-            f"{uni['mono_zero_mean']:.2f} per feature on average; lowest {uni['mono_neg_min']:.2f} at lr "
-            f"{uni['lr_neg_min']:g}), loss within {100 * SAME_LOSS:.0f} % or lower at "
-            f"{uni['n_same_or_lower_loss']}/{uni['n_lrs']}; power law: more monosemantic at "
-            f"{power['n_more_mono']}/{power['n_lrs']}; GeLU best initial bias {g['best_bias']:g} "
-            f"({g['best_mono']:.2f} per feature vs {g['zero_bias_mono']:.2f} at 0)",
-            verdict(sum(parts3), len(parts3)),
-        ),
-        Finding(
-            "4. ReLU: below about -sqrt(eps) the initial bias hardly matters; 30-50 % of neurons monosemantic, "
-            "0.6-1 per feature; monosemanticity drops quickly above -sqrt(eps)",
-            "30-50 % of neurons, 0.6-1 monosemantic neurons per feature below -sqrt(eps) (Fig. 8-9)",
-            b_text,
-            verdict(sum(in_range) + sum(drops), len(in_range) + len(drops)),
-        ),
-        Finding(
-            f"5. Exactly d + 1 neurons keep a positive bias (> {POSITIVE_BIAS})",
-            "65 for d = 64, 33 for d = 32, 130 for d = 128 (Fig. 11)",
-            "; ".join(f"d = {d}: {cs} (d + 1 = {d + 1})" for d, cs in counts.items()),
-            verdict(sum(exact), len(exact)),
-        ),
-    ]
+    return [claim3(res), claim4(res), claim5(res)]
 
 
 def bias_shrink(decay: float, lr: float, n_steps: int) -> float:
@@ -232,15 +356,18 @@ def bias_shrink(decay: float, lr: float, n_steps: int) -> float:
 
 def numbers(res: NegativeBias) -> dict[str, Any]:
     out = scale_numbers(res.profile, [res.lr3, res.lr4, *res.b.values(), res.gelu, res.lr3x2])
-    out.update({f"uni_{k}": v for k, v in negative_bias_vs_zero(res.lr1, res.lr3).items()})
-    out.update({f"power_{k}": v for k, v in negative_bias_vs_zero(res.lr2, res.lr4).items()})
+    scalar = (int, float, str)
+    out.update({f"uni_{k}": v for k, v in negative_bias_vs_zero(res.lr1, res.lr3).items() if isinstance(v, scalar)})
+    out.update({f"power_{k}": v for k, v in negative_bias_vs_zero(res.lr2, res.lr4).items() if isinstance(v, scalar)})
     out.update({f"gelu_{k}": v for k, v in best_bias(res.gelu).items()})
     lowest = min(res.profile.lrs)
-    out["lr3_loss_lowest_lr"] = float(res.lr3.final_loss[res.lr3.index(lr=lowest)])
-    out["lr1_loss_lowest_lr"] = float(res.lr1.final_loss[res.lr1.index(lr=lowest)])
+    out["lr3_loss_lowest_lr"] = median_by_lr(res.lr3, res.lr3.final_loss)[lowest]
+    out["lr1_loss_lowest_lr"] = median_by_lr(res.lr1, res.lr1.final_loss)[lowest]
     out["d2"] = res.lr3x2.configs[0].d_embed
-    out["counts_d"] = str(positive_bias_counts(res.lr3))
-    out["counts_d2"] = str(positive_bias_counts(res.lr3x2))
+    out["counts_d"] = _d_counts(res.lr3)[2]
+    out["counts_wide"] = _d_counts(res.lr3d2)[2]
+    out["counts_d2"] = _d_counts(res.lr3x2)[2]
+    out["n_seeds"] = len(set(res.lr3.values("seed")))
     out["b_lr"] = B_LR
     decay = B_BATCHES["B2"][1]
     out["sparse_decay"] = decay
