@@ -34,10 +34,9 @@ res = ms.basins.run(P)
 ms.claims.glue_numbers("", ms.basins.numbers(res))
 
 # %% [markdown]
-# This page was executed at the **{glue:text}`profile`** profile: N = {glue:text}`N` features, an embedding of
-# d = {glue:text}`d` dimensions, k = {glue:text}`k` neurons, batches of {glue:text}`batch` samples and
-# {glue:text}`steps:,` steps (the paper: N = 512, d = 64, k = 1024, batch 8192, 131,072 steps). Training
-# both sweeps took {glue:text}`minutes:.1f` minutes; each sweep trains as one batched model (LR1:
+# The **{glue:text}`profile`** profile: N = {glue:text}`N` features, an embedding of d = {glue:text}`d`
+# dimensions, k = {glue:text}`k` neurons, batches of {glue:text}`batch` samples and {glue:text}`steps:,` steps
+# (the paper: N = 512, d = 64, k = 1024, batch 8192, 131,072 steps). Each sweep trains as one batched model (LR1:
 # {glue:text}`n_lrs` learning rates at {glue:text}`n_seeds` seeds, {glue:text}`n_models` models). Numbers quoted
 # as "median [min, max]" are over the seeds. The numbers below come from this run.
 #

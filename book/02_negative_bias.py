@@ -35,8 +35,7 @@ res = ms.negative_bias.run(P)
 ms.claims.glue_numbers("", ms.negative_bias.numbers(res))
 
 # %% [markdown]
-# This page was executed at the **{glue:text}`profile`** profile; training its sweeps took
-# {glue:text}`minutes:.1f` minutes (LR1 and LR2 come from the {ref}`ch-basins` chapter's cache). The bias
+# LR1 and LR2 are the {ref}`ch-basins` chapter's, from the cache. The bias
 # decays are Table 1's per-step values, so a run shorter than the paper's decays the bias less in total (see
 # the introduction and the end of this chapter).
 #

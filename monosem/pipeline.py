@@ -89,6 +89,7 @@ def prepare(chapter: str, profile: str, out_dir: Path, execute: bool = True, boo
     source.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     out = out_dir / f"{chapter}.ipynb"
     tmp = out_dir / f".{chapter}.running.ipynb"
+    start = time.perf_counter()
     try:
         papermill.execute_notebook(
             source,
@@ -106,6 +107,7 @@ def prepare(chapter: str, profile: str, out_dir: Path, execute: bool = True, boo
         ) from None
     if execute:
         _hide_parameters(tmp)
+        _stamp(tmp, chapter, profile, time.perf_counter() - start)
     # Replace the previous notebook only once this one has executed without error.
     os.replace(tmp, out)
     return out
@@ -121,6 +123,30 @@ def _hide_parameters(path: Path) -> None:
         tags = cell.metadata.setdefault("tags", [])
         if ("parameters" in tags or "injected-parameters" in tags) and "remove-cell" not in tags:
             tags.append("remove-cell")
+    nbformat.write(nb, path)
+
+
+def rerun_note(chapter: str, profile: str, seconds: float, train_minutes: float) -> str:
+    """The line at the top of an executed chapter: how to re-run it, at which profile it ran and how long it took."""
+    return (
+        f"```{{admonition}} Re-run this page\n:class: tip\n"
+        f"`python -m monosem run {chapter} --profile {profile}` re-executes it and rebuilds the book. This page was "
+        f"executed at the **{profile}** profile in {seconds:.0f} s; training its sweeps took {train_minutes:.1f} "
+        "min (as recorded when they were trained; sweeps already in the cache are not retrained).\n```"
+    )
+
+
+def _stamp(path: Path, chapter: str, profile: str, seconds: float) -> None:
+    """Put `rerun_note` right after the chapter's title (its first markdown cell)."""
+    import nbformat
+
+    cache = Cache.for_profile(get_profile(profile).name)
+    sweeps = {s.key(cache.version): s for s in chapter_sweeps(get_profile(profile), [chapter])}
+    minutes = sum(cache.load(s).seconds for s in sweeps.values() if cache.exists(s)) / 60
+    nb = nbformat.read(path, as_version=4)
+    cell = nbformat.v4.new_markdown_cell(rerun_note(chapter, profile, seconds, minutes))
+    first = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
+    nb.cells.insert(first + 1, cell)
     nbformat.write(nb, path)
 
 

@@ -12,7 +12,9 @@ import matplotlib.colors as mcolors
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
 from monosem.metrics import (
     MONO_THRESHOLD,
@@ -143,6 +145,16 @@ def _by_value(
     return xs, *(np.array([f(g, axis=0) for g in groups]) for f in (np.median, np.min, np.max))
 
 
+def log_ticks(ax: Axes, values: list[float]) -> None:
+    """A log x axis ticked at exactly the swept values, labelled as plain numbers (no overlapping 10^x minor
+    labels), turned so that close values stay readable."""
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator(values))
+    ax.xaxis.set_major_formatter(FixedFormatter([f"{v:g}" for v in values]))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.tick_params(axis="x", labelrotation=45)
+
+
 def final_against(results: dict[str, SweepResult], by: str = "lr", log_x: bool = True) -> Figure:
     """Final # mono / # features and final loss against the swept value, one line per labelled result (paper
     Fig. 1). Where a result has several seeds, the line is their median and the band their range."""
@@ -156,9 +168,10 @@ def final_against(results: dict[str, SweepResult], by: str = "lr", log_x: bool =
             (line,) = ax.plot(xs, mid, marker="o", label=tag)
             if n_seeds > 1:
                 ax.fill_between(xs, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
+    xs = sorted({x for result in results.values() for x in result.values(by)})
     for ax, ylabel in zip(axes, (MONO_LABEL, "final loss"), strict=True):
         if log_x:
-            ax.set_xscale("log")
+            log_ticks(ax, xs)
         ax.set_xlabel(LABELS.get(by, by))
         ax.set_ylabel(ylabel)
     axes[0].legend(fontsize="small")

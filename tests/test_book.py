@@ -1,5 +1,6 @@
 """The command line and the notebook-to-book pipeline, end to end at the ci profile."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +61,11 @@ def test_book_builds_with_warnings_as_errors_at_ci(tmp_path):
         assert f'id="{name}"' in page, name
     assert page.count("<img") >= 5
     assert "What we found" in page
+    # the re-run note at the top of every chapter: the command, the profile and the time
+    for chapter in book.chapters():
+        text = re.sub(r"<[^>]+>", "", (html / "book" / f"{chapter}.html").read_text())
+        assert f"python -m monosem run {chapter} --profile ci" in text, chapter
+        assert "executed at the ci profile in" in text, chapter
     # every glued number was found: myst-nb leaves unresolved glue keys as warnings, which -W turns into errors,
     # and the parameter cells are hidden
     assert "injected-parameters" not in page and 'profile = "ci"' not in page
