@@ -27,10 +27,20 @@ class Part:
 @dataclass(frozen=True)
 class Finding:
     """A claim of the paper and its parts. "agree" only when every part holds; "no" when none does; "partly"
-    otherwise; "not tested" when no part could be tested."""
+    otherwise; "not tested" when no part could be tested. `figure`: the name of the chapter's figure that shows it
+    (for the scorecard's link), if any."""
 
     claim: str
     parts: tuple[Part, ...]
+    figure: str = ""
+
+    @property
+    def number(self) -> int:
+        """The claim's number in the paper's list (the claim text starts with it: "3. ...")."""
+        head = self.claim.partition(".")[0]
+        if not head.isdigit():
+            raise ValueError(f"a claim's text must start with its number, as in '3. ...'; got {self.claim!r}")
+        return int(head)
 
     @property
     def verdict(self) -> str:

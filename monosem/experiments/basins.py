@@ -148,7 +148,7 @@ def claim1(result: SweepResult) -> Finding:
             None if not ok else len(near) == len(ok),
         ),
     )
-    return Finding("1. Zero bias: the lr picks the minimum; higher lr, more monosemantic, slightly lower loss", parts)
+    return Finding("1. Zero bias: the lr picks the minimum; higher lr, more monosemantic, slightly lower loss", parts, "fig-lr-final")
 
 
 def claim2(result: SweepResult) -> Finding:
@@ -176,7 +176,7 @@ def claim2(result: SweepResult) -> Finding:
             c["median_poly"] > CLEAR_BIAS,
         ),
     )
-    return Finding("2. Monosemantic neurons have moderate negative biases, polysemantic ones positive", parts)
+    return Finding("2. Monosemantic neurons have moderate negative biases, polysemantic ones positive", parts, "fig-lr1-bias")
 
 
 def findings(res: Basins) -> list[Finding]:

@@ -282,7 +282,7 @@ def claim3(res: NegativeBias) -> Finding:
             abs(g["best_bias"] + 1) <= GELU_NEAR,
         ),
     )
-    return Finding("3. Initial bias -1 with bias decay: highly monosemantic at every lr, same or lower loss", parts)
+    return Finding("3. Initial bias -1 with bias decay: highly monosemantic at every lr, same or lower loss", parts, "fig-neg-final")
 
 
 def claim4(res: NegativeBias) -> Finding:
@@ -321,7 +321,7 @@ def claim4(res: NegativeBias) -> Finding:
             all(drops.values()),
         ),
     )
-    return Finding("4. ReLU: below about -sqrt(eps) the initial bias hardly matters", parts)
+    return Finding("4. ReLU: below about -sqrt(eps) the initial bias hardly matters", parts, "fig-b-sweeps")
 
 
 def claim5(res: NegativeBias) -> Finding:
@@ -341,7 +341,7 @@ def claim5(res: NegativeBias) -> Finding:
                 None if not counts else all(abs(c - (d + 1)) <= D_TOL for c in counts.values()),
             )
         )
-    return Finding(f"5. Exactly d + 1 neurons keep a positive bias (> {POSITIVE_BIAS})", tuple(parts))
+    return Finding(f"5. Exactly d + 1 neurons keep a positive bias (> {POSITIVE_BIAS})", tuple(parts), "fig-d-plus-one")
 
 
 def findings(res: NegativeBias) -> list[Finding]:

@@ -1,0 +1,108 @@
+"""The claims scorecard: all ten claims on one page, computed by the chapters' own claim functions.
+
+Not a chapter of the paper: it serves the page `book/00_scorecard.py`, which sits right after the introduction.
+Its sweeps are every other experiment module's (so the scorecard is at the profile of the book it is built with,
+from the same cache), and its findings are theirs, ordered by claim number. Nothing is typed in: a verdict here
+is the verdict on the chapter's page, because it is the same function called on the same results.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from types import ModuleType
+
+import pandas as pd
+
+from monosem.cache import Cache
+from monosem.claims import Finding
+from monosem.config import Sweep
+from monosem.profiles import Profile
+
+NOT_EXPERIMENTS = {"common", "scorecard"}
+
+
+def modules() -> dict[str, ModuleType]:
+    """Every experiment module but this one, by name (alphabetical)."""
+    import monosem.experiments as package
+
+    names = sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name not in NOT_EXPERIMENTS)
+    return {name: importlib.import_module(f"monosem.experiments.{name}") for name in names}
+
+
+def sweeps(profile: Profile) -> list[Sweep]:
+    return [s for module in modules().values() for s in module.sweeps(profile)]
+
+
+WEIGHTS = set().union(*(module.WEIGHTS for module in modules().values()))
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    profile: Profile
+    findings: dict[str, list[Finding]]  # by experiment module name
+
+
+def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> Scorecard:
+    cache = cache or Cache.for_profile(profile.name)
+    found = {}
+    for name, module in modules().items():
+        found[name] = module.findings(module.run(profile, cache, progress=progress))
+    return Scorecard(profile, found)
+
+
+def findings(card: Scorecard) -> list[Finding]:
+    """Every chapter's findings, ordered by claim number."""
+    return sorted((f for fs in card.findings.values() for f in fs), key=lambda f: f.number)
+
+
+def numbers(card: Scorecard) -> dict[str, object]:
+    every = findings(card)
+    verdicts = [f.verdict for f in every]
+    return {
+        "profile": card.profile.name,
+        "n_claims": len(every),
+        **{f"n_{v.replace(' ', '_')}": verdicts.count(v) for v in ("agree", "partly", "no", "not tested")},
+    }
+
+
+def page_of(module: str, pages: list[str]) -> str:
+    """The book page (e.g. "02_negative_bias") served by an experiment module, from the book's page names."""
+    for page in pages:
+        if page.partition("_")[2] == module:
+            return page
+    raise ValueError(f"no book page NN_{module} among {', '.join(pages)}")
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "/").replace("\n", " ")
+
+
+def table(card: Scorecard, pages: list[str]) -> pd.DataFrame:
+    """One row per claim: the claim, the paper's numbers, this run's, the verdict, and where the book shows it
+    (MyST cross-references to the chapter page and the figure)."""
+    page = {id(f): page_of(name, pages) for name, fs in card.findings.items() for f in fs}
+    rows = []
+    for f in findings(card):
+        where = f"{{doc}}`{page[id(f)]}`" + (f", {{numref}}`Fig. %s <{f.figure}>`" if f.figure else "")
+        rows.append(
+            (
+                _cell(f.claim),
+                "<br>".join(_cell(f"• {p.text}: {p.paper}") for p in f.parts),
+                "<br>".join(_cell(f"• {p.this_run}") for p in f.parts),
+                f"**{f.verdict}**",
+                where,
+            )
+        )
+    return pd.DataFrame(rows, columns=["claim", "the paper", f"this book ({card.profile.name})", "verdict", "shown in"])
+
+
+def show(card: Scorecard, pages: list[str]):
+    """The scorecard as a MyST markdown table (rendered by myst-nb, so that the cross-references resolve)."""
+    from IPython.display import Markdown
+
+    frame = table(card, pages)
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(row) + " |" for row in frame.itertuples(index=False)]
+    return Markdown("\n".join(lines))

@@ -1,0 +1,48 @@
+"""The scorecard page: every chapter's findings, by the chapters' own functions, ordered by claim number."""
+
+import pytest
+
+from monosem import pipeline
+from monosem.claims import Finding, Part
+from monosem.experiments import scorecard
+from monosem.profiles import get_profile
+
+
+def _finding(claim: str, holds: bool | None = True, figure: str = "") -> Finding:
+    return Finding(claim, (Part("a part", "paper 1", "run 1", "x > 0", holds),), figure)
+
+
+def test_claim_number_is_read_from_the_text_and_required():
+    assert _finding("10. The mechanism").number == 10
+    with pytest.raises(ValueError, match="must start with its number"):
+        _ = _finding("The mechanism").number
+
+
+def test_table_orders_claims_and_links_chapter_and_figure():
+    card = scorecard.Scorecard(
+        get_profile("ci"),
+        {"negative_bias": [_finding("3. c", False, "fig-neg-final")], "basins": [_finding("1. a"), _finding("2. b")]},
+    )
+    frame = scorecard.table(card, ["00_scorecard", "01_basins", "02_negative_bias"])
+    assert [c.split(".")[0] for c in frame["claim"]] == ["1", "2", "3"]
+    assert list(frame["verdict"]) == ["**agree**", "**agree**", "**no**"]
+    assert frame["shown in"][2] == "{doc}`02_negative_bias`, {numref}`Fig. %s <fig-neg-final>`"
+    assert frame["shown in"][0] == "{doc}`01_basins`"
+    assert scorecard.numbers(card)["n_agree"] == 2 and scorecard.numbers(card)["n_no"] == 1
+
+
+def test_a_module_without_a_page_is_an_error():
+    with pytest.raises(ValueError, match="no book page NN_width"):
+        scorecard.page_of("width", ["01_basins"])
+
+
+def test_every_experiment_module_has_a_page_and_the_scorecard_equals_the_chapters():
+    """At ci (results from the cache, trained on a miss): the scorecard's rows are the chapters' own findings."""
+    profile = get_profile("ci")
+    pages = pipeline.chapters()
+    card = scorecard.run(profile, progress=False)
+    for name, module in scorecard.modules().items():
+        scorecard.page_of(name, pages)
+        assert card.findings[name] == module.findings(module.run(profile, progress=False))
+    numbers = [f.number for f in scorecard.findings(card)]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
