@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             profile = get_profile(args.profile)
             chapter = pipeline.resolve_chapter(args.chapter)
             html = pipeline.build(profile.name, only=[chapter], allow_cpu=args.allow_cpu)
-            print(f"{chapter} re-executed at profile {profile.name}: {html / (chapter + '.html')}")
+            print(f"{chapter} re-executed at profile {profile.name}: {html / 'book' / (chapter + '.html')}")
             return 0
         if args.command in ("train", "export"):
             profile = get_profile(args.profile)

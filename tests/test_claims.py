@@ -159,3 +159,12 @@ def test_spread_and_spearman():
     assert claims.spread([0.5]) == "0.50" and claims.spread([0.1, 0.5, 0.3]) == "0.30 [0.10, 0.50]"
     assert abs(claims.spearman([1, 2, 3], [10, 20, 30]) - 1.0) < 1e-6
     assert abs(claims.spearman([1, 2, 3, 4], [1, 3, 2, 4]) - 0.8) < 1e-6
+
+
+def test_bias_left_by_decay_is_the_recipe_formula_and_shrinks_with_lr_and_steps():
+    left = negative_bias.bias_left(get_profile("cpu"))
+    cpu, paper = left.columns[3], left.columns[4]
+    first = left.iloc[0]
+    assert first["lr"] == 0.001 and abs(first[cpu] - (1 - 0.03 * 0.001) ** 2**13) < 1e-12
+    lr_rows = left[left["batch"] == "LR3, LR4"]
+    assert lr_rows[cpu].is_monotonic_decreasing and (lr_rows[paper] <= lr_rows[cpu]).all()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 import torch
 
 from monosem.cache import Cache
@@ -352,6 +353,23 @@ def findings(res: NegativeBias) -> list[Finding]:
 def bias_shrink(decay: float, lr: float, n_steps: int) -> float:
     """The fraction by which bias decay alone shrinks a bias over a run: 1 - (1 - decay lr)^(n_steps / 2)."""
     return 1 - (1 - decay * lr) ** (n_steps // 2)
+
+
+def bias_left(profile: Profile) -> pd.DataFrame:
+    """The fraction of the initial bias that bias decay alone leaves after the first half of training, at each of
+    the profile's learning rates (decay 0.03, LR3 and LR4) and at B2-B5's (decay 0.003, lr 0.003), against the
+    paper's run (2^17 steps). Gradients move the bias too; this is the decay's share only."""
+    paper = PROFILES["paper"].n_steps
+    rows = [("LR3, LR4", lr, RECIPE["bias_decay"]) for lr in profile.lrs]
+    rows.append(("B2-B5", B_LR, B_BATCHES["B2"][1]))
+    return pd.DataFrame(
+        [
+            (batch, lr, decay, 1 - bias_shrink(decay, lr, profile.n_steps), 1 - bias_shrink(decay, lr, paper))
+            for batch, lr, decay in rows
+        ],
+        columns=["batch", "lr", "bias decay", f"left at {profile.name} ({profile.n_steps:,} steps)",
+                 f"left in the paper ({paper:,} steps)"],
+    )
 
 
 def numbers(res: NegativeBias) -> dict[str, Any]:
