@@ -52,7 +52,7 @@ ms.plotting.training_traces(res.lr1, by="lr")
 # %% [markdown]
 # The distribution of the monosemanticity $r_i$ over training, for the most monosemantic LR1 model:
 
-# %% mystnb={"figure": {"caption": "Cumulative fraction of neurons with monosemanticity r_i below a threshold r_t, at each snapshot of training (coloured by log2 of the step), for seed 0 of LR1 at the highest learning rate. The jump at r_t = 1 is the population of monosemantic neurons. Compare with Fig. 2 of the paper (a model of batch K1).", "name": "fig-r-cdf"}}
+# %% mystnb={"figure": {"caption": "Cumulative fraction of neurons with monosemanticity $r_i$ below a threshold $r_t$, at each snapshot of training (coloured by log2 of the step), for seed 0 of LR1 at the highest learning rate. The jump at r_t = 1 is the population of monosemantic neurons. Compare with Fig. 2 of the paper (a model of batch K1).", "name": "fig-r-cdf"}}
 ms.plotting.r_distribution(res.lr1, ms.basins.most_monosemantic(res.lr1))
 
 # %% [markdown]
@@ -68,10 +68,10 @@ ms.plotting.activation_heatmaps(res.lr1, ms.basins.heatmap_indices(res), by="lr"
 # %% [markdown]
 # ## Biases of monosemantic and polysemantic neurons
 
-# %% mystnb={"figure": {"caption": "Final bias of every neuron against its monosemanticity r_i, for each learning rate of LR1 (seed 0). Orange: monosemantic neurons (r_i > 0.999). Compare with Fig. 5 of the paper.", "name": "fig-lr1-bias"}}
+# %% mystnb={"figure": {"caption": "Final bias of every neuron against its monosemanticity $r_i$, for each learning rate of LR1 (seed 0). Orange: monosemantic neurons ($r_i > 0.999$). Compare with Fig. 5 of the paper.", "name": "fig-lr1-bias"}}
 ms.plotting.bias_vs_monosemanticity(res.lr1, ms.basins.first_seed(res.lr1), by="lr")
 
-# %% mystnb={"figure": {"caption": "Final bias of every neuron, neurons sorted by decreasing monosemanticity r_i, for seed 0 of LR1 at each learning rate: monosemantic neurons (left) sit below zero, polysemantic ones (right) above. The paper's Fig. 5 draws it this way.", "name": "fig-lr1-bias-sorted"}}
+# %% mystnb={"figure": {"caption": "Final bias of every neuron, neurons sorted by decreasing monosemanticity $r_i$, for seed 0 of LR1 at each learning rate: monosemantic neurons (left) sit below zero, polysemantic ones (right) above. The paper's Fig. 5 draws it this way.", "name": "fig-lr1-bias-sorted"}}
 ms.plotting.bias_by_rank(res.lr1, ms.basins.first_seed(res.lr1), by="lr")
 
 # %% [markdown]

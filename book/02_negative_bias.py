@@ -86,7 +86,7 @@ ms.plotting.compare_heatmaps({"LR1": res.lr1, "LR3": res.lr3}, lr=P.lr_focus, se
 # keeps ε and scales N and d together, so each batch maps to the paper's batch of the same name). The dashed
 # line marks −√ε, the typical size of a pre-activation at initialisation.
 
-# %% mystnb={"figure": {"caption": "Number of monosemantic neurons per feature (top) and fraction of neurons that are monosemantic (bottom) against the initial mean bias, for batches B1-B5 (learning rate 0.003, as in Table 1). Dashed: -sqrt(eps). Compare with Fig. 8-9 of the paper.", "name": "fig-b-sweeps"}}
+# %% mystnb={"figure": {"caption": "Number of monosemantic neurons per feature (top) and fraction of neurons that are monosemantic (bottom) against the initial mean bias, for batches B1-B5 (learning rate 0.003, as in Table 1). Dashed: $-\\sqrt{\\varepsilon}$. Compare with Fig. 8-9 of the paper.", "name": "fig-b-sweeps"}}
 ms.plotting.against_bias(res.b_labelled())
 
 # %% [markdown]
