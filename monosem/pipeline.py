@@ -24,6 +24,7 @@ from monosem.profiles import Profile, get_profile
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 STATIC = ("_config.yml", "_toc.yml")
+SCORECARD = "00_scorecard"
 
 
 def experiment(chapter: str) -> ModuleType:
@@ -170,9 +171,14 @@ def build(
         shutil.copy2(root / name, stage / name)
     for page in [*(root / "book").glob("*.md"), *(root / "book").glob("*.bib")]:
         shutil.copy2(page, stage / "book" / page.name)
-    todo = [
-        c for c in chapters(root / "book") if only is None or c in only or not (stage / "book" / f"{c}.ipynb").exists()
-    ]
+    every = chapters(root / "book")
+    todo = [c for c in every if only is None or c in only or not (stage / "book" / f"{c}.ipynb").exists()]
+    unstaged = [c for c in todo if only is not None and c not in only]
+    if unstaged:
+        print(f"never executed at profile {profile}, so executed too (with their sweeps): {', '.join(unstaged)}")
+    # The scorecard is generated from every chapter's results: re-executed whenever any chapter is.
+    if todo and SCORECARD in every and SCORECARD not in todo:
+        todo.insert(0, SCORECARD)
     profile_obj = get_profile(profile)
     runner.train_all(
         Cache.for_profile(profile_obj.name),

@@ -308,3 +308,255 @@ def sorted_biases(results: dict[str, SweepResult], threshold: float = POSITIVE_B
         ax.set_ylabel("final bias")
         ax.legend(fontsize="x-small")
     return fig
+
+
+# --- chapter mechanism ---
+
+CURVE_STYLES = {
+    "total": {"color": "tab:blue", "lw": 1.8},
+    "negative-bias part": {"color": "tab:orange", "lw": 1.3},
+    "positive-bias part": {"color": "tab:green", "lw": 1.3},
+    "best read-out estimate": {"color": "tab:red", "lw": 1.3, "ls": "--"},
+}
+
+
+def feature_curves(panels: Sequence[tuple[str, np.ndarray, dict[str, np.ndarray], Sequence[float]]]) -> Figure:
+    """The output on a feature of that feature alone against its amplitude, one panel per (title, amplitudes,
+    curves by label, kinks): the paper's Fig. 24-25, with the identity dotted and the kinks as grey lines."""
+    cols = min(2, max(1, len(panels)))
+    rows = max(1, math.ceil(len(panels) / cols))
+    fig = Figure(figsize=(4.4 * cols, 3.3 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True)
+    if not panels:
+        axes[0, 0].text(0.5, 0.5, "no feature has a monosemantic neuron\nin this model", ha="center", va="center")
+    for ax, (title, amplitudes, curves, kinks) in zip(axes.flat, panels, strict=False):
+        a = np.asarray(amplitudes)
+        for label, y in curves.items():
+            ax.plot(a, np.asarray(y), label=label, **CURVE_STYLES.get(label, {}))
+        ax.plot([0, 1], [0, 1], color="black", ls=":", lw=1, label="truth (identity)")
+        for k in kinks:
+            ax.axvline(k, color="grey", ls=":", lw=0.8)
+        ax.set_title(title, fontsize="medium")
+    for ax in axes.flat[max(1, len(panels)) :]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("input feature amplitude")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("output amplitude")
+    if panels:
+        axes[0, 0].legend(fontsize="x-small", loc="upper left")
+    return fig
+
+
+def kinks_by_density(
+    by_lr: dict[str, dict[float, tuple[float, bool]]],
+    shown: dict[str, tuple[np.ndarray, np.ndarray]],
+    paper: dict[str, tuple[float, float]],
+) -> Figure:
+    """Left: the median threshold of the one-neuron features against the learning rate, one line per labelled
+    density (`by_lr[label][lr] = (median, converged)`; hollow markers: not converged). Right: every threshold
+    (histogram) and every second kink (ticks) of the models shown (`shown[label] = (thresholds, second kinks)`).
+    Dashed: the paper's (threshold, second kink) per density."""
+    fig = Figure(figsize=(10, 3.5), layout="constrained")
+    axes = fig.subplots(1, 2)
+    colors = dict(zip(by_lr, ("tab:blue", "tab:purple", "tab:brown"), strict=False))
+    for label, points in by_lr.items():
+        lrs = sorted(points)
+        med = [points[lr][0] for lr in lrs]
+        axes[0].plot(lrs, med, color=colors[label], label=label)
+        for lr, m in zip(lrs, med, strict=True):
+            filled = points[lr][1]
+            axes[0].plot(lr, m, "o", color=colors[label], mfc=colors[label] if filled else "white")
+        axes[0].axhline(paper[label][0], color=colors[label], ls="--", lw=0.8)
+    lrs = sorted({lr for points in by_lr.values() for lr in points})
+    if lrs:
+        log_ticks(axes[0], lrs)
+    axes[0].set_xlabel(LABELS["lr"])
+    axes[0].set_ylabel("median threshold")
+    axes[0].legend(fontsize="small", title="dashed: paper; hollow: not converged", title_fontsize="x-small")
+    bins = np.linspace(0, 1, 41)
+    for label, (first, second) in shown.items():
+        axes[1].hist(np.asarray(first), bins=bins, color=colors[label], alpha=0.45, label=f"{label}: thresholds")
+        if len(second):
+            tag = f"{label}: second kinks"
+            axes[1].plot(np.asarray(second), np.zeros(len(second)), "|", color=colors[label], ms=18, mew=2, label=tag)
+        for value in paper[label]:
+            axes[1].axvline(value, color=colors[label], ls="--", lw=0.8)
+    axes[1].set_xlim(0, 1)
+    axes[1].set_xlabel("input amplitude of the kink")
+    axes[1].set_ylabel("features")
+    axes[1].legend(fontsize="x-small")
+    return fig
+
+
+def polysemantic_map(
+    linear: np.ndarray,
+    singular_values: dict[str, np.ndarray],
+    slopes: np.ndarray,
+    d: int,
+    slope_range: tuple[float, float],
+) -> Figure:
+    """The positive-bias neurons as a linear map (paper Fig. 26): the map from input to output features (left),
+    its singular values, one line per labelled model, with d marked (middle), and the slope it adds to each
+    feature's own output, with the paper's range shaded (right)."""
+    fig = Figure(figsize=(13, 3.8), layout="constrained")
+    axes = fig.subplots(1, 3, width_ratios=(1.15, 1, 1))
+    m = np.asarray(linear)
+    vmax = max(float(np.quantile(np.abs(m), 0.999)), 1e-6)
+    image = axes[0].imshow(m.T, cmap="RdBu_r", vmin=-vmax, vmax=vmax, interpolation="nearest")
+    axes[0].set_xlabel("input feature")
+    axes[0].set_ylabel("output feature")
+    fig.colorbar(image, ax=axes[0], shrink=0.85)
+    for label, sv in singular_values.items():
+        axes[1].plot(np.arange(1, len(sv) + 1), np.asarray(sv), marker=".", ms=3, lw=0.8, label=label)
+    axes[1].axvline(d + 0.5, color="black", ls="--", lw=0.8, label=f"d = {d}")
+    axes[1].axhline(1, color="grey", ls=":", lw=0.8)
+    axes[1].set_xscale("log")
+    axes[1].set_xlabel("index (descending)")
+    axes[1].set_ylabel("singular value")
+    axes[1].legend(fontsize="x-small")
+    axes[2].hist(np.asarray(slopes), bins=30, color="tab:green", alpha=0.7)
+    axes[2].axvspan(*slope_range, color="grey", alpha=0.2, label="paper's range")
+    axes[2].set_xlabel("slope added to the feature's own output")
+    axes[2].set_ylabel("features")
+    axes[2].legend(fontsize="x-small")
+    return fig
+
+
+# --- chapter sparsity ---
+
+MARK_STYLES = ("--", ":", "-.")
+
+
+def against_density(
+    results: dict[str, SweepResult], marks: dict[str, float], span: tuple[float, float] | None = None
+) -> Figure:
+    """# mono / # features against the feature density eps (left) and against eps N / d (middle), and the fraction
+    of neurons that are monosemantic against eps (right), one line per labelled result coloured by its bias decay
+    (darker: faster, as in the paper's Fig. 18); hollow markers: models whose loss is still falling. `marks`:
+    labelled values of eps N / d drawn as vertical lines in every panel; `span`: an interval of eps N / d shaded in
+    the middle panel (the transition read off this run)."""
+    fig = Figure(figsize=(13, 3.6), layout="constrained")
+    axes = fig.subplots(1, 3)
+    first = next(iter(results.values())).configs[0]
+    n_over_d = first.n_features / first.d_embed
+    decays = [r.configs[0].bias_decay for r in results.values()]
+    cmap, norm = _color_scale(decays, log=True)
+    for label, result in results.items():
+        color = cmap(0.85 * (1 - norm(result.configs[0].bias_decay)))  # no pale yellow end
+        eps = np.array(result.values("eps"))
+        order = np.argsort(eps)
+        ok = result.converged().numpy()[order]
+        series = (
+            (eps, result.mono_per_feature().numpy()),
+            (eps * n_over_d, result.mono_per_feature().numpy()),
+            (eps, mono_fraction(result.r).numpy()),
+        )
+        for ax, (x, y) in zip(axes, series, strict=True):
+            x, y = x[order], y[order]
+            ax.plot(x, y, color=color, label=label)
+            ax.plot(x[ok], y[ok], "o", color=color)
+            ax.plot(x[~ok], y[~ok], "o", mfc="white", color=color)
+    for ax, scale in zip(axes, (1 / n_over_d, 1.0, 1 / n_over_d), strict=True):
+        ax.set_xscale("log", base=2)
+        for style, (name, value) in zip(MARK_STYLES, marks.items(), strict=False):
+            ax.axvline(value * scale, color="black", ls=style, lw=0.9, label=name if scale == 1.0 else None)
+    if span is not None and all(np.isfinite(span)):
+        axes[1].axvspan(*span, color="tab:red", alpha=0.12, lw=0, label="this run: 90 % to 10 % of the peak")
+    for ax, xlabel, ylabel in zip(
+        axes,
+        (LABELS["eps"], r"$\epsilon N / d$", LABELS["eps"]),
+        (MONO_LABEL, MONO_LABEL, "fraction of neurons monosemantic"),
+        strict=True,
+    ):
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+    axes[0].legend(fontsize="x-small", title="hollow: not converged", title_fontsize="x-small")
+    handles, names = axes[1].get_legend_handles_labels()
+    keep = [i for i, n in enumerate(names) if n not in results]
+    axes[1].legend([handles[i] for i in keep], [names[i] for i in keep], fontsize="x-small")
+    return fig
+
+
+# --- chapter width ---
+
+# One trained model: a sweep's result and the model's index in it.
+Instance = tuple[SweepResult, int]
+
+
+def width_traces(rows: dict[str, dict[int, Instance]]) -> Figure:
+    """Loss, # mono / # features and mean bias against log2(step), one row of panels per labelled family of
+    models and one line per width k, coloured by log2 k (paper Fig. 15-16)."""
+    ks = sorted({k for models in rows.values() for k in models})
+    cmap, norm = _color_scale([math.log2(k) for k in ks], log=False)
+    fig = Figure(figsize=(12, 2.9 * len(rows)), layout="constrained")
+    axes = fig.subplots(len(rows), 3, squeeze=False, sharex=True)
+    for ax_row, (label, models) in zip(axes, rows.items(), strict=True):
+        for k, (result, i) in sorted(models.items()):
+            color = cmap(norm(math.log2(k)))
+            snap_x = np.log2(result.snap_steps.numpy())
+            ax_row[0].plot(np.log2(result.loss_steps.numpy() + 1), result.loss[i].numpy(), color=color, lw=0.7)
+            ax_row[1].plot(snap_x, result.snap_mono[i].numpy(), color=color, marker=".")
+            ax_row[2].plot(snap_x, result.snap_bias[i].numpy(), color=color, marker=".")
+        ax_row[0].set_yscale("log")
+        ax_row[0].set_title(label, loc="left", fontsize="medium")
+        for ax, ylabel in zip(ax_row, ("loss", MONO_LABEL, "mean bias"), strict=True):
+            ax.set_ylabel(ylabel)
+    for ax in axes[-1]:
+        ax.set_xlabel(r"$\log_2$ step")
+    bar = fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, pad=0.01, label="k (neurons)")
+    bar.set_ticks([math.log2(k) for k in ks], labels=[str(k) for k in ks])
+    return fig
+
+
+WIDTH_METRICS = {
+    "mono": (MONO_LABEL, lambda r, i: float(r.mono_per_feature()[i])),
+    "fraction": ("fraction of neurons monosemantic", lambda r, i: float(mono_fraction(r.r[i]))),
+    "loss": ("final loss", lambda r, i: float(r.final_loss[i])),
+}
+
+
+def against_width(
+    series: dict[str, dict[int, Instance]], n_features: int, metrics: Sequence[str] = ("mono", "fraction", "loss")
+) -> Figure:
+    """Final values against the number of neurons k (log2 axis), one line per labelled family of models (a single
+    model: a marker), with a dotted line at k = N (paper Fig. 17). metrics: any of "mono" (# mono / # features),
+    "fraction" (of neurons monosemantic) and "loss" (log scale). Hollow markers: the loss was still falling."""
+    fig = Figure(figsize=(4.2 * len(metrics), 3.5), layout="constrained")
+    axes = fig.subplots(1, len(metrics), squeeze=False)[0]
+    ks = sorted({k for models in series.values() for k in models})
+    for j, (label, models) in enumerate(series.items()):
+        color = f"C{j}"
+        points = sorted(models.items())
+        x = [k for k, _ in points]
+        converged = np.array([bool(r.converged()[i]) for _, (r, i) in points])
+        for ax, metric in zip(axes, metrics, strict=True):
+            y = np.array([WIDTH_METRICS[metric][1](r, i) for _, (r, i) in points])
+            if len(points) > 1:
+                ax.plot(x, y, color=color, lw=1.2, label=label)
+            xa = np.array(x)
+            one = label if len(points) == 1 else "_nolegend_"
+            ax.scatter(xa[converged], y[converged], color=color, s=30, zorder=3, label=one)
+            ax.scatter(
+                xa[~converged],
+                y[~converged],
+                facecolors="white",
+                edgecolors=color,
+                s=30,
+                zorder=3,
+                label=one if not converged.any() else "_nolegend_",
+            )
+    for ax, metric in zip(axes, metrics, strict=True):
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_locator(FixedLocator(ks))
+        ax.xaxis.set_major_formatter(FixedFormatter([str(k) for k in ks]))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.axvline(n_features, color="black", ls=":", lw=0.8)
+        ax.set_xlabel("k (neurons)")
+        ax.set_ylabel(WIDTH_METRICS[metric][0])
+        if metric == "loss":
+            ax.set_yscale("log")
+    axes[0].legend(
+        fontsize="x-small", title=f"dotted: k = N = {n_features}; hollow: not converged", title_fontsize="x-small"
+    )
+    return fig

@@ -129,8 +129,9 @@ class SweepResult:
         return -slope / means.mean(-1)
 
     def converged(self) -> Tensor:
-        """Which instances have settled: loss falling by less than STILL_FALLING per window, (n,) bool."""
-        return self.loss_drop_per_period() < STILL_FALLING
+        """Which instances have settled: loss neither falling nor rising by STILL_FALLING or more per window (a
+        rising loss is an unstable run, not a minimum), (n,) bool."""
+        return self.loss_drop_per_period().abs() < STILL_FALLING
 
     def summary(self) -> pd.DataFrame:
         """One row per instance: the swept values, final # mono / # features, final loss, and the number of

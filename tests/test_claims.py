@@ -68,6 +68,12 @@ def test_claim1_loss_still_falling_is_not_converged_and_not_counted():
     assert finding.verdict == "no"
 
 
+def test_a_rising_loss_is_not_converged_either():
+    rising = _result([0.0, 0.3, 0.7], PLATEAU, falling=-0.05)
+    assert not rising.converged().any()
+    assert _result([0.0, 0.3, 0.7], PLATEAU).converged().all()
+
+
 def test_claim1_fails_when_mono_falls_or_loss_falls_too_much():
     falling_mono = _basins(_result([0.7, 0.3, 0.0], PLATEAU))[0]
     assert _part(falling_mono, "higher lr gives").holds is False
