@@ -7,7 +7,7 @@ each other by their full names (see the import-linter contracts in pyproject.tom
 from monosem import claims, experiments, plotting, tables
 from monosem.cache import Cache
 from monosem.config import ModelConfig, Sweep, make_sweep
-from monosem.experiments import basins, mechanism, negative_bias
+from monosem.experiments import basins, mechanism, negative_bias, sparsity
 from monosem.profiles import PROFILES, Profile, get_profile
 from monosem.results import SweepResult
 from monosem.training import train
@@ -29,6 +29,7 @@ __all__ = [
     "mechanism",
     "negative_bias",
     "plotting",
+    "sparsity",
     "tables",
     "train",
 ]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from monosem import pipeline, runner
+from monosem import cluster, pipeline, runner
 from monosem.cache import Cache
 from monosem.profiles import PROFILES, get_profile
 
@@ -50,6 +50,22 @@ def main(argv: list[str] | None = None) -> int:
     _chapters_arg(p)
     p.add_argument(
         "--budget", type=float, default=None, metavar="MINUTES", help="stop before a sweep that would end later"
+    )
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help="train every sweep as a Ray task (one GPU each, else CPUs): alone, on a local Ray instance started here; "
+        "with auto or HOST:PORT, on a running Ray cluster",
+    )
+    p.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        metavar="S",
+        help="train every batch at S seeds (a batch that sweeps seed keeps its own)",
     )
     _allow_cpu_arg(p)
     p = sub.add_parser(
@@ -118,8 +134,15 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             if args.budget is not None and not args.budget > 0:
                 raise ValueError(f"--budget must be a positive number of minutes, got {args.budget}")
-            budget = None if args.budget is None else args.budget * 60
+            if args.seeds is not None:
+                sweeps = runner.with_seeds(sweeps, args.seeds)
             gpu_sized = profile.name == "paper" and not args.allow_cpu
+            if args.ray is not None:
+                if args.budget is not None:
+                    raise ValueError("--budget cannot be used with --ray: every task starts at once")
+                cluster.train_on_ray(cache, sweeps, label=profile.name, address=args.ray or None, gpu_sized=gpu_sized)
+                return 0
+            budget = None if args.budget is None else args.budget * 60
             runner.train_all(cache, sweeps, label=profile.name, budget_s=budget, gpu_sized=gpu_sized)
             return 0
         if args.command == "bench":

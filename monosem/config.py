@@ -22,6 +22,9 @@ FREQUENCIES = ("uniform", "power")
 
 # Fields every instance of one batched model must share: they fix tensor shapes or the step count.
 SHAPE_FIELDS = ("n_features", "d_embed", "d_hidden", "task", "activation", "batch_size", "n_steps")
+# Fields added to `ModelConfig` after results were cached, with their defaults: `to_dict` leaves them out at the
+# default, so that adding a field never changes the cache key of a configuration that existed before it.
+LATER_FIELDS = {"weight_density": 1.0}
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,10 @@ class ModelConfig:
     init_bias: constant added to PyTorch's default bias initialisation (the "initial mean bias").
     l1: strength of the L1 penalty on the hidden activations.
     batch_size, n_steps: samples per step and number of optimizer steps.
-    seed: selects the projection, the data stream and the initialisation.
+    seed: selects the projection, the data stream, the initialisation and the connectivity mask.
+    weight_density: the fraction of the weights of each layer (L1 and L2) that exist: below 1, each layer is
+        sparse with a fixed random (Erdos-Renyi) connectivity mask of exactly round(weight_density * size)
+        nonzero weights, drawn from the seed (paper Section 4.1.4). 1 is the dense model.
     """
 
     n_features: int = 512
@@ -57,6 +63,7 @@ class ModelConfig:
     batch_size: int = 8192
     n_steps: int = 2**17
     seed: int = 0
+    weight_density: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("n_features", "d_embed", "d_hidden", "batch_size", "n_steps"):
@@ -71,7 +78,7 @@ class ModelConfig:
         _choice("task", self.task, TASKS)
         _choice("activation", self.activation, ACTIVATIONS)
         _choice("freq", self.freq, FREQUENCIES)
-        _finite(self, "eps", "lr", "bias_decay", "init_bias", "l1")
+        _finite(self, "eps", "lr", "bias_decay", "init_bias", "l1", "weight_density")
         if not 0 < self.eps <= 1:
             raise ValueError(f"eps must be in (0, 1], got {self.eps!r}")
         if not self.lr > 0:
@@ -87,6 +94,8 @@ class ModelConfig:
             raise ValueError(f"l1 must be >= 0, got {self.l1!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if not 0 < self.weight_density <= 1:
+            raise ValueError(f"weight_density must be in (0, 1], got {self.weight_density!r}")
 
     @property
     def d_out(self) -> int:
@@ -98,7 +107,13 @@ class ModelConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Every field, except a field added after results were first cached when it has its default value: the
+        dict, and so the cache key (`Sweep.key`), of every configuration that existed before it is unchanged."""
+        out = dataclasses.asdict(self)
+        for name, default in LATER_FIELDS.items():
+            if out[name] == default:
+                del out[name]
+        return out
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,11 @@ Weights are stored in the layout the batched matmuls want (W_in: (n_inst, d, k),
 the transposes of `nn.Linear`'s weights. Gradients are written out by hand: on two CPU cores the autograd
 graph of this small model costs more than its arithmetic (see `python -m monosem bench`), and the
 hand-written backward is checked against autograd in the tests.
+
+A sparse model (`weight_density` < 1, paper Section 4.1.4) keeps its weights dense in memory but multiplies them
+and their gradients by a fixed 0/1 connectivity mask, so that a missing weight is exactly zero at initialisation
+and its gradient is exactly zero at every step; LAMB then never moves it (its moments stay zero, so its update
+is zero) and its trust ratio sees the norms of the existing weights only.
 """
 
 from __future__ import annotations
@@ -42,19 +47,53 @@ def _solu_grad(e: Tensor, h: Tensor) -> Tensor:
 ACTIVATION_FNS = {"relu": (torch.relu, _relu_grad), "gelu": (F.gelu, _gelu_grad), "solu": (solu, _solu_grad)}
 
 
+# The mask of seed s is drawn from a generator seeded with MASK_STREAM + s, far above the data module's seeds
+# (3 s + 0, 1, 2), so that a mask never shares a random stream with a projection, a data stream or an init.
+MASK_STREAM = 2**62
+
+
+def mask_generator(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(MASK_STREAM + seed)
+
+
+def erdos_renyi_mask(shape: tuple[int, ...], density: float, generator: torch.Generator) -> Tensor:
+    """A 0/1 mask (float32) with exactly round(density * numel) ones at uniformly random places: the adjacency
+    matrix of a random bipartite graph with a fixed number of edges (Erdos-Renyi G(n, M))."""
+    numel = math.prod(shape)
+    n_edges = round(density * numel)
+    mask = torch.zeros(numel)
+    mask[torch.randperm(numel, generator=generator)[:n_edges]] = 1.0
+    return mask.reshape(shape)
+
+
+def connectivity(cfg: ModelConfig) -> tuple[Tensor, Tensor]:
+    """The fixed masks of one model, (d, k) for L1 and (k, d_out) for L2, from its seed; all ones when dense."""
+    d, k, n_out = cfg.d_embed, cfg.d_hidden, cfg.d_out
+    if cfg.weight_density == 1:
+        return torch.ones(d, k), torch.ones(k, n_out)
+    gen = mask_generator(cfg.seed)
+    return erdos_renyi_mask((d, k), cfg.weight_density, gen), erdos_renyi_mask((k, n_out), cfg.weight_density, gen)
+
+
 @dataclass
 class ToyModel:
-    """Weights of a whole sweep. W_in: (n_inst, d, k); b_in: (n_inst, k); W_out: (n_inst, k, d_out)."""
+    """Weights of a whole sweep. W_in: (n_inst, d, k); b_in: (n_inst, k); W_out: (n_inst, k, d_out).
+
+    masks: None for dense models, else the connectivity masks (mask_in: (n_inst, d, k), mask_out:
+    (n_inst, k, d_out)), all ones for a dense instance of a sweep that has sparse ones."""
 
     W_in: Tensor
     b_in: Tensor
     W_out: Tensor
     activation: str
+    masks: tuple[Tensor, Tensor] | None = None
 
     @classmethod
     def init(cls, configs: tuple[ModelConfig, ...], device: torch.device | str = "cpu") -> ToyModel:
         """PyTorch's default `nn.Linear` initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and
-        bias, plus each instance's `init_bias` offset. Each instance draws from its own seed's generator."""
+        bias, plus each instance's `init_bias` offset. Each instance draws from its own seed's generator.
+        A sparse instance's weights are that draw times its mask (the dense fan-in sets the scale: the paper's
+        sparsity is "naive", and LAMB's trust ratio makes the steps relative to the weights' norm anyway)."""
         base = configs[0]
         d, k, n_out = base.d_embed, base.d_hidden, base.d_out
         w_in, b_in, w_out = [], [], []
@@ -65,7 +104,13 @@ class ToyModel:
             b_in.append(_uniform((k,), 1 / math.sqrt(d), gen) + cfg.init_bias)
             w_out.append(_uniform((n_out, k), 1 / math.sqrt(k), gen).T)
         stack = [torch.stack(t).contiguous().to(device) for t in (w_in, b_in, w_out)]
-        return cls(*stack, base.activation)
+        model = cls(*stack, base.activation)
+        if any(cfg.weight_density < 1 for cfg in configs):
+            pairs = [connectivity(cfg) for cfg in configs]
+            model.masks = tuple(torch.stack(m).to(device) for m in zip(*pairs, strict=True))
+            model.W_in.mul_(model.masks[0])
+            model.W_out.mul_(model.masks[1])
+        return model
 
     @property
     def params(self) -> list[Tensor]:
@@ -93,7 +138,8 @@ class ToyModel:
         self, x: Tensor, target: Tensor, l1: Tensor | None = None, with_loss: bool = True
     ) -> tuple[Tensor | None, list[Tensor]]:
         """Per-instance loss sum_o (y_o - t_o)^2 averaged over the batch, shape (n,) (None unless `with_loss`),
-        and the gradients of loss + l1 * sum|h| / B with respect to [W_in, b_in, W_out] (l1: (n,) or None).
+        and the gradients of loss + l1 * sum|h| / B with respect to [W_in, b_in, W_out] (l1: (n,) or None);
+        for a sparse model, times the masks: the gradient with respect to the existing weights only.
         x: (n or 1, B, d); target: (n or 1, B, d_out)."""
         act, act_grad = ACTIVATION_FNS[self.activation]
         batch = x.shape[1]
@@ -111,10 +157,14 @@ class ToyModel:
         else:
             g_e = g_h.mul_(act_grad(e, h))
         g_w_in = torch.bmm(x.expand(self.n_inst, -1, -1).transpose(1, 2), g_e)
+        if self.masks is not None:
+            g_w_in.mul_(self.masks[0])
+            g_w_out.mul_(self.masks[1])
         return loss, [g_w_in, g_e.sum(1), g_w_out]
 
     def detached(self) -> ToyModel:
-        return ToyModel(*(p.detach().cpu().clone() for p in self.params), self.activation)
+        masks = None if self.masks is None else tuple(m.cpu().clone() for m in self.masks)
+        return ToyModel(*(p.detach().cpu().clone() for p in self.params), self.activation, masks)
 
 
 def _uniform(shape: tuple[int, ...], bound: float, gen: torch.Generator) -> Tensor:

@@ -46,6 +46,31 @@ def distinct(sweeps: Iterable[Sweep], cache: Cache) -> list[Sweep]:
     return list(seen.values())
 
 
+def with_seeds(sweeps: Iterable[Sweep], n_seeds: int) -> list[Sweep]:
+    """Every sweep trained at `n_seeds` seeds: seed becomes its last (fastest) axis, over base.seed,
+    base.seed + 1, ...; a sweep that already sweeps seed keeps its own. One seed leaves every sweep as it is (its
+    configurations, and so its cache key, are unchanged)."""
+    if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or n_seeds < 1:
+        raise ValueError(f"the number of seeds must be a positive integer, got {n_seeds!r}")
+    return [
+        s
+        if "seed" in dict(s.axes)
+        else Sweep(s.name, s.base, (*s.axes, ("seed", tuple(s.base.seed + i for i in range(n_seeds)))))
+        for s in sweeps
+    ]
+
+
+def refuse_gpu_sized(cache: Cache, todo: list[Sweep], label: str) -> None:
+    """Raise RunnerError for a GPU-sized run that would train on CPUs, with how long it would take there."""
+    total = sum(sweep_flops(s) for s in todo)
+    names = ", ".join(s.name for s in todo)
+    raise RunnerError(
+        f"{len(todo)} sweeps of the {label} profile are not in {cache.root} ({names}): "
+        f"{total / 1e15:.0f} PFLOP of training, about {total / CPU_FLOPS / 86400:.0f} days on a 2-core CPU. "
+        "Train them on a GPU (see the README), use --profile cpu, or pass --allow-cpu to train here anyway"
+    )
+
+
 def pending(cache: Cache, sweeps: Iterable[Sweep]) -> list[Sweep]:
     """The distinct sweeps without a usable cached result (an unusable file is set aside), in order."""
     return [s for s in distinct(sweeps, cache) if not cache.valid(s)]
@@ -77,12 +102,7 @@ def train_all(
         return 0
     total = sum(sweep_flops(s) for s in todo)
     if gpu_sized and default_device().type == "cpu":
-        names = ", ".join(s.name for s in todo)
-        raise RunnerError(
-            f"{len(todo)} sweeps of the {label} profile are not in {cache.root} ({names}): "
-            f"{total / 1e15:.0f} PFLOP of training, about {total / CPU_FLOPS / 86400:.0f} days on a 2-core CPU. "
-            "Train them on a GPU (see the README), use --profile cpu, or pass --allow-cpu to train here anyway"
-        )
+        refuse_gpu_sized(cache, todo, label)
     log(f"{len(todo)} sweeps to train at profile {label}: {total / 1e12:.1f} TFLOP")
     done = 0.0
     start = time.perf_counter()

@@ -5,6 +5,8 @@ loss is the sum of squared errors over output dimensions, averaged over the batc
 during the first half of training the bias decays after every step as b <- b (1 - bias_decay * lr) with
 the *base* learning rate. The loss is recorded every 16 steps; the mean bias and the number of
 monosemantic neurons and every neuron's r_i, with that step's loss, at steps 1, 2, 4, ... (and at the last step).
+A sparse model (`weight_density` < 1) trains in the same loop: its connectivity masks live in the model, which
+zeroes the missing weights at initialisation and their gradients at every step (`monosem.model`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,192 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# (ch-other-tasks)=
+# # The other tasks: a re-projector and absolute values
+#
+# Everything so far used one task, the feature decoder. Sections 4.2 and 4.3 of {cite}`jermyn2022` apply the
+# negative-bias recipe (initial mean bias −1, bias decay during the first half of training) to the paper's two
+# other tasks. The random re-projector maps the projected features P f to a second random projection Q f; the
+# paper finds roughly one monosemantic neuron per feature across a range of learning rates, as for the decoder.
+# The absolute-value task maps P (f₁ − f₂) to |f₁ − f₂|; there, basins of different monosemanticity reach
+# different losses, the more monosemantic the lower, and a negative initial bias alone is not enough: the bias
+# must also decay slowly (claim 9). This chapter re-runs batches RP1, LR5 and D1 of Table 1.
+
+# %% tags=["parameters"]
+profile = "auto"
+
+# %% tags=["remove-cell"]
+import monosem as ms
+from monosem.experiments import other_tasks
+
+ms.plotting.use_book_style()
+P = ms.get_profile(profile)
+res = other_tasks.run(P)
+ms.claims.glue_numbers("", other_tasks.numbers(res))
+
+# %% [markdown]
+# The **{glue:text}`profile`** profile: N = {glue:text}`N` features and d = {glue:text}`d` embedding dimensions.
+# RP1 has the decoder's k = {glue:text}`k` neurons at batch {glue:text}`batch`; the absolute-value batches LR5 and
+# D1 have k = 4N = {glue:text}`k_abs` neurons (the paper's 2048 for N = 512) at batch
+# {glue:text}`batch_abs`, Table 1's batch rule 2^23 / k scaled as in the {ref}`ch-width` chapter (batch × k fixed at
+# the profile's default). RP1 trains {glue:text}`steps:,` steps and the absolute-value models
+# {glue:text}`steps_abs:,` ({glue:text}`abs_steps_factor` times the profile's; the paper: 131,072 for all), all with
+# initial mean bias −1; RP1 and LR5 decay the bias at 0.03 per step (times the learning rate), D1 runs at lr
+# {glue:text}`d1_lr` and sweeps the decay. This run trains {glue:text}`grid_here`, in {glue:text}`minutes:.1f`
+# minutes of training (LR3 is chapter 2's and not counted).
+#
+# Table 1 lists neither the learning rates of RP1 and LR5 nor the decays of D1. `paper` takes for both lr sweeps the
+# six learning rates of the reference plots. For D1, the colour bar of the paper's Fig. 23 spans log₁₀ decay from
+# −3.5 to −1.5, and the reference plotting code pads it by 30 % of the range below and 10 % above, so the decays
+# ran from about 10^−3.3 to 10^−1.5. The grids: {glue:text}`grid_ci` at `ci`; {glue:text}`grid_cpu` at `cpu`;
+# {glue:text}`grid_paper` at `paper`. The model of D1 at decay 0.03 is the model of LR5 at lr 0.007 (the same
+# configuration); where D1 does not train it, the chapter takes it from LR5, and where both do, it is counted once.
+# (The axis of Fig. 23 runs to 2^20 steps, so D1 may have trained longer than the lr sweeps; `paper` trains it as
+# long as the others, 2^17 steps.)
+#
+# **Why `cpu` trains the absolute value longer, with fewer models.** A first `cpu` run trained LR5 at all six
+# learning rates for the profile's 2^14 steps: none of its models had converged (the loss was still falling by
+# 0.6-1.7 % per period of the lr schedule, and # mono / # features was still rising fast in the last doubling of
+# steps), so no part of the claim about the absolute value's minima could be tested. `cpu` therefore trains these
+# models twice as long, which doubles their cost; to stay within the chapter's training budget LR5 drops lr 0.001
+# (at 2^14 steps it had learned nothing: loss 1.16, no monosemantic neuron) and 0.005, and D1 takes its decay-0.03
+# model from LR5. The decays are per step, so a run shorter than the paper's still removes less of the bias, which
+# is why `cpu` also moves D1's decays towards faster ones (last section).
+#
+# **The tasks and the metric.** Q is drawn the way P is (orthonormal columns, rows normalised to unit length),
+# and the re-projector's output has d dimensions, so its second layer is k × d. For the absolute value, f₁ and f₂
+# are each drawn at density ε/2, as in the reference code, so that f₁ − f₂ has about the density ε of the other
+# tasks. Its features arrive with either sign, so the paper measures monosemanticity with h_i(F_j) + h_i(−F_j) in
+# place of h_i(F_j) in eq. 7: a neuron that fires for a feature of either sign, and for no other feature, counts
+# as monosemantic. (The published plotting helper of the reference code computes r_i from h_i(F_j) alone for every
+# task; we follow the paper's text.)
+#
+# ## The re-projector
+
+# %% mystnb={"figure": {"caption": "Training traces of RP1 (the random re-projector; initial mean bias -1, bias decay 0.03), coloured by learning rate: loss (log scale), number of monosemantic neurons per feature and mean bias against log2 of the step. Compare with Fig. 21 of the paper.", "name": "fig-rp1-traces"}}
+ms.plotting.training_traces(res.rp1, by="lr")
+
+# %% [markdown]
+# At the end of training RP1 has {glue:text}`rp1_mono` monosemantic neurons per feature, at final losses
+# {glue:text}`rp1_loss`; {glue:text}`rp1_converged` models have converged (loss falling by less than
+# {glue:text}`still_falling:.1%` per period of the lr schedule at the end). The paper: roughly one per feature
+# across its learning rates, "as in the decoder models". The decoder with the same recipe at this scale, chapter
+# 2's LR3 (median over its seeds; one sweep, trained once for both chapters), reaches {glue:text}`lr3_mono`. Side
+# by side, with the absolute-value models of LR5:
+
+# %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature (left) and final loss (right) against the learning rate, for the re-projector (RP1, k = 2N), the decoder (LR3 of chapter 2, k = 2N; median over seeds, band: their range) and the absolute-value task (LR5, k = 4N), all with initial mean bias -1 and bias decay 0.03. The tasks' losses are not comparable with each other (the re-projector has d outputs, the others N).", "name": "fig-other-final"}}
+ms.plotting.final_against(
+    {"RP1 (re-projector)": res.rp1, "LR3 (decoder)": res.lr3, "LR5 (absolute value)": res.lr5}, by="lr"
+)
+
+# %% [markdown]
+# The single-feature activations of RP1 models, sorted as in the {ref}`ch-basins` chapter (neurons by
+# monosemanticity, features by the neuron they activate most), so that monosemantic neurons form a diagonal:
+
+# %% mystnb={"figure": {"caption": "Single-feature activations of the RP1 models at the lowest, the focus and the highest learning rate of this profile; neurons sorted by monosemanticity, features by the neuron they activate most.", "name": "fig-rp1-heatmaps"}}
+ms.plotting.activation_heatmaps(res.rp1, other_tasks.heatmap_indices(res.rp1, P), by="lr")
+
+# %% [markdown]
+# ## The absolute value: learning rate
+#
+# LR5 trains the absolute-value task with the decoder's negative-bias recipe at every learning rate. The paper's
+# Fig. 22 finds that monosemanticity still rises with the learning rate, so that several of its models are
+# largely polysemantic despite the initial bias −1, and that the more monosemantic models end with larger negative
+# biases and lower losses.
+
+# %% mystnb={"figure": {"caption": "Training traces of LR5 (absolute value, k = 4N, initial mean bias -1, bias decay 0.03), coloured by learning rate: loss (log scale), number of monosemantic neurons per feature (from h_i(F_j) + h_i(-F_j)) and mean bias against log2 of the step. Compare with Fig. 22 of the paper.", "name": "fig-lr5-traces"}}
+ms.plotting.training_traces(res.lr5, by="lr")
+
+# %% [markdown]
+# LR5 ends with {glue:text}`lr5_mono` monosemantic neurons per feature ({glue:text}`lr5_converged` converged), at
+# final losses {glue:text}`lr5_loss`. Over the converged models the rank correlation of # mono / # features with
+# the learning rate is {glue:text}`lr5_rho`, and that of the final mean bias with # mono / # features is
+# {glue:text}`lr5_bias_rho` (negative: the more monosemantic, the more negative the bias).
+#
+# The decay of LR5 is Table 1's 0.03 per step at every profile, but over a shorter run it removes less of the bias:
+# at lr {glue:text}`d1_lr` the decay alone leaves {glue:text}`lr5_left:.1%` of it over this run, against
+# {glue:text}`lr5_left_paper:.1%` over the paper's (the table in the last section has every lr). Where this run's LR5
+# leaves more, it is in effect a slower decay than the paper's, and slower decays are what D1 (below) tests.
+#
+# ## Loss against monosemanticity
+#
+# Unlike the decoder's basins, which reach the same loss, the paper's absolute-value basins differ in loss, and
+# the more monosemantic ones reach the lower loss. Every LR5 and D1 model:
+
+# %% mystnb={"figure": {"caption": "Final loss against final number of monosemantic neurons per feature for every absolute-value model of LR5 (labelled with its learning rate) and D1 (labelled with its bias decay); hollow: the loss was still falling. D1 at decay 0.03 is the same configuration as LR5 at lr 0.007 where both are trained. The paper: lower loss for the more monosemantic solutions (Fig. 22).", "name": "fig-abs-loss-mono"}}
+ms.plotting.loss_against_mono({"LR5": res.lr5, "D1": res.d1})
+
+# %% [markdown]
+# Over the {glue:text}`lvm_n` converged models (each configuration counted once, of {glue:text}`n_abs_models`),
+# the rank correlation of the final loss with # mono / # features is {glue:text}`lvm_rho_text` (negative: more
+# monosemantic, lower loss). The least against the most monosemantic of them: {glue:text}`lvm_gap_text` (the
+# gap relative to the latter's loss).
+#
+# ## The absolute value: bias decay
+#
+# D1 holds the learning rate at {glue:text}`d1_lr` and sweeps the bias decay. The paper's Fig. 23: the slower the
+# decay, the more monosemantic the model; with a slow decay the negative bias works again.
+
+# %% mystnb={"figure": {"caption": "Training traces of the D1 batch (absolute value, k = 4N, lr 0.007, initial mean bias -1), coloured by the bias decay (log scale); where D1 does not train decay 0.03, that model's traces are LR5's at lr 0.007. Compare with Fig. 23 of the paper.", "name": "fig-d1-traces"}}
+ms.plotting.training_traces(res.d1, by="bias_decay")
+
+# %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature (left) and final loss (right) of Table 1's row D1 against the bias decay (absolute value, lr 0.007, initial mean bias -1; the model at decay 0.03 is LR5's at lr 0.007); hollow: the loss was still falling. Compare with Fig. 23 of the paper.", "name": "fig-d1-final"}}
+ms.plotting.final_against_models({"D1 (absolute value, lr 0.007)": other_tasks.d1_instances(res)}, by="bias_decay")
+
+# %% [markdown]
+# Row D1 ends with {glue:text}`d1_mono` monosemantic neurons per feature (the D1 batch: {glue:text}`d1_converged`
+# converged); the
+# rank correlation with the decay over the converged models is {glue:text}`d1_rho` (negative: slower decay,
+# more monosemantic).
+#
+# ## How much bias the decay leaves
+#
+# The decays are per step and act during the first half of the run, so the decay alone leaves
+# (1 − decay · lr)^(steps / 2) of the initial bias, and a run shorter than the paper's decays less in total. At
+# `cpu`, whose absolute-value models train 4 times fewer steps than the paper's, D1's slowest decay in the paper
+# (5 · 10^−4) would leave 94 % of the bias, barely different from no decay, so `cpu` drops it and adds a decay of
+# 0.1, which leaves about as little as the paper's two fastest, 0.01 and 0.03, do over the paper's run. What the
+# decay alone leaves of the bias at each absolute-value model of this profile, and over the paper's run (gradients
+# move the bias too; this is the decay's share only):
+
+# %% tags=["remove-input"]
+left = other_tasks.bias_left(P)
+left.style.hide(axis="index").format({c: "{:.1%}" for c in left.columns[3:]} | {"lr": "{:g}", "bias decay": "{:g}"})
+
+# %% [markdown]
+# Final values for every model:
+
+# %%
+ms.tables.summary_tables(
+    {"RP1 (re-projector)": res.rp1, "LR5 (absolute value)": res.lr5, "D1 (absolute value)": res.d1}
+)
+
+# %% [markdown]
+# ## What we found
+#
+# Claim 9 is split into the parts the paper states, each a test with a named threshold (a constant of
+# `monosem.experiments.other_tasks`, with its reason). Parts about minima count converged models only; "agree"
+# only when every part holds; a part is "not tested" where too few of the models it needs have converged.
+
+# %%
+ms.claims.show(other_tasks.findings(res))
+
+# %% [markdown]
+# Where this run and the paper part ways, the likely reasons (hypotheses, not tested here) are those of scale: this
+# profile trains the absolute-value models {glue:text}`steps_abs:,` steps at batch {glue:text}`batch_abs` (the
+# paper: 131,072 steps at batch 4096), and the paper describes the absolute value as harder to learn than the
+# decoder, so it needs more steps with the bias still negative; a decay removes less of the bias over a shorter run
+# (see the table above). For the re-projector, the decoder trained the same way at the same scale (LR3) is the
+# yardstick: where the two agree with each other but not with the paper's "roughly one", the difference is one of
+# scale that chapter 2 shows for the decoder too, not one of the task.

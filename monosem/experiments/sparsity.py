@@ -1,0 +1,567 @@
+"""Chapter 5, feature sparsity (paper Section 4.1.5): claim 8.
+
+Table 1's E1-E4: the decoder with initial mean bias -1 at lr 0.003 and one bias decay per row (0.03, 0.01, 0.003,
+0.001), each row sweeping the feature density eps. One sweep per row (eps and the decay do not change tensor
+shapes, so the whole grid could train as one batched model; one sweep per row keeps each comparable with its
+Table 1 row and lets a profile train a subset of the rows).
+
+The tools the claim needs are here, each tested: the peak of # mono / # features against eps and where it falls to
+90 % and 10 % of that peak on the dense side (`transition`, interpolated in log eps), the step at which the loss
+has fallen halfway (`loss_fall_step`), and how much of the initial bias the decay alone leaves (`bias_left`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import pandas as pd
+import torch
+from torch import Tensor
+
+from monosem.cache import Cache
+from monosem.claims import Finding, Part
+from monosem.config import Sweep, make_sweep
+from monosem.experiments.common import scale_numbers
+from monosem.experiments.negative_bias import bias_shrink
+from monosem.metrics import mono_fraction
+from monosem.profiles import PROFILES, Profile
+from monosem.results import STILL_FALLING, SweepResult
+
+WEIGHTS = {"E1"}
+
+# Table 1's rows E1-E4: the bias decay of each (lr 0.003, initial mean bias -1, eps swept).
+E_ROWS = {"E1": 0.03, "E2": 0.01, "E3": 0.003, "E4": 0.001}
+E_LR = 0.003
+E_INIT_BIAS = -1.0
+# The row of the paper's Fig. 19 (training traces at several densities), whose caption states the transition.
+PAPER_TRACE_ROW = "E3"
+# The row of the paper's Fig. 20 (single-feature activations near eps N = d).
+HEATMAP_ROW = "E1"
+
+
+@dataclass(frozen=True)
+class Grid:
+    """What this chapter trains at one profile: which of the rows E1-E4, and the densities eps = 2^x of each."""
+
+    rows: tuple[str, ...]
+    log2_eps: tuple[float, ...]
+
+    @property
+    def eps(self) -> tuple[float, ...]:
+        return tuple(2.0**x for x in self.log2_eps)
+
+
+GRIDS = {
+    "ci": Grid(rows=("E1", "E3"), log2_eps=(-2, -4, -6)),
+    # The paper does not list its densities. Its figures show log10 eps from about -3 to -1.4 (Fig. 19) and eps =
+    # 0.0884, 0.125 and 0.1768 (= 2^-3.5, 2^-3, 2^-2.5, Fig. 20): octaves from 1/2 to 1/1024, plus those two
+    # half-octaves near eps N = d.
+    "paper": Grid(rows=tuple(E_ROWS), log2_eps=(-1, -2, -2.5, -3, -3.5, -4, -5, -6, -7, -8, -9, -10)),
+    # Eight octaves, two rows: at 2^14 steps E3 and E4 leave 93 % and 98 % of the initial bias (less decay than any
+    # row of the paper's run), while E1 and E2 leave 48 % and 78 %, close to what the paper's E3 and E4 leave (55 %
+    # and 82 %); four rows would not train in the chapter's 12-minute budget.
+    "cpu": Grid(rows=("E1", "E2"), log2_eps=(-1, -2, -3, -4, -5, -6, -7, -8)),
+}
+
+
+def grid(profile: Profile) -> Grid:
+    if profile.name not in GRIDS:
+        raise ValueError(f"chapter sparsity has no grid for profile {profile.name!r}; it has {', '.join(GRIDS)}")
+    return GRIDS[profile.name]
+
+
+def e_sweep(profile: Profile, name: str) -> Sweep:
+    """Table 1's row `name` (E1-E4): the density swept over the profile's grid."""
+    base = profile.base(lr=E_LR, bias_decay=E_ROWS[name], init_bias=E_INIT_BIAS)
+    return make_sweep(name, base, eps=grid(profile).eps)
+
+
+def sweeps(profile: Profile) -> list[Sweep]:
+    return [e_sweep(profile, name) for name in grid(profile).rows]
+
+
+@dataclass(frozen=True)
+class Sparsity:
+    profile: Profile
+    rows: dict[str, SweepResult]  # the trained rows of E1-E4, by name
+
+    @property
+    def n_over_d(self) -> float:
+        cfg = next(iter(self.rows.values())).configs[0]
+        return cfg.n_features / cfg.d_embed
+
+    def labelled(self) -> dict[str, SweepResult]:
+        """The rows labelled with their bias decays, for figures."""
+        return {f"{name} (decay {E_ROWS[name]:g})": r for name, r in self.rows.items()}
+
+
+def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> Sparsity:
+    cache = cache or Cache.for_profile(profile.name)
+    return Sparsity(profile, {s.name: cache.get_or_train(s, progress=progress) for s in sweeps(profile)})
+
+
+# --- the paper's numbers and the thresholds -------------------------------------------------------------------
+
+# The paper's marks in units of eps N / d: the transition "begins around eps = 2^-5, at which point eps N = d/4" and
+# "by the time eps N ~ 2d there are almost no monosemantic neurons left" (Fig. 19 caption, N = 512, d = 64).
+PAPER_START = 0.25
+PAPER_END = 2.0
+# "We see a peak in monosemanticity around feature frequency eps = 2^-5" (Section 4.1.5).
+PAPER_PEAK_LOG2_EPS = -5.0
+# Where the transition is read off: # mono / # features falls, on the dense side of its peak, to 90 % of the peak
+# ("begins": out of the peak's plateau) and to 10 % ("almost no monosemantic neurons left").
+START_LEVEL = 0.9
+END_LEVEL = 0.1
+# "Near" / "around": within one octave (a factor 2 in eps), the spacing of the density grids away from eps N = d.
+NEAR_OCTAVES = 1.0
+# "Smooth, no sharp phase transition": the 90 %-to-10 % fall spans at least this many octaves. A step between two
+# neighbouring grid points (at most one octave apart) reads as less than one octave; the paper's d/4 to 2d is three.
+SMOOTH_OCTAVES = 1.5
+# The sparse regime: eps N / d at most this, one octave below where the paper's transition begins.
+SPARSE = 1 / 8
+# "Learns more slowly": the loss takes at least this many times as many steps to fall halfway at the sparsest
+# density as at eps = 2^-5, a difference well outside the 16-step spacing of the recorded losses.
+SLOWER = 2.0
+# The loss-fall step averages the recorded losses (one every 16 steps) over this many records.
+SMOOTH_RECORDS = 8
+# A loss that falls by less than this fraction of its first value over the whole run has not started to learn: its
+# halfway point would be the noise of single-batch losses.
+MIN_FALL = 0.1
+
+
+# --- tools ----------------------------------------------------------------------------------------------------
+
+
+class Transition(NamedTuple):
+    """Where # mono / # features peaks against eps, its value there, and the eps at which it has fallen to
+    START_LEVEL and END_LEVEL of the peak on the dense side (nan when it does not within the grid)."""
+
+    peak_eps: float
+    peak: float
+    start_eps: float
+    end_eps: float
+
+
+def transition(
+    eps: Sequence[float], mono: Sequence[float], levels: tuple[float, float] = (START_LEVEL, END_LEVEL)
+) -> Transition:
+    """The peak of `mono` against `eps` (the densest one if several tie) and, walking from it towards denser data,
+    the first eps at which `mono` falls to each level x peak, linearly interpolated in log2 eps between the grid
+    points on either side. Values at any eps order; nan everywhere when there are none, nan crossings when the peak
+    is 0 or the curve does not fall that far within the grid."""
+    nan = float("nan")
+    if len(eps) == 0:
+        return Transition(nan, nan, nan, nan)
+    points = sorted(zip((float(e) for e in eps), (float(m) for m in mono), strict=True))
+    xs = [math.log2(e) for e, _ in points]
+    ys = [m for _, m in points]
+    top = max(range(len(ys)), key=lambda i: (ys[i], i))
+    peak = ys[top]
+
+    def crossing(level: float) -> float:
+        target = level * peak
+        if peak <= 0:
+            return nan
+        for i in range(top + 1, len(ys)):
+            if ys[i] <= target:
+                t = (ys[i - 1] - target) / (ys[i - 1] - ys[i])
+                return 2.0 ** (xs[i - 1] + t * (xs[i] - xs[i - 1]))
+        return nan
+
+    return Transition(points[top][0], peak, crossing(levels[0]), crossing(levels[1]))
+
+
+def curve(result: SweepResult, converged_only: bool = True) -> tuple[list[float], list[float]]:
+    """One row's (eps, # mono / # features), eps ascending; with `converged_only`, only the converged models."""
+    keep = result.converged().tolist() if converged_only else [True] * result.sweep.n_inst
+    points = sorted(
+        (e, float(m)) for e, m, k in zip(result.values("eps"), result.mono_per_feature(), keep, strict=True) if k
+    )
+    return [e for e, _ in points], [m for _, m in points]
+
+
+def row_transition(result: SweepResult) -> Transition:
+    """`transition` of one row, read from every model (converged or not: see `read_from`)."""
+    return transition(*curve(result, converged_only=False))
+
+
+def read_from(result: SweepResult, t: Transition) -> dict[str, list[float]]:
+    """The densities of the models each reading of `t` rests on: "peak" (the peak and its grid neighbours, which
+    make it a peak), "start" and "end" (the peak, which sets the level, and the two grid points the crossing is
+    interpolated between; empty when there is no crossing)."""
+    grid_eps = sorted(result.values("eps"))
+    if not math.isfinite(t.peak_eps):
+        return {"peak": [], "start": [], "end": []}
+    i = grid_eps.index(t.peak_eps)
+
+    def bracket(c: float) -> list[float]:
+        if not math.isfinite(c):
+            return []
+        return [t.peak_eps, max(e for e in grid_eps if e < c), min(e for e in grid_eps if e >= c * (1 - 1e-9))]
+
+    return {"peak": grid_eps[max(0, i - 1) : i + 2], "start": bracket(t.start_eps), "end": bracket(t.end_eps)}
+
+
+def not_converged(result: SweepResult, eps: Iterable[float]) -> list[float]:
+    """Of the densities `eps`, those whose model in `result` is still falling (`SweepResult.converged`)."""
+    ok = dict(zip(result.values("eps"), result.converged().tolist(), strict=True))
+    return sorted({e for e in eps if not ok[e]})
+
+
+def _still(eps: list[float]) -> str:
+    return f" (not converged at eps = {', '.join(fmt_eps(e) for e in eps)})" if eps else ""
+
+
+def loss_fall_step(result: SweepResult, fraction: float = 0.5, smooth: int = SMOOTH_RECORDS) -> Tensor:
+    """(n,) float: the step at which the loss, averaged over `smooth` consecutive records, has first fallen
+    `fraction` of the way from its first record to the final loss (the step at the middle of that window); inf
+    where it does not within the run, or where the final loss is less than MIN_FALL below the first record."""
+    loss = result.loss.double()
+    w = max(1, min(smooth, loss.shape[1]))
+    kernel = torch.ones(1, 1, w, dtype=loss.dtype) / w
+    means = torch.nn.functional.conv1d(loss[:, None, :], kernel)[:, 0]  # (n, n_rec - w + 1), window j..j+w-1
+    target = loss[:, 0] - fraction * (loss[:, 0] - result.final_loss.double())
+    learned = result.final_loss.double() <= (1 - MIN_FALL) * loss[:, 0]
+    below = (means <= target[:, None]) & learned[:, None]
+    steps = result.loss_steps.double()[w // 2 : w // 2 + means.shape[1]]
+    first = torch.where(below.any(1), below.double().argmax(1), torch.full_like(target, -1, dtype=torch.long))
+    return torch.where(first >= 0, steps[first.clamp(min=0)], torch.full_like(target, math.inf))
+
+
+def decay_left(decay: float, lr: float, n_steps: int) -> float:
+    """The fraction of the initial bias that bias decay alone leaves after the first half of a run of `n_steps`."""
+    return 1 - bias_shrink(decay, lr, n_steps)
+
+
+def trace_row(rows: Iterable[str], profile: Profile) -> str:
+    """Of `rows`, the one whose decay leaves over this profile's run the fraction of the initial bias closest (in
+    log) to what the paper's E3 leaves over the paper's run: E3 itself at `paper`; at a shorter run a faster row."""
+    paper = PROFILES["paper"].n_steps
+    goal = math.log(decay_left(E_ROWS[PAPER_TRACE_ROW], E_LR, paper))
+    return min(rows, key=lambda r: abs(math.log(decay_left(E_ROWS[r], E_LR, profile.n_steps)) - goal))
+
+
+def boundary_indices(result: SweepResult) -> list[int]:
+    """The instances at the grid density nearest (in log) to eps N = d and at its neighbours on either side, eps
+    ascending: the models the paper shows near the boundary (Fig. 20)."""
+    cfg = result.configs[0]
+    eps = result.values("eps")
+    order = sorted(range(len(eps)), key=lambda i: eps[i])
+    middle = min(range(len(order)), key=lambda j: abs(math.log2(eps[order[j]] * cfg.n_features / cfg.d_embed)))
+    return order[max(0, middle - 1) : middle + 2]
+
+
+def grid_text(profile_name: str) -> str:
+    """A profile's grid in words: its rows and its densities as powers of two."""
+    g = GRIDS[profile_name]
+    return f"rows {', '.join(g.rows)} at eps = {', '.join(fmt_eps(e) for e in g.eps)}"
+
+
+def fmt_eps(eps: float) -> str:
+    """eps as a power of two: 2^-5, 2^-2.5 (to one decimal of the exponent)."""
+    return f"2^{round(math.log2(eps), 1):g}" if eps > 0 and math.isfinite(eps) else "-"
+
+
+def _ratio(eps: float, n_over_d: float) -> str:
+    return f"{eps * n_over_d:.2g}" if math.isfinite(eps) else "not reached"
+
+
+def _octaves(a: float, b: float) -> float:
+    return abs(math.log2(a / b)) if a > 0 and b > 0 and math.isfinite(a) and math.isfinite(b) else math.inf
+
+
+def transition_table(res: Sparsity) -> pd.DataFrame:
+    """One row per trained E row: its decay, what the decay leaves of the bias here and in the paper's run, the
+    converged models, the peak and where the transition starts and ends (in eps N / d), read from every model, and
+    whether the models the peak is read from have converged."""
+    paper = PROFILES["paper"].n_steps
+    rows = []
+    for name, result in res.rows.items():
+        t = row_transition(result)
+        rows.append(
+            (
+                name,
+                E_ROWS[name],
+                decay_left(E_ROWS[name], E_LR, res.profile.n_steps),
+                decay_left(E_ROWS[name], E_LR, paper),
+                f"{int(result.converged().sum())} of {result.sweep.n_inst}",
+                fmt_eps(t.peak_eps),
+                t.peak,
+                "yes" if not not_converged(result, read_from(result, t)["peak"]) else "no",
+                _ratio(t.start_eps, res.n_over_d),
+                _ratio(t.end_eps, res.n_over_d),
+            )
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "row",
+            "bias decay",
+            f"bias left at {res.profile.name}",
+            "bias left in the paper",
+            "converged",
+            "peak at eps",
+            "peak # mono / # features",
+            "peak and neighbours converged",
+            "start (eps N / d)",
+            "end (eps N / d)",
+        ],
+    )
+
+
+def bias_left(profile: Profile) -> pd.DataFrame:
+    """The fraction of the initial bias that the decay alone leaves after the first half of training, for each of
+    E1-E4 (lr 0.003), over this profile's run and over the paper's (2^17 steps)."""
+    paper = PROFILES["paper"].n_steps
+    trained = grid(profile).rows
+    return pd.DataFrame(
+        [
+            (
+                name,
+                decay,
+                "yes" if name in trained else "no",
+                decay_left(decay, E_LR, profile.n_steps),
+                decay_left(decay, E_LR, paper),
+            )
+            for name, decay in E_ROWS.items()
+        ],
+        columns=[
+            "row",
+            "bias decay",
+            f"trained at {profile.name}",
+            f"left at {profile.name} ({profile.n_steps:,} steps)",
+            f"left in the paper ({paper:,} steps)",
+        ],
+    )
+
+
+# --- claim 8 --------------------------------------------------------------------------------------------------
+
+
+def sparse_comparison(res: Sparsity) -> dict[str, Any]:
+    """The slowest against the fastest trained decay at every sparse density (eps N / d <= SPARSE) where both
+    converged, and the fastest decay's sparsest converged sparse model against its peak (read from every model;
+    `peak_converged`: whether the peak model has converged)."""
+    names = sorted(res.rows, key=lambda n: E_ROWS[n])
+    slow, fast = res.rows[names[0]], res.rows[names[-1]]
+    s_eps, s_mono = curve(slow)
+    f_eps, f_mono = curve(fast)
+    sparse = [e for e in f_eps if e * res.n_over_d <= SPARSE + 1e-12]
+    both = [e for e in sparse if e in s_eps]
+    pairs = {e: (s_mono[s_eps.index(e)], f_mono[f_eps.index(e)]) for e in both}
+    t = row_transition(fast)
+    sparsest = min(sparse) if sparse else math.nan
+    return {
+        "slow": names[0],
+        "fast": names[-1],
+        "n_sparse": sum(e * res.n_over_d <= SPARSE + 1e-12 for e in set(fast.values("eps"))),
+        "pairs": pairs,
+        "n_slow_more": sum(s > f for s, f in pairs.values()),
+        "fast_peak": t.peak,
+        "peak_converged": bool(t.peak > 0 and not not_converged(fast, [t.peak_eps])),
+        "fast_sparsest_eps": sparsest,
+        "fast_sparsest": f_mono[f_eps.index(sparsest)] if sparse else math.nan,
+    }
+
+
+def slower_learning(res: Sparsity) -> dict[str, Any]:
+    """In the trace row: the step at which the loss has fallen halfway, at the sparsest density and at the grid
+    density nearest 2^-5, and the fraction of the initial bias the decay has removed by then."""
+    name = trace_row(res.rows, res.profile)
+    result = res.rows[name]
+    eps = result.values("eps")
+    steps = loss_fall_step(result)
+    sparsest = min(range(len(eps)), key=lambda i: eps[i])
+    ref = min(range(len(eps)), key=lambda i: abs(math.log2(eps[i]) - PAPER_PEAK_LOG2_EPS))
+    cfg = result.configs[0]
+
+    def removed(step: float) -> float:
+        return bias_shrink(cfg.bias_decay, cfg.lr, int(2 * min(step, cfg.n_steps / 2)))
+
+    t_sparse, t_ref = float(steps[sparsest]), float(steps[ref])
+    return {
+        "row": name,
+        "sparse_eps": eps[sparsest],
+        "ref_eps": eps[ref],
+        "t_sparse": t_sparse,
+        "t_ref": t_ref,
+        "removed_sparse": removed(t_sparse),
+        "removed_ref": removed(t_ref),
+        "ratio": t_sparse / t_ref if t_ref > 0 else math.inf,
+    }
+
+
+def _steps(t: float) -> str:
+    return f"{t:,.0f}" if math.isfinite(t) else "not within the run"
+
+
+def claim8(res: Sparsity) -> Finding:
+    n_over_d = res.n_over_d
+    n_models = sum(r.sweep.n_inst for r in res.rows.values())
+    n_conv = sum(int(r.converged().sum()) for r in res.rows.values())
+    row = trace_row(res.rows, res.profile)
+    t = row_transition(res.rows[row])
+    used = {k: not_converged(res.rows[row], v) for k, v in read_from(res.rows[row], t).items()}
+    peaks = "; ".join(
+        f"{name}: {fmt_eps(tr.peak_eps)} ({tr.peak:.2f})"
+        for name, tr in ((n, row_transition(r)) for n, r in res.rows.items())
+    )
+    best_row = max(res.rows, key=lambda n: row_transition(res.rows[n]).peak)
+    best = row_transition(res.rows[best_row])
+    best_still = not_converged(res.rows[best_row], read_from(res.rows[best_row], best)["peak"])
+    sparse = sparse_comparison(res)
+    slow = slower_learning(res)
+    readable = t.peak > 0
+    start_ok = _octaves(t.start_eps * n_over_d, PAPER_START) <= NEAR_OCTAVES
+    end_ok = _octaves(t.end_eps * n_over_d, PAPER_END) <= NEAR_OCTAVES
+    width = _octaves(t.end_eps, t.start_eps)
+    both_counted = readable and not (used["start"] or used["end"])
+    pairs = ", ".join(f"{fmt_eps(e)}: {s:.2f} vs {f:.2f}" for e, (s, f) in sparse["pairs"].items())
+    fast_sparse_known = math.isfinite(sparse["fast_sparsest"]) and sparse["fast_peak"] > 0
+    parts = (
+        Part(
+            "monosemanticity peaks near eps = 2^-5",
+            "peak around eps = 2^-5 ~ 0.03 (Fig. 18)",
+            f"most monosemantic model at eps = {fmt_eps(best.peak_eps)} ({best_row}, {best.peak:.2f} per feature)"
+            f"{_still(best_still)}; per row: {peaks}; {n_conv} of {n_models} models converged",
+            f"|log2 eps_peak + 5| <= {NEAR_OCTAVES:g} (NEAR_OCTAVES); counted when the peak model and its grid "
+            "neighbours converged; no peak if no model is monosemantic",
+            None
+            if best_still
+            else best.peak > 0 and abs(math.log2(best.peak_eps) - PAPER_PEAK_LOG2_EPS) <= NEAR_OCTAVES,
+        ),
+        Part(
+            "the transition to polysemantic starts near eps N = d/4",
+            f"eps N / d = {PAPER_START:g} (Fig. 19, batch {PAPER_TRACE_ROW})",
+            f"{row}: falls to {START_LEVEL:.0%} of its peak at eps N / d = {_ratio(t.start_eps, n_over_d)} "
+            f"(eps = {fmt_eps(t.start_eps)}){_still(used['start'])}",
+            f"within {NEAR_OCTAVES:g} octave of {PAPER_START:g} (NEAR_OCTAVES); START_LEVEL = {START_LEVEL}; "
+            "counted when the peak and the two models around the crossing converged",
+            start_ok if readable and not used["start"] else None,
+        ),
+        Part(
+            "and is nearly complete near eps N = 2d",
+            f"almost no monosemantic neurons at eps N / d = {PAPER_END:g} (Fig. 19)",
+            f"{row}: falls to {END_LEVEL:.0%} of its peak at eps N / d = {_ratio(t.end_eps, n_over_d)} "
+            f"(eps = {fmt_eps(t.end_eps)}){_still(used['end'])}",
+            f"within {NEAR_OCTAVES:g} octave of {PAPER_END:g} (NEAR_OCTAVES); END_LEVEL = {END_LEVEL}; counted as "
+            "the start",
+            end_ok if readable and not used["end"] else None,
+        ),
+        Part(
+            "smoothly, with no sharp phase transition",
+            "smooth (Fig. 20); d/4 to 2d is 3 octaves",
+            f"{row}: the fall from {START_LEVEL:.0%} to {END_LEVEL:.0%} spans "
+            + (f"{width:.1f} octaves" if math.isfinite(width) else "an unknown width (not both read off)")
+            + _still(sorted(set(used["start"]) | set(used["end"]))),
+            f">= {SMOOTH_OCTAVES} octaves (SMOOTH_OCTAVES); counted when both readings are",
+            (math.isfinite(width) and width >= SMOOTH_OCTAVES) if both_counted else None,
+        ),
+        Part(
+            "with a fixed decay, monosemanticity drops as eps -> 0",
+            "drops in the sparse limit (Fig. 18)",
+            f"{sparse['fast']} (fastest decay): {sparse['fast_sparsest']:.2f} at eps = "
+            f"{fmt_eps(sparse['fast_sparsest_eps'])} against its peak {sparse['fast_peak']:.2f}"
+            + ("" if sparse["peak_converged"] else " (the peak model has not converged)")
+            if fast_sparse_known
+            else f"{sparse['fast']}: no converged model in the sparse regime (or no peak)",
+            f"sparsest converged model with eps N / d <= {SPARSE:g} (SPARSE) below {START_LEVEL} x peak; counted "
+            "when the peak model converged",
+            sparse["fast_sparsest"] < START_LEVEL * sparse["fast_peak"]
+            if fast_sparse_known and sparse["peak_converged"]
+            else None,
+        ),
+        Part(
+            "slower decay is more monosemantic in the sparse regime",
+            "more monosemantic with slower decay (Fig. 18, lighter colours)",
+            f"{sparse['slow']} vs {sparse['fast']}, where both converged: {pairs or 'nowhere'} "
+            f"({len(sparse['pairs'])} of {sparse['n_sparse']} sparse densities)",
+            f"slowest > fastest trained decay at every density with eps N / d <= {SPARSE:g} (SPARSE) where both "
+            "converged",
+            None if not sparse["pairs"] else sparse["n_slow_more"] == len(sparse["pairs"]),
+        ),
+        Part(
+            "sparser data learns more slowly, so a fixed decay removes more bias first",
+            "the bias decays further before the loss falls (Fig. 19)",
+            f"{slow['row']}: the loss has fallen halfway at step {_steps(slow['t_sparse'])} at eps = "
+            f"{fmt_eps(slow['sparse_eps'])} ({slow['removed_sparse']:.0%} of the bias decayed by then) vs step "
+            f"{_steps(slow['t_ref'])} at {fmt_eps(slow['ref_eps'])} ({slow['removed_ref']:.0%})",
+            f"step ratio >= {SLOWER:g} (SLOWER)",
+            slow["ratio"] >= SLOWER,
+        ),
+    )
+    return Finding(
+        "8. Feature frequency: a monosemantic peak near eps = 2^-5, a smooth transition from eps N = d/4 to 2d; "
+        "sparser data needs slower decay",
+        parts,
+        "fig-eps-mono",
+    )
+
+
+def findings(res: Sparsity) -> list[Finding]:
+    """Claim 8 (Section 4.1.5)."""
+    return [claim8(res)]
+
+
+def numbers(res: Sparsity) -> dict[str, Any]:
+    out = scale_numbers(res.profile, res.rows.values())
+    g = grid(res.profile)
+    row = trace_row(res.rows, res.profile)
+    t = row_transition(res.rows[row])
+    out.update(
+        rows=", ".join(g.rows),
+        n_rows=len(g.rows),
+        n_eps=len(g.eps),
+        eps_densest=fmt_eps(max(g.eps)),
+        eps_sparsest=fmt_eps(min(g.eps)),
+        n_models=sum(r.sweep.n_inst for r in res.rows.values()),
+        n_converged=sum(int(r.converged().sum()) for r in res.rows.values()),
+        n_over_d=res.n_over_d,
+        trace_row=row,
+        trace_decay=E_ROWS[row],
+        heatmap_row=HEATMAP_ROW if HEATMAP_ROW in res.rows else next(iter(res.rows)),
+        start=t.start_eps * res.n_over_d,
+        end=t.end_eps * res.n_over_d,
+        start_eps=fmt_eps(t.start_eps),
+        end_eps=fmt_eps(t.end_eps),
+        peak_eps=fmt_eps(t.peak_eps),
+        peak=t.peak,
+        paper_start=PAPER_START,
+        paper_end=PAPER_END,
+        start_level=START_LEVEL,
+        end_level=END_LEVEL,
+        e_lr=E_LR,
+        still_falling=STILL_FALLING,
+        min_fall=MIN_FALL,
+        **{f"grid_{name}": grid_text(name) for name in GRIDS},
+        n_models_paper=len(GRIDS["paper"].rows) * len(GRIDS["paper"].eps),
+    )
+    slow = slower_learning(res)
+    out.update(
+        t_sparse=_steps(slow["t_sparse"]),
+        t_ref=_steps(slow["t_ref"]),
+        sparse_eps=fmt_eps(slow["sparse_eps"]),
+        ref_eps=fmt_eps(slow["ref_eps"]),
+        removed_sparse=slow["removed_sparse"],
+        removed_ref=slow["removed_ref"],
+    )
+    trace = res.rows[row]
+    eps = trace.values("eps")
+    order = sorted(range(len(eps)), key=lambda i: -eps[i])
+    steps = loss_fall_step(trace)
+    out["fall_steps"] = ", ".join(f"{_steps(float(steps[i]))} at {fmt_eps(eps[i])}" for i in order)
+    if math.isfinite(t.peak_eps):
+        out["peak_drop"] = float(trace.loss_drop_per_period()[trace.index(eps=t.peak_eps)])
+    else:
+        out["peak_drop"] = math.nan
+    paper = PROFILES["paper"].n_steps
+    for name, decay in E_ROWS.items():
+        out[f"left_{name}"] = decay_left(decay, E_LR, res.profile.n_steps)
+        out[f"left_{name}_paper"] = decay_left(decay, E_LR, paper)
+    mono = {name: r.mono_per_feature() for name, r in res.rows.items()}
+    out["frac_mono_max"] = max(float(mono_fraction(r.r).max()) for r in res.rows.values())
+    out["mono_max"] = max(float(m.max()) for m in mono.values())
+    return out

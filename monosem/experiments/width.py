@@ -1,0 +1,417 @@
+"""Chapter 4, the number of neurons (paper Section 4.1.4). Claim 7.
+
+Table 1's K0 (zero initial bias), K1 (initial bias -1, bias decay 0.03) and K2 (K1 with power-law frequencies), all
+at lr 0.007, with k swept over powers of two at the batch of Table 1's rule, 2^23 / k, scaled to the profile (batch
+x k fixed at the profile's default). k fixes tensor shapes, so every k is its own sweep; a model whose
+configuration is an instance of a chapter-2 sweep (at the profile's default k: LR1, LR3 and LR4 at lr 0.007, seed
+0) is taken from there. Then the paper's negative result, re-run: models whose two layers are sparse with a fixed
+random (Erdos-Renyi) connectivity, as wide as 2 or 4 dense models of the same compute, against the dense one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import pandas as pd
+
+from monosem.cache import Cache
+from monosem.claims import Finding, Part
+from monosem.config import ModelConfig, Sweep, make_sweep
+from monosem.experiments import negative_bias
+from monosem.experiments.common import scale_numbers
+from monosem.metrics import mono_fraction
+from monosem.profiles import PROFILES, Profile
+from monosem.results import SweepResult
+
+WEIGHTS: set[str] = set()
+
+K_LR = 0.007
+# Table 1's K rows: what differs from the profile's default model (besides k, the batch and the lr).
+ROWS = {
+    "K0": {},
+    "K1": {"bias_decay": 0.03, "init_bias": -1.0},
+    "K2": {"bias_decay": 0.03, "init_bias": -1.0, "freq": "power"},
+}
+ROW_LABELS = {"K0": "K0 (zero bias)", "K1": "K1 (bias -1, decay)", "K2": "K2 (bias -1, decay, power law)"}
+# The sparse models use K1's recipe, the paper's way of making models monosemantic.
+SPARSE_ROW = "K1"
+
+
+@dataclass(frozen=True)
+class Grid:
+    """What this chapter trains at one profile: the widths k of K0-K2; the width of the dense model the sparse
+    ones are compared with, and how many times wider the sparse ones are (at weight density 1 / factor, so that
+    each layer has as many weights as the dense model's)."""
+
+    ks: tuple[int, ...]
+    sparse_base: int
+    sparse_factors: tuple[int, ...]
+
+
+GRIDS = {
+    "ci": Grid(ks=(32, 64, 128, 256), sparse_base=64, sparse_factors=(2,)),
+    # N = 256: k from N / 4 to 4N (the paper: N / 32 to 4N); N / 8 would cost as much as the sparse models together
+    "cpu": Grid(ks=(64, 128, 256, 512, 1024), sparse_base=256, sparse_factors=(2, 4)),
+    "paper": Grid(ks=tuple(2**i for i in range(4, 12)), sparse_base=512, sparse_factors=(2, 4)),
+}
+
+
+def grid(profile: Profile) -> Grid:
+    if profile.name not in GRIDS:
+        raise ValueError(f"chapter width has no grid for profile {profile.name!r}; it has {', '.join(GRIDS)}")
+    return GRIDS[profile.name]
+
+
+def batch_for(profile: Profile, k: int) -> int:
+    """Table 1's batch rule, 2^23 / k, at the profile's scale: batch x k stays at the profile's default (the
+    `paper` profile's 8192 x 1024 = 2^23), so that every width costs about the same per step."""
+    total = profile.batch_size * profile.d_hidden
+    if total % k:
+        raise ValueError(f"k = {k} does not divide batch x k = {total} of profile {profile.name!r}")
+    return total // k
+
+
+def row_config(profile: Profile, row: str, k: int) -> ModelConfig:
+    """The model of Table 1's row `row` (K0, K1 or K2) with k neurons, at the profile's scale."""
+    return profile.base(d_hidden=k, batch_size=batch_for(profile, k), lr=K_LR, **ROWS[row])
+
+
+def sparse_config(profile: Profile, factor: int) -> ModelConfig:
+    """A sparse K1 model `factor` times wider than the grid's `sparse_base` at weight density 1 / factor: each
+    layer has as many weights as the dense model of width `sparse_base`, and the batch is that model's, so the two
+    cost the same matmul FLOPs per step in principle (on a CPU the masked model costs its full width)."""
+    base = grid(profile).sparse_base
+    return row_config(profile, SPARSE_ROW, base * factor).replace(
+        batch_size=batch_for(profile, base), weight_density=1 / factor
+    )
+
+
+class Trained(NamedTuple):
+    """One trained model: a sweep's result and the model's instance in it."""
+
+    result: SweepResult
+    index: int
+
+    @property
+    def config(self) -> ModelConfig:
+        return self.result.configs[self.index]
+
+    @property
+    def mono(self) -> float:
+        """# monosemantic neurons / # features."""
+        return float(self.result.mono_per_feature()[self.index])
+
+    @property
+    def fraction(self) -> float:
+        """The fraction of neurons that are monosemantic."""
+        return float(mono_fraction(self.result.r[self.index]))
+
+    @property
+    def silent(self) -> float:
+        """The fraction of neurons that no single feature activates (r_i = 0 in eq. 7: dead to every F_j)."""
+        return float((self.result.r[self.index] == 0).float().mean())
+
+    @property
+    def loss(self) -> float:
+        return float(self.result.final_loss[self.index])
+
+    @property
+    def converged(self) -> bool:
+        return bool(self.result.converged()[self.index])
+
+
+def _donors(profile: Profile) -> list[Sweep]:
+    """Sweeps of other chapters whose instances this chapter may reuse."""
+    return negative_bias.sweeps(profile)
+
+
+def _find(cfg: ModelConfig, donors: list[Sweep]) -> tuple[Sweep, int] | None:
+    for sweep in donors:
+        if cfg in sweep.configs:
+            return sweep, sweep.configs.index(cfg)
+    return None
+
+
+def plan(profile: Profile) -> tuple[dict[str, dict[int, tuple[Sweep, int]]], dict[int, tuple[Sweep, int]]]:
+    """Where every model of the chapter comes from: for each K row and k, and for each sparse factor, the sweep
+    that trains it and its instance there (an instance of another chapter's sweep where one has its exact
+    configuration, else a sweep of its own: `K1_k256`, `SPARSE_k1024`)."""
+    donors = _donors(profile)
+
+    def source(name: str, cfg: ModelConfig) -> tuple[Sweep, int]:
+        return _find(cfg, donors) or (make_sweep(name, cfg, seed=(cfg.seed,)), 0)
+
+    rows = {row: {k: source(f"{row}_k{k}", row_config(profile, row, k)) for k in grid(profile).ks} for row in ROWS}
+    sparse = {}
+    for factor in grid(profile).sparse_factors:
+        cfg = sparse_config(profile, factor)
+        sparse[factor] = source(f"SPARSE_k{cfg.d_hidden}", cfg)
+    return rows, sparse
+
+
+def sweeps(profile: Profile) -> list[Sweep]:
+    rows, sparse = plan(profile)
+    out: list[Sweep] = []
+    for sweep, _ in [*(s for models in rows.values() for s in models.values()), *sparse.values()]:
+        if sweep not in out:
+            out.append(sweep)
+    return out
+
+
+@dataclass(frozen=True)
+class Width:
+    profile: Profile
+    rows: dict[str, dict[int, Trained]]  # K0, K1, K2 -> k -> model
+    sparse: dict[int, Trained]  # width factor (= 1 / weight density) -> sparse model
+    trained: list[SweepResult]  # every result this chapter trains itself (not the reused ones)
+
+    @property
+    def n_features(self) -> int:
+        return self.profile.n_features
+
+    @property
+    def sparse_base(self) -> Trained:
+        """The dense model the sparse ones are compared with (K1 at the grid's `sparse_base`)."""
+        return self.rows[SPARSE_ROW][grid(self.profile).sparse_base]
+
+    def labelled(self) -> dict[str, dict[int, tuple[SweepResult, int]]]:
+        """The K rows for figures: label -> k -> (result, instance)."""
+        return {ROW_LABELS[row]: dict(models) for row, models in self.rows.items()}
+
+
+def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> Width:
+    cache = cache or Cache.for_profile(profile.name)
+    rows, sparse = plan(profile)
+    donors = {s.name for s in _donors(profile)}
+    results = {s.name: cache.get_or_train(s, progress=progress) for s in sweeps(profile)}
+
+    def trained(source: tuple[Sweep, int]) -> Trained:
+        return Trained(results[source[0].name], source[1])
+
+    return Width(
+        profile,
+        {row: {k: trained(src) for k, src in models.items()} for row, models in rows.items()},
+        {factor: trained(src) for factor, src in sparse.items()},
+        [r for name, r in results.items() if name not in donors],
+    )
+
+
+# Claim 7. Single models, one seed each: a difference in # mono / # features smaller than this is noise (the range
+# over three seeds of LR3 at lr 0.007, which is K1 at k = 2N, is 0.13 per feature at `cpu`).
+NOISE = 0.1
+# "Peaks near k = N": the grid steps by factors of 2, so near N is N or a neighbouring grid point.
+PEAK_NEAR = 2
+# "Loses a little": worse by at most this fraction of the loss. The paper's Fig. 15 (middle) shows loss
+# differences within 0.1 at losses of order 1.
+LITTLE = 0.1
+# "Significantly greater loss": above the range of the final loss over three seeds of the same model (LR3 at lr
+# 0.007, K1 at k = 2N: 3.3 % at `cpu`).
+SIGNIFICANT = 0.05
+
+
+def converged_ks(models: dict[int, Trained]) -> list[int]:
+    return [k for k, m in sorted(models.items()) if m.converged]
+
+
+def _listing(models: dict[int, Trained], value: str, fmt: str = ".2f") -> str:
+    return ", ".join(
+        f"{format(getattr(m, value), fmt)} (k {k}{'' if m.converged else ', not converged'})"
+        for k, m in sorted(models.items())
+    )
+
+
+def rises(models: dict[int, Trained]) -> bool | None:
+    """# mono / # features rises with k over the converged models: no step to the next larger k loses more than
+    NOISE, and the widest has more than the narrowest by more than NOISE. None with fewer than 2 converged."""
+    ks = converged_ks(models)
+    if len(ks) < 2:
+        return None
+    mono = [models[k].mono for k in ks]
+    steps_ok = all(b >= a - NOISE for a, b in zip(mono, mono[1:], strict=False))
+    return steps_ok and mono[-1] > mono[0] + NOISE
+
+
+def peak_k(models: dict[int, Trained]) -> int | None:
+    """The converged k at which the fraction of monosemantic neurons is largest (None if none converged)."""
+    ks = converged_ks(models)
+    return max(ks, key=lambda k: models[k].fraction) if ks else None
+
+
+def loss_gap(res: Width) -> dict[int, float]:
+    """(K1 loss - K0 loss) / K0 loss per k at which both converged: > 0 where the negative bias loses."""
+    k0, k1 = res.rows["K0"], res.rows["K1"]
+    return {k: (k1[k].loss - k0[k].loss) / k0[k].loss for k in converged_ks(k0) if k in converged_ks(k1)}
+
+
+def sparse_gap(res: Width) -> dict[int, dict[str, float]]:
+    """Each sparse model, by width factor, against the dense model of the same compute: the relative loss gap (> 0:
+    the sparse one is worse), both models' final values, and whether both have converged."""
+    dense = res.sparse_base
+    out = {}
+    for factor, m in sorted(res.sparse.items()):
+        out[factor] = {
+            "k": m.config.d_hidden,
+            "density": m.config.weight_density,
+            "loss_gap": (m.loss - dense.loss) / dense.loss,
+            "loss": m.loss,
+            "mono": m.mono,
+            "fraction": m.fraction,
+            "dense_loss": dense.loss,
+            "dense_mono": dense.mono,
+            "both_converged": m.converged and dense.converged,
+        }
+    return out
+
+
+def claim7(res: Width) -> Finding:
+    n = res.n_features
+    neg = ("K1", "K2")
+    peaks = {row: peak_k(models) for row, models in res.rows.items()}
+
+    def peak_text(row: str) -> str:
+        k = peaks[row]
+        if k is None:
+            return f"{row}: no converged k"
+        if res.rows[row][k].fraction == 0:
+            return f"{row}: no monosemantic neuron at any converged k"
+        return f"{row}: peak {res.rows[row][k].fraction:.0%} at k {k}" + ("" if row in neg else " (not tested)")
+
+    # no monosemantic neuron at all: no peak, near N or anywhere
+    near = {
+        row: None
+        if peaks[row] is None
+        else res.rows[row][peaks[row]].fraction > 0 and n / PEAK_NEAR <= peaks[row] <= n * PEAK_NEAR
+        for row in neg
+    }
+    gaps = loss_gap(res)
+    below = {k: g for k, g in gaps.items() if n // 2 <= k <= n}
+    above = {k: g for k, g in gaps.items() if k > n}
+    sparse = sparse_gap(res)
+    sparse_ok = {f: s for f, s in sparse.items() if s["both_converged"]}
+    rise = {row: rises(models) for row, models in res.rows.items()}
+    decided = [v for v in rise.values() if v is not None]
+
+    def gap_text(values: dict[int, float]) -> str:
+        return ", ".join(f"{g:+.1%} (k {k})" for k, g in values.items()) or "no k where K0 and K1 both converged"
+
+    parts = (
+        Part(
+            "more neurons give more monosemantic neurons",
+            "# mono / # features rises with k in K0, K1 and K2 (Fig. 15-17)",
+            "; ".join(f"{row}: {_listing(models, 'mono')}" for row, models in res.rows.items()),
+            f"over converged k, no step loses more than {NOISE} and the widest gains more than {NOISE} (NOISE), "
+            "in every row",
+            None if not decided else all(decided),
+        ),
+        Part(
+            "the fraction of monosemantic neurons peaks near k = N",
+            "peaks at k = N = 512 (Fig. 17, upper)",
+            "; ".join(peak_text(row) for row in res.rows) + f" (N = {n})",
+            f"the converged k with the largest fraction within a factor {PEAK_NEAR} of N (PEAK_NEAR), in K1 and K2",
+            None if not [v for v in near.values() if v is not None] else all(v for v in near.values() if v is not None),
+        ),
+        Part(
+            "the negative bias loses a little at k = N/2..N",
+            "slightly worse loss at 256-512 neurons (Fig. 15, middle)",
+            f"K1 vs K0 loss: {gap_text(below)}",
+            f"0 < (K1 - K0) / K0 <= {LITTLE:.0%} (LITTLE) at every converged k in [N/2, N]",
+            None if not below else all(0 < g <= LITTLE for g in below.values()),
+        ),
+        Part(
+            "and wins beyond k = N",
+            "better loss above 512 neurons (Fig. 15, middle)",
+            f"K1 vs K0 loss: {gap_text(above)}",
+            "K1 loss < K0 loss at every converged k > N",
+            None if not above else all(g < 0 for g in above.values()),
+        ),
+        Part(
+            "sparse (Erdos-Renyi) layers at fixed compute are worse than dense ones",
+            "significantly greater loss even at modest sparsity (Section 4.1.4, no numbers given)",
+            "; ".join(
+                f"k {s['k']} at density {s['density']:g}: loss {s['loss']:.3f} vs {s['dense_loss']:.3f} dense "
+                f"({s['loss_gap']:+.1%}{'' if s['both_converged'] else ', not converged'})"
+                for s in sparse.values()
+            ),
+            f"loss above the dense model's by more than {SIGNIFICANT:.0%} (SIGNIFICANT) at every density",
+            None if not sparse_ok else all(s["loss_gap"] > SIGNIFICANT for s in sparse_ok.values()),
+        ),
+    )
+    return Finding(
+        "7. More neurons, more monosemantic neurons; the fraction peaks near k = N; sparse layers do not pay",
+        parts,
+        "fig-width-final",
+    )
+
+
+def table(res: Width) -> pd.DataFrame:
+    """Every model of the chapter, one row each: family, k, batch, weight density and the final values."""
+    models = [(row, m) for row, ms in res.rows.items() for m in ms.values()]
+    models += [(f"{SPARSE_ROW}, sparse", m) for m in res.sparse.values()]
+    return pd.DataFrame(
+        [
+            (row, m.config.d_hidden, m.config.batch_size, m.config.weight_density, m.mono, m.fraction, m.silent,
+             m.loss, "yes" if m.converged else "no")
+            for row, m in models
+        ],
+        columns=["model", "k", "batch", "weight density", "# mono / # features", "fraction monosemantic",
+                 "fraction silent", "final loss", "converged"],
+    )  # fmt: skip
+
+
+def findings(res: Width) -> list[Finding]:
+    """Claim 7 (Section 4.1.4)."""
+    return [claim7(res)]
+
+
+def numbers(res: Width) -> dict[str, Any]:
+    g = grid(res.profile)
+    n = res.n_features
+    out = scale_numbers(res.profile, res.trained)
+    out["k_lr"] = K_LR
+    out["ks"] = ", ".join(str(k) for k in g.ks)
+    out["k_min"], out["k_max"] = min(g.ks), max(g.ks)
+    out["k_min_over_n"], out["k_max_over_n"] = min(g.ks) / n, max(g.ks) / n
+    out["batch_total"] = res.profile.batch_size * res.profile.d_hidden
+    out["batch_k_min"] = batch_for(res.profile, min(g.ks))
+    out["batch_k_max"] = batch_for(res.profile, max(g.ks))
+    for row, models in res.rows.items():
+        widest, narrowest = models[max(models)], models[min(models)]
+        out[f"{row}_mono_max_k"] = widest.mono
+        out[f"{row}_mono_min_k"] = narrowest.mono
+        peak = peak_k(models)
+        out[f"{row}_peak_k"] = peak or 0
+        out[f"{row}_peak_fraction"] = models[peak].fraction if peak else float("nan")
+        out[f"{row}_n_converged"] = len(converged_ks(models))
+        out[f"{row}_at_n_mono"] = models[n].mono if n in models else float("nan")
+        out[f"{row}_at_n_fraction"] = models[n].fraction if n in models else float("nan")
+        out[f"{row}_silent"] = ", ".join(f"{m.silent:.0%} (k {k})" for k, m in sorted(models.items()))
+    out["n_ks"] = len(g.ks)
+    gaps = loss_gap(res)
+    out["loss_gaps"] = ", ".join(f"{v:+.1%} at k = {k}" for k, v in gaps.items()) or "none"
+    k0, k1 = res.rows["K0"], res.rows["K1"]
+    out["loss_gaps_all"] = ", ".join(
+        f"{(k1[k].loss - k0[k].loss) / k0[k].loss:+.1%} at k = {k}"
+        + ("" if k0[k].converged and k1[k].converged else " (not converged)")
+        for k in sorted(k0)
+    )
+    decay, lr = ROWS["K1"]["bias_decay"], K_LR
+    out["decay_shrink"] = negative_bias.bias_shrink(decay, lr, res.profile.n_steps)
+    out["decay_shrink_paper"] = negative_bias.bias_shrink(decay, lr, PROFILES["paper"].n_steps)
+    dense = res.sparse_base
+    out["sparse_base"] = g.sparse_base
+    out["sparse_batch"] = batch_for(res.profile, g.sparse_base)
+    out["dense_loss"], out["dense_mono"] = dense.loss, dense.mono
+    out["dense_state"] = "settled" if dense.converged else "still falling"
+    for factor, s in sparse_gap(res).items():
+        for key in ("k", "density", "loss_gap", "loss", "mono", "fraction"):
+            out[f"sparse{factor}_{key}"] = s[key]
+    out["sparse_factors"] = ", ".join(str(f) for f in g.sparse_factors)
+    out["dense_fraction"] = dense.fraction
+    out["sparse_list"] = "; ".join(
+        f"k = {s['k']} at weight density 1/{factor}: loss {s['loss']:.3f} ({s['loss_gap']:+.1%}), "
+        f"{s['mono']:.2f} monosemantic neurons per feature ({s['fraction']:.0%} of its neurons), "
+        f"{'settled' if res.sparse[factor].converged else 'still falling'}"
+        for factor, s in sparse_gap(res).items()
+    )
+    return out

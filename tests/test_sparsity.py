@@ -1,0 +1,155 @@
+"""Chapter 5 (feature sparsity, claim 8): the transition read-off, the loss-fall step, the bias the decay leaves,
+the row choices, and each part of claim 8 on hand-built results where it must hold and where it must fail."""
+
+import math
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+from conftest import make_result
+from matplotlib.figure import Figure
+
+from monosem import plotting
+from monosem.config import make_sweep
+from monosem.experiments import sparsity
+from monosem.experiments.sparsity import Sparsity, transition
+from monosem.profiles import get_profile
+
+CI = get_profile("ci")
+LOG2_EPS = (-8, -7, -6, -5, -4, -3, -2, -1)
+# The paper's picture, eps ascending: a peak at 2^-5 (eps N = d/4 at N / d = 8), 90 % of it crossed at eps N / d =
+# 0.35, 10 % at 2.9, and a fall towards sparse data.
+FAST = [0.3, 0.6, 0.9, 1.0, 0.8, 0.5, 0.2, 0.02]
+SLOW = [0.7, 0.8, 0.95, 1.0, 0.8, 0.5, 0.2, 0.02]
+
+
+def test_transition_interpolates_in_log_eps_from_the_peak():
+    eps = [2.0**x for x in (-6, -5, -4, -3, -2)]
+    t = transition(eps, [0.5, 1.0, 0.8, 0.5, 0.0])
+    assert t.peak_eps == 2**-5 and t.peak == 1.0
+    assert math.log2(t.start_eps) == pytest.approx(-4.5)  # halfway from 1.0 to 0.8
+    assert math.log2(t.end_eps) == pytest.approx(-2.2)  # 0.4 / 0.5 of the way from 0.5 to 0.0
+    shuffled = transition(eps[::-1], [0.0, 0.5, 0.8, 1.0, 0.5])
+    assert shuffled == t
+
+
+def test_transition_is_nan_where_it_cannot_be_read():
+    eps = [2.0**-5, 2.0**-4, 2.0**-3]
+    assert all(math.isnan(v) for v in transition([], []))
+    never_falls = transition(eps, [0.2, 0.9, 1.0])  # the peak is the densest point
+    assert math.isnan(never_falls.start_eps) and math.isnan(never_falls.end_eps)
+    dead = transition(eps, [0.0, 0.0, 0.0])
+    assert dead.peak == 0 and math.isnan(dead.start_eps)
+    half_way = transition(eps, [1.0, 0.5, 0.4])  # below 90 %, never below 10 %
+    assert math.isfinite(half_way.start_eps) and math.isnan(half_way.end_eps)
+    plateau = transition(eps, [1.0, 1.0, 0.0])  # ties: the transition starts at the densest maximum
+    assert plateau.peak_eps == 2**-4
+
+
+def _loss(steps: list[float], n_steps: int = 256) -> dict[str, torch.Tensor]:
+    """Losses recorded every 16 steps: 1.5 until each instance's step, then 0.5 (flat at the end: converged)."""
+    at = torch.arange(0, n_steps, 16, dtype=torch.float32)
+    loss = torch.stack([torch.where(at < s, 1.5, 0.5) for s in steps])
+    return {"loss_steps": at, "loss": loss, "final_loss": torch.full((len(steps),), 0.5)}
+
+
+def _row(name: str, mono: list[float], fall: list[float] | None = None, falling: set[int] = frozenset()):
+    sweep = make_sweep(name, CI.base(n_steps=256, bias_decay=sparsity.E_ROWS[name]), eps=[2.0**x for x in LOG2_EPS])
+    n, k, n_features = sweep.n_inst, CI.d_hidden, CI.n_features
+    r = torch.zeros(n, k)
+    for i, m in enumerate(mono):
+        r[i, : round(m * n_features)] = 1.0
+    arrays = _loss(fall or [64.0] * n)
+    for i in falling:  # still falling at the end: not converged
+        arrays["loss"][i] = torch.linspace(1.5, 0.5, arrays["loss"].shape[1])
+    return make_result(sweep, r=r, **arrays)
+
+
+def _res(fast=FAST, slow=SLOW, fall=None, falling=frozenset()) -> Sparsity:
+    fall = fall or [128.0, 112.0, 80.0, 64.0, 64.0, 64.0, 64.0, 64.0]  # flat over the last 128 steps: converged
+    return Sparsity(CI, {"E1": _row("E1", fast, fall, falling), "E3": _row("E3", slow, fall, falling)})
+
+
+def _holds(res: Sparsity) -> dict[str, bool | None]:
+    return {p.text.split(",")[0].split(" (")[0]: p.holds for p in sparsity.findings(res)[0].parts}
+
+
+def test_loss_fall_step_finds_the_drop_and_inf_when_there_is_none():
+    result = _row("E1", FAST, [64.0, 128.0, 256.0, 64.0, 64.0, 64.0, 64.0, 64.0])
+    steps = sparsity.loss_fall_step(result)
+    assert steps[0] == 64 and steps[1] == 128  # the 8-record window is centred on the drop
+    assert math.isinf(steps[2])  # still at its first value at the end of the run
+    assert torch.isfinite(steps[3:]).all()
+    result.loss[4] = 1.5 - 0.1 * (torch.arange(16) % 2)  # noise around a loss that never falls
+    result.final_loss[4] = 1.45
+    assert math.isinf(sparsity.loss_fall_step(result)[4])
+
+
+def test_claim8_holds_on_the_papers_picture():
+    res = _res()
+    finding = sparsity.findings(res)[0]
+    assert finding.verdict == "agree", [(p.text, p.this_run, p.holds) for p in finding.parts]
+    assert finding.number == 8
+
+
+def test_claim8_fails_on_a_sharp_step_a_misplaced_peak_and_equal_decays():
+    step = [1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]  # a phase transition between two grid points
+    assert _holds(_res(fast=step, slow=step))["smoothly"] is False
+    sparse_peak = [1.0, 0.9, 0.5, 0.3, 0.2, 0.1, 0.05, 0.0]  # peak at 2^-8, transition from d/32
+    holds = _holds(_res(fast=sparse_peak, slow=sparse_peak))
+    assert holds["monosemanticity peaks near eps = 2^-5"] is False
+    assert holds["the transition to polysemantic starts near eps N = d/4"] is False
+    assert _holds(_res(slow=FAST))["slower decay is more monosemantic in the sparse regime"] is False
+    flat = _holds(_res(fall=[64.0] * 8))
+    assert flat["sparser data learns more slowly"] is False
+
+
+def test_claim8_does_not_count_models_still_learning():
+    holds = _holds(_res(falling={0, 1, 2}))  # every model with eps N / d <= 1/8 still learning
+    assert holds["slower decay is more monosemantic in the sparse regime"] is None
+    assert holds["with a fixed decay"] is None
+    assert holds["monosemanticity peaks near eps = 2^-5"] is None  # its sparser neighbour may still overtake it
+    assert holds["the transition to polysemantic starts near eps N = d/4"] is True  # read from converged models
+    assert holds["and is nearly complete near eps N = 2d"] is True
+    peak_learning = sparsity.findings(_res(falling={3}))[0]  # the peak model itself
+    assert all(p.holds is None for p in peak_learning.parts[:5])
+    assert "not converged at eps = 2^-5" in peak_learning.parts[1].this_run
+    assert "0.35" in peak_learning.parts[1].this_run  # the reading is still shown
+
+
+def test_read_from_names_the_models_each_reading_rests_on():
+    result = _row("E1", FAST)
+    t = sparsity.row_transition(result)
+    used = {k: [math.log2(e) for e in v] for k, v in sparsity.read_from(result, t).items()}
+    assert used == {"peak": [-6, -5, -4], "start": [-5, -5, -4], "end": [-5, -2, -1]}
+    assert sparsity.not_converged(_row("E1", FAST, falling={2}), [2**-6, 2**-5]) == [2**-6]
+
+
+def test_rows_decays_and_grids():
+    paper, cpu = get_profile("paper"), get_profile("cpu")
+    assert sparsity.trace_row(sparsity.E_ROWS, paper) == "E3"  # the paper's own Fig. 19 row
+    assert sparsity.trace_row(("E1", "E2"), cpu) == "E1"  # leaves 48 % of the bias at cpu; E3 leaves 55 % in the paper
+    left = sparsity.bias_left(cpu)
+    assert left.iloc[0, 3] == pytest.approx((1 - 0.03 * 0.003) ** 2**13)
+    assert left.iloc[2, 4] == pytest.approx((1 - 0.003 * 0.003) ** 2**16)
+    assert list(left.iloc[:, 2]) == ["yes", "yes", "no", "no"]
+    assert [s.name for s in sparsity.sweeps(paper)] == ["E1", "E2", "E3", "E4"]
+    assert all(len(s.configs) >= 8 for s in sparsity.sweeps(paper))  # at least 8 densities, dense to very sparse
+    # the cpu budget: 12 minutes at about 30 s per model of the cpu profile's size
+    assert sum(s.n_inst for s in sparsity.sweeps(cpu)) <= 24
+
+
+def test_boundary_indices_pick_eps_n_near_d_and_its_neighbours():
+    result = _row("E1", FAST)  # N / d = 8 at ci: eps N = d at eps = 2^-3
+    picked = sparsity.boundary_indices(result)
+    assert [math.log2(result.values("eps")[i]) for i in picked] == [-4, -3, -2]
+
+
+def test_against_density_has_three_panels_and_stays_out_of_pyplot():
+    before = plt.get_fignums()
+    res = _res()
+    fig = plotting.against_density(res.labelled(), {"d/4": 0.25, "2d": 2.0}, span=(0.35, float("nan")))
+    assert isinstance(fig, Figure)
+    assert sum(1 for ax in fig.axes if ax.get_visible()) == 3
+    assert len(fig.axes[1].get_lines()) == 3 * 2 + 2  # per row: a line, converged and hollow markers; 2 marks
+    assert plt.get_fignums() == before
