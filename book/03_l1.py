@@ -54,10 +54,11 @@ ms.claims.glue_numbers("", l1.numbers(res))
 # - **RG1**: the negative bias plus L1 (Table 1's row): the two interventions together.
 #
 # The model without L1 is chapter 2's LR3 at lr = {glue:text}`rg1_lr`, at its {glue:text}`recipe_n_seeds` seeds, from
-# the cache (Fig. 14's red model). The paper's Fig. 14 colours its L1 models by log10 λ from −7 to 0; the `paper`
+# the cache (Fig. 14's red model). The paper's Fig. 14 colours its L1 models by log10 λ from −7 to 0 (the extracted
+# text lost the minus signs); the `paper`
 # profile sweeps those decades and the half-decades between 10⁻³ and 10⁻¹; the `cpu` profile sweeps half-decades
 # from 3 × 10⁻⁵ to 0.1, where the penalty goes from a small fraction of the task loss to more than all of it.
-# The two sweeps trained in {glue:text}`minutes:.1f` minutes.
+# The two sweeps trained in {glue:text}`minutes:.1f` minutes (recorded wall time).
 #
 # ## Training with L1
 
@@ -74,8 +75,8 @@ ms.plotting.against_strength(l1.by_label(res), l1.references(res), by="l1")
 # Without L1 the negative-bias recipe reaches {glue:text}`recipe_mono_spread` monosemantic neurons per feature
 # (median [min, max] over seeds) at a loss of {glue:text}`recipe_loss_spread`; the zero-bias model without L1
 # reaches {glue:text}`zero_mono:.2f` at {glue:text}`zero_loss:.3f` (with no bias decay, LR1:
-# {glue:text}`lr1_mono_spread` at {glue:text}`lr1_loss_spread`). With zero initial bias and L1 (RG1Z),
-# {glue:text}`best_text`. Where the two match in monosemanticity: {glue:text}`match_text`.
+# {glue:text}`lr1_mono_spread` at {glue:text}`lr1_loss_spread`). For the recipe, {glue:text}`recipe_text`. With zero
+# initial bias and L1 (RG1Z), {glue:text}`best_text`. Where the two match in monosemanticity: {glue:text}`match_text`.
 #
 # The ends of the sweep test the trade-off the paper describes. At the weakest strength, l1 =
 # {glue:text}`weak_l1`, the zero-bias model has {glue:text}`weak_mono:.2f` monosemantic neurons per feature; at the
@@ -83,7 +84,8 @@ ms.plotting.against_strength(l1.by_label(res), l1.references(res), by="l1")
 # from the lowest loss of the sweep.
 #
 # With the negative bias and L1 together (RG1, {glue:text}`rg1_n_converged` of its {glue:text}`rg1_n` models
-# converged), {glue:text}`rg1_best_text` without L1.
+# converged), {glue:text}`rg1_best_text` without L1; at the strongest penalty it has
+# {glue:text}`rg1_strong_mono:.2f` monosemantic neurons per feature at a loss of {glue:text}`rg1_strong_loss:.3f`.
 #
 # ## What the best L1 model looks like
 #

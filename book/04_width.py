@@ -63,7 +63,7 @@ ms.plotting.width_traces(res.labelled())
 # %% [markdown]
 # ## Monosemanticity and loss against the number of neurons
 
-# %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature (left), fraction of neurons that are monosemantic (middle) and final loss (right, log scale) against the number of neurons k (log2 axis), for K0, K1 and K2. Dotted: k = N. Hollow markers: the loss was still falling at the end of the run. Compare with Fig. 17 and the loss panels of Fig. 15-16 of the paper.", "name": "fig-width-final"}}
+# %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature (left), fraction of neurons that are monosemantic (middle) and final loss (right, log scale) against the number of neurons k (log2 axis), for K0, K1 and K2. Dotted: k = N. Hollow markers: the loss had not settled by the end of the run (still falling, or rising). Compare with Fig. 17 and the loss panels of Fig. 15-16 of the paper.", "name": "fig-width-final"}}
 ms.plotting.against_width(res.labelled(), P.n_features)
 
 # %% [markdown]
@@ -109,12 +109,8 @@ ms.plotting.against_width(res.labelled(), P.n_features)
 # Table 1's batch rule puts every dense K model at the same matmul cost per step as well, so all the models in the
 # next figure cost about the same per step.
 
-# %% mystnb={"figure": {"caption": "Sparse K1 models (each layer keeps a fixed random 1/f of its weights, f = 2 or 4 at the cpu and paper profiles, at the batch of the dense model of width N) against the dense K1 models of the previous figure: final loss (log scale), number of monosemantic neurons per feature, and fraction of neurons that are monosemantic, against the number of neurons k. A sparse model has as many weights, and costs as many matmul FLOPs per step in principle, as the dense model at k = N. Hollow markers: the loss was still falling.", "name": "fig-width-sparse"}}
-ms.plotting.against_width(
-    {"K1, dense": res.rows["K1"], **{f"K1, sparse, density 1/{f}": {m.config.d_hidden: m} for f, m in res.sparse.items()}},
-    P.n_features,
-    metrics=("loss", "mono", "fraction"),
-)
+# %% mystnb={"figure": {"caption": "Sparse K1 models (each layer keeps a fixed random 1/f of its weights, f = 2 or 4 at the cpu and paper profiles, at the batch of the dense model of width N) against the dense K1 models of the previous figure: final loss (log scale), number of monosemantic neurons per feature, and fraction of neurons that are monosemantic, against the number of neurons k. A sparse model has as many weights, and costs as many matmul FLOPs per step in principle, as the dense model at k = N. Hollow markers: the loss had not settled.", "name": "fig-width-sparse"}}
+ms.plotting.against_width(res.sparse_labelled(), P.n_features, metrics=("loss", "mono", "fraction"))
 
 # %% [markdown]
 # The dense model (k = {glue:text}`sparse_base`) ends at a loss of {glue:text}`dense_loss:.3f` with
@@ -126,15 +122,13 @@ ms.plotting.against_width(
 # Final values of every model ("silent": neurons that no single feature activates, $r_i = 0$):
 
 # %% tags=["remove-input"]
-width.table(res).style.hide(axis="index").format(
-    {"weight density": "{:g}", "# mono / # features": "{:.3f}", "fraction monosemantic": "{:.1%}", "fraction silent": "{:.1%}", "final loss": "{:.4f}", "batch": "{:,}"}
-)
+width.show_table(res)
 
 # %% [markdown]
 # ## What we found
 #
 # The claim is split into the parts the paper states, each a test with a named threshold (a constant of
-# `monosem.experiments.width`, with its reason). Models whose loss is still falling are left out of every part
+# `monosem.experiments.width`, with its reason). Models whose loss has not settled (still falling, or rising) are left out of every part
 # ("not tested" when none is left).
 
 # %%
@@ -146,7 +140,7 @@ ms.claims.show(width.findings(res))
 # The verdicts above are computed from the run; here are the numbers behind them, and the likeliest causes of a
 # difference (hypotheses, not tested here).
 #
-# **Models still falling.** Of the {glue:text}`n_ks` models of each family, {glue:text}`K0_n_converged` (K0),
+# **Models that have not settled.** Of the {glue:text}`n_ks` models of each family, {glue:text}`K0_n_converged` (K0),
 # {glue:text}`K1_n_converged` (K1) and {glue:text}`K2_n_converged` (K2) have settled by the end of this
 # profile's {glue:text}`steps:,` steps (the paper trained 131,072); the others count neither for nor against a
 # part. The paper notes that its own widest models were still gaining monosemantic neurons when it stopped
@@ -160,7 +154,7 @@ ms.claims.show(width.findings(res))
 # {glue:text}`decay_shrink:.0%` over the first half of this profile's run, against
 # {glue:text}`decay_shrink_paper:.0%` over the paper's, which gives a silent neuron more time to come back there.
 #
-# **Sparse layers.** Single models at one seed each; a sparse model and its dense partner that are still falling
+# **Sparse layers.** Single models at one seed each; a sparse model and its dense partner that have not settled
 # are compared in the figure and the text, but not counted in the verdict.
 #
 # The models this chapter trained itself took {glue:text}`minutes:.1f` minutes (recorded wall time, on a machine

@@ -521,7 +521,7 @@ def against_width(
 ) -> Figure:
     """Final values against the number of neurons k (log2 axis), one line per labelled family of models (a single
     model: a marker), with a dotted line at k = N (paper Fig. 17). metrics: any of "mono" (# mono / # features),
-    "fraction" (of neurons monosemantic) and "loss" (log scale). Hollow markers: the loss was still falling."""
+    "fraction" (of neurons monosemantic) and "loss" (log scale). Hollow markers: the loss had not settled."""
     fig = Figure(figsize=(4.2 * len(metrics), 3.5), layout="constrained")
     axes = fig.subplots(1, len(metrics), squeeze=False)[0]
     ks = sorted({k for models in series.values() for k in models})
@@ -535,16 +535,12 @@ def against_width(
             if len(points) > 1:
                 ax.plot(x, y, color=color, lw=1.2, label=label)
             xa = np.array(x)
+            # a family of one model gets its legend entry from its marker, filled or hollow
             one = label if len(points) == 1 else "_nolegend_"
-            ax.scatter(xa[converged], y[converged], color=color, s=30, zorder=3, label=one)
+            filled, hollow = (one, "_nolegend_") if converged.any() else ("_nolegend_", one)
+            ax.scatter(xa[converged], y[converged], color=color, s=30, zorder=3, label=filled)
             ax.scatter(
-                xa[~converged],
-                y[~converged],
-                facecolors="white",
-                edgecolors=color,
-                s=30,
-                zorder=3,
-                label=one if not converged.any() else "_nolegend_",
+                xa[~converged], y[~converged], facecolors="white", edgecolors=color, s=30, zorder=3, label=hollow
             )
     for ax, metric in zip(axes, metrics, strict=True):
         ax.set_xscale("log", base=2)
@@ -565,10 +561,11 @@ def against_width(
 # --- chapter other_tasks ---
 
 
-def loss_against_mono(results: dict[str, SweepResult]) -> Figure:
+def loss_against_mono(results: dict[str, SweepResult], lines: dict[str, float] | None = None) -> Figure:
     """Final loss against final # mono / # features, one point per model and one colour per labelled result, each
     point labelled with the value its sweep varies; hollow markers: the loss was still falling (paper Section 4.3:
-    on the absolute-value task the more monosemantic basins have the lower loss)."""
+    on the absolute-value task the more monosemantic basins have the lower loss). `lines`: labelled losses drawn as
+    horizontal lines (e.g. the best constant output's)."""
     fig = Figure(figsize=(6.2, 4), layout="constrained")
     ax = fig.subplots()
     for j, (label, result) in enumerate(results.items()):
@@ -583,6 +580,8 @@ def loss_against_mono(results: dict[str, SweepResult]) -> Figure:
                 ax.annotate(
                     f"{value:g}", (x, y), textcoords="offset points", xytext=(4, 3), fontsize="x-small", color=color
                 )
+    for style, (label, value) in zip(MARK_STYLES, (lines or {}).items(), strict=False):
+        ax.axhline(value, color="grey", ls=style, lw=0.9, label=label)
     ax.set_xlabel(MONO_LABEL)
     ax.set_ylabel("final loss")
     names = ", ".join(

@@ -101,10 +101,10 @@ def test_claim6_agrees_on_a_clean_result():
 
 def test_claim6_fails_when_l1_stays_polysemantic_or_costs_loss():
     weak = l1.claim6(_l1([0.0, 0.1, 0.3], CLEAN[1]))  # best 0.3 < 0.8 x 0.6
-    assert _part(weak, "L1 with zero initial bias").holds is False
+    assert _part(weak, "the recipe and the best L1").holds is False
     assert _part(weak, "where L1 matches").holds is None  # never reaches 0.6: not tested
     beyond = l1.claim6(_l1([0.0, 0.2, 1.0], CLEAN[1]))  # L1 far more monosemantic than the recipe: not comparable
-    assert _part(beyond, "L1 with zero initial bias").holds is False
+    assert _part(beyond, "the recipe and the best L1").holds is False
     costly = l1.claim6(_l1(CLEAN[0], [0.5, 0.49, 0.6]))  # +20 % at the best L1 model
     assert _part(costly, "at comparable loss").holds is False
     cheaper = l1.claim6(_l1(CLEAN[0], [0.5, 0.49, 0.45]))  # L1 matches at a lower loss than the recipe's (-10 %)
@@ -120,12 +120,12 @@ def test_claim6_loss_still_falling_is_not_counted():
     assert _part(finding, "the runs have reached").holds is False
     # only the model below the crossing still falling: the best L1 model counts, the match does not
     below = l1.claim6(_l1(*CLEAN, rg1z_falling=[0.0, 0.05, 0.0]))
-    assert _part(below, "L1 with zero initial bias").holds is True
+    assert _part(below, "the recipe and the best L1").holds is True
     assert _part(below, "where L1 matches").holds is None and "not both converged" in _part(below, "where").this_run
-    for text in ("L1 with zero", "at comparable loss", "where L1 matches", "regularising too"):
+    for text in ("the recipe and the best L1", "at comparable loss", "where L1 matches", "regularising too"):
         assert _part(finding, text).holds is None, text
     recipe_falling = l1.claim6(_l1(*CLEAN, recipe_falling=0.05))  # the other side of the comparison
-    for text in ("L1 with zero", "at comparable loss", "where L1 matches"):
+    for text in ("the recipe and the best L1", "at comparable loss", "where L1 matches"):
         assert _part(recipe_falling, text).holds is None, text
     assert "not converged" not in l1.best_text(_l1(*CLEAN).rg1z, l1.reference(_l1(*CLEAN).lr3))
     assert "none of the L1 models has converged" in l1.best_text(

@@ -139,6 +139,13 @@ def test_models_still_falling_are_not_counted():
     assert _parts(res)[4] is None
 
 
+def test_table_lists_every_model():
+    res = _width()
+    frame = width.table(res)
+    assert len(frame) == 3 * len(KS) + len(res.sparse) and set(width.TABLE_FORMATS) <= set(frame.columns)
+    assert "K1, sparse" in set(frame["model"]) and width.show_table(res).to_html()
+
+
 def test_no_monosemantic_neuron_has_no_peak_near_n():
     none = {row: ([0.0] * 4, loss) for row, (_, loss) in CLEAN.items()}
     assert _parts(_width(none))[1] is False
@@ -151,6 +158,8 @@ def test_figures():
     assert len(fig.axes[1].lines) == len(KS)
     fig = plotting.against_width(res.labelled(), N)
     assert len(fig.axes) == 3 and len(fig.axes[0].lines) == 3 + 1  # three rows and the k = N line
-    series = {"K1": res.rows["K1"], **{f"1/{f}": {m.config.d_hidden: m} for f, m in res.sparse.items()}}
+    series = res.sparse_labelled()
     fig = plotting.against_width(series, N, metrics=("loss", "mono"))
     assert len(fig.axes) == 2 and fig.axes[0].get_yscale() == "log"
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert sorted(labels) == sorted(series)  # one entry per family, also for a one-model family

@@ -179,6 +179,11 @@ class Width:
         """The K rows for figures: label -> k -> (result, instance)."""
         return {ROW_LABELS[row]: dict(models) for row, models in self.rows.items()}
 
+    def sparse_labelled(self) -> dict[str, dict[int, tuple[SweepResult, int]]]:
+        """The dense K1 models and each sparse model, for a figure: label -> k -> (result, instance)."""
+        sparse = {f"{SPARSE_ROW}, sparse, density 1/{f}": {m.config.d_hidden: m} for f, m in self.sparse.items()}
+        return {f"{SPARSE_ROW}, dense": dict(self.rows[SPARSE_ROW]), **sparse}
+
 
 def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> Width:
     cache = cache or Cache.for_profile(profile.name)
@@ -344,6 +349,22 @@ def claim7(res: Width) -> Finding:
     )
 
 
+# How the table shows each column.
+TABLE_FORMATS = {
+    "batch": "{:,}",
+    "weight density": "{:g}",
+    "# mono / # features": "{:.3f}",
+    "fraction monosemantic": "{:.1%}",
+    "fraction silent": "{:.1%}",
+    "final loss": "{:.4f}",
+}
+
+
+def show_table(res: Width):
+    """`table(res)` for a chapter page: formatted, no index column."""
+    return table(res).style.hide(axis="index").format(TABLE_FORMATS)
+
+
 def table(res: Width) -> pd.DataFrame:
     """Every model of the chapter, one row each: family, k, batch, weight density and the final values."""
     models = [(row, m) for row, ms in res.rows.items() for m in ms.values()]
@@ -402,7 +423,7 @@ def numbers(res: Width) -> dict[str, Any]:
     out["sparse_base"] = g.sparse_base
     out["sparse_batch"] = batch_for(res.profile, g.sparse_base)
     out["dense_loss"], out["dense_mono"] = dense.loss, dense.mono
-    out["dense_state"] = "settled" if dense.converged else "still falling"
+    out["dense_state"] = "settled" if dense.converged else "not settled"
     for factor, s in sparse_gap(res).items():
         for key in ("k", "density", "loss_gap", "loss", "mono", "fraction"):
             out[f"sparse{factor}_{key}"] = s[key]
@@ -411,7 +432,7 @@ def numbers(res: Width) -> dict[str, Any]:
     out["sparse_list"] = "; ".join(
         f"k = {s['k']} at weight density 1/{factor}: loss {s['loss']:.3f} ({s['loss_gap']:+.1%}), "
         f"{s['mono']:.2f} monosemantic neurons per feature ({s['fraction']:.0%} of its neurons), "
-        f"{'settled' if res.sparse[factor].converged else 'still falling'}"
+        f"{'settled' if res.sparse[factor].converged else 'not settled'}"
         for factor, s in sparse_gap(res).items()
     )
     return out
