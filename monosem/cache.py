@@ -7,6 +7,8 @@ holds another configuration, is reported with its path, moved aside (never delet
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import tempfile
 import time
@@ -71,16 +73,7 @@ class Cache:
             "arrays": {k: v.contiguous() for k, v in result.arrays.items()},
             "meta": {k: v for k, v in result.meta.items() if k != "path"},
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; a cache is as shareable as any file
-            with os.fdopen(fd, "wb") as fh:
-                torch.save(payload, fh)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        self._write(path, payload)
         return path
 
     def load(self, sweep: Sweep) -> SweepResult:
@@ -134,11 +127,62 @@ class Cache:
         result.meta["path"] = str(path)
         return result
 
+    # --- other computations: a dict of tensors keyed by a name and a JSON-able configuration ---------------------
+
+    def artifact_path(self, name: str, config: dict[str, object]) -> Path:
+        return self.root / f"{name}-{artifact_key(name, config, self.version)[:16]}.pt"
+
+    def get_or_compute(
+        self, name: str, config: dict[str, object], compute: Callable[[], dict[str, torch.Tensor]]
+    ) -> dict[str, torch.Tensor]:
+        """The cached tensors of the computation `name` at `config` (every setting that changes its outcome),
+        else `compute()`'s, cached atomically. For what is not a sweep of the toy model (a sparse autoencoder
+        trained on a sweep's activations, another model): the same keying, atomic writes and setting aside of
+        unreadable files as for sweeps."""
+        key = artifact_key(name, config, self.version)
+        path = self.artifact_path(name, config)
+        if path.exists():
+            try:
+                payload = torch.load(path, map_location="cpu", weights_only=True)
+                if not isinstance(payload, dict) or payload.get("format") != FORMAT or payload.get("key") != key:
+                    raise CacheError(f"{path} is not a monosem result of {name!r} at this configuration")
+                return dict(payload["arrays"])
+            except Exception as exc:  # pickle, zip, EOF and missing-key errors all mean the same thing here
+                err = exc if isinstance(exc, CacheError) else CacheError(f"cannot read {path}: {type(exc).__name__}: {exc}")
+                self._move_aside(err, path)
+        arrays = compute()
+        if not isinstance(arrays, dict) or not all(isinstance(v, torch.Tensor) for v in arrays.values()):
+            raise TypeError(f"the computation {name!r} must return a dict of tensors")
+        payload = {"format": FORMAT, "version": self.version, "key": key, "name": name, "config": config,
+                   "arrays": {k: v.detach().cpu().contiguous() for k, v in arrays.items()}}
+        self._write(path, payload)
+        return arrays
+
+    def _write(self, path: Path, payload: dict[str, object]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; a cache is as shareable as any file
+            with os.fdopen(fd, "wb") as fh:
+                torch.save(payload, fh)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
     def _set_aside(self, err: CacheError, sweep: Sweep) -> None:
-        path = self.path(sweep)
+        self._move_aside(err, self.path(sweep))
+
+    def _move_aside(self, err: CacheError, path: Path) -> None:
         aside = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
         os.replace(path, aside)
-        warnings.warn(f"{err}; moved it to {aside} and training the sweep again", stacklevel=3)
+        warnings.warn(f"{err}; moved it to {aside} and computing it again", stacklevel=3)
+
+
+def artifact_key(name: str, config: dict[str, object], version: str) -> str:
+    """sha256 of a computation's name, its canonical configuration and the library version."""
+    blob = json.dumps({"name": name, "config": config, "version": version}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def _umask() -> int:

@@ -65,6 +65,35 @@ def test_file_of_another_configuration_is_never_served(tmp_path, counted):
     assert result.values("lr") == [0.005] and result["W_in"].shape[0] == 1
 
 
+def test_computation_is_cached_by_name_config_and_version(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"w": torch.arange(3.0)}
+
+    cache = Cache(tmp_path, VERSION)
+    first = cache.get_or_compute("SAE", {"lam": 0.1}, compute)
+    again = Cache(tmp_path, VERSION).get_or_compute("SAE", {"lam": 0.1}, compute)
+    assert calls == [1] and torch.equal(first["w"], again["w"])
+    cache.get_or_compute("SAE", {"lam": 0.2}, compute)
+    Cache(tmp_path, "other").get_or_compute("SAE", {"lam": 0.1}, compute)
+    assert calls == [1, 1, 1]
+
+
+def test_corrupt_computation_file_is_kept_aside_and_recomputed(tmp_path):
+    cache = Cache(tmp_path, VERSION)
+    path = cache.artifact_path("SAE", {"lam": 0.1})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"garbage")
+    with pytest.warns(UserWarning, match=str(path)):
+        out = cache.get_or_compute("SAE", {"lam": 0.1}, lambda: {"w": torch.ones(2)})
+    assert torch.equal(out["w"], torch.ones(2))
+    assert [p.read_bytes() for p in tmp_path.glob(f"{path.name}.bad-*")] == [b"garbage"]
+    with pytest.raises(TypeError, match="dict of tensors"):
+        cache.get_or_compute("other", {}, lambda: {"w": 1.0})
+
+
 def test_index_picks_instances_by_value_and_lists_choices():
     result = make_result(_sweep(lr=(0.003, 0.03), init_bias=(0.0, -1.0)))
     assert result.index(lr=0.03, init_bias=-1.0) == 3

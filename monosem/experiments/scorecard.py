@@ -24,11 +24,13 @@ NOT_EXPERIMENTS = {"common", "scorecard"}
 
 
 def modules() -> dict[str, ModuleType]:
-    """Every experiment module but this one, by name (alphabetical)."""
+    """Every experiment module of the paper's chapters, by name (alphabetical): not this one, and not the
+    chapters beyond the paper (`BEYOND_PAPER = True`), whose findings are not among the paper's ten claims."""
     import monosem.experiments as package
 
     names = sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name not in NOT_EXPERIMENTS)
-    return {name: importlib.import_module(f"monosem.experiments.{name}") for name in names}
+    found = {name: importlib.import_module(f"monosem.experiments.{name}") for name in names}
+    return {name: module for name, module in found.items() if not getattr(module, "BEYOND_PAPER", False)}
 
 
 def sweeps(profile: Profile) -> list[Sweep]:
