@@ -83,8 +83,9 @@ ms.plotting.bias_by_rank(res.lr1, ms.basins.first_seed(res.lr1), by="lr")
 #
 # Final number of monosemantic neurons per feature and final loss (the mean of the recorded losses over the
 # last 2^10 steps, one period of the schedule) against the learning rate, for uniform (LR1) and power-law
-# (LR2) feature frequencies. A model counts as converged when its loss falls by less than 0.5 % per period of
-# the schedule over the last four; here {glue:text}`c1_n_converged` of the {glue:text}`c1_n_lrs` learning rates
+# (LR2) feature frequencies. A model counts as converged when its loss neither falls nor rises by
+# {glue:text}`still_falling_pct:.1f` % or more per window over the last four windows (a window is one period of
+# the schedule, or an eighth of the run when that is shorter); here {glue:text}`c1_n_converged` of the {glue:text}`c1_n_lrs` learning rates
 # of LR1 are converged at every seed.
 
 # %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature (left) and final loss (right) against the learning rate, zero initial bias, for uniform (LR1: median over seeds, band: their range) and power-law (LR2) feature frequencies. Compare with Fig. 1 (left) of the paper.", "name": "fig-lr-final"}}

@@ -105,7 +105,8 @@ ms.plotting.sorted_biases({"LR3": res.lr3, "LR3d2, d doubled": res.lr3d2, "LR3x2
 # %% [markdown]
 # ## GeLU
 #
-# With a GeLU the activation is not zero below zero: it has a minimum of about −0.17 at −0.75. The paper finds
+# With a GeLU the activation is not zero below zero: it has a minimum of about
+# {glue:text}`gelu_min_value:.2f` at {glue:text}`gelu_minimum:.2f`. The paper finds
 # the best initial bias near that minimum. Here the best initial bias (averaged over learning rates) is
 # {glue:text}`gelu_best_bias`, with {glue:text}`gelu_best_mono:.2f` monosemantic neurons per feature against
 # {glue:text}`gelu_zero_bias_mono:.2f` at zero initial bias.

@@ -56,8 +56,9 @@ ms.claims.glue_numbers("", l1.numbers(res))
 # The model without L1 is chapter 2's LR3 at lr = {glue:text}`rg1_lr`, at its {glue:text}`recipe_n_seeds` seeds, from
 # the cache (Fig. 14's red model). The paper's Fig. 14 colours its L1 models by log10 λ from −7 to 0 (the extracted
 # text lost the minus signs); the `paper`
-# profile sweeps those decades and the half-decades between 10⁻³ and 10⁻¹; the `cpu` profile sweeps half-decades
-# from 3 × 10⁻⁵ to 0.1, where the penalty goes from a small fraction of the task loss to more than all of it.
+# profile sweeps those decades and half-decades around the `cpu` run's most monosemantic strengths; the `cpu`
+# profile sweeps half-decades over the range where the penalty goes from a small fraction of the task loss to
+# more than all of it. This book, built at the {glue:text}`profile` profile, sweeps λ = {glue:text}`l1_grid`.
 # The two sweeps trained in {glue:text}`minutes:.1f` minutes (recorded wall time).
 #
 # ## Training with L1

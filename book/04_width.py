@@ -42,7 +42,8 @@ ms.claims.glue_numbers("", width.numbers(res))
 # largest batches, and k = N/8 alone would cost as much as both sparse models together. Three families of models:
 #
 # - **K0**: zero initial bias, no bias decay (the {ref}`ch-basins` chapter's recipe);
-# - **K1**: initial mean bias −1 with bias decay 0.03 (the {ref}`ch-negative-bias` chapter's);
+# - **K1**: initial mean bias {glue:text}`k1_init_bias:g` with bias decay {glue:text}`k1_decay:g` (the
+#   {ref}`ch-negative-bias` chapter's);
 # - **K2**: K1's recipe with power-law feature frequencies.
 #
 # Table 1 sets the batch to 2^23 / k, so that batch × k, and with it the matmul cost of a step, is the same at
@@ -52,7 +53,7 @@ ms.claims.glue_numbers("", width.numbers(res))
 # k = {glue:text}`k_max`. The number of neurons fixes the shapes of the weights, so every width is its own
 # training run of one model per family. A model whose configuration is already an instance of a chapter-2 sweep
 # is taken from there: at the `cpu` and `paper` profiles, the three models at k = 2N are LR1's, LR3's and LR4's
-# at lr 0.007, seed 0. One seed per model: the models at k = 2N have siblings at other seeds in LR1 and LR3, whose
+# at lr {glue:text}`k_lr:g`, seed 0. One seed per model: the models at k = 2N have siblings at other seeds in LR1 and LR3, whose
 # spread sets the noise thresholds below.
 #
 # ## Training traces
@@ -102,7 +103,8 @@ ms.plotting.against_width(res.labelled(), P.n_features)
 #   start as in the dense model (PyTorch's default initialisation for the full fan-in: the "naive" sparsity);
 # - the sparse model trains at the dense model's batch, so the two cost the same matmul FLOPs per step in
 #   principle (this CPU implementation multiplies by the masked dense matrices, so here it costs its full width);
-# - K1's recipe (initial bias −1, bias decay 0.03, lr 0.007), against the dense K1 model of width
+# - K1's recipe (initial bias {glue:text}`k1_init_bias:g`, bias decay {glue:text}`k1_decay:g`,
+#   lr {glue:text}`k_lr:g`), against the dense K1 model of width
 #   k = {glue:text}`sparse_base` (batch {glue:text}`sparse_batch:,`), with {glue:text}`sparse_factors` times as
 #   many neurons.
 #

@@ -148,13 +148,23 @@ class Cache:
                     raise CacheError(f"{path} is not a monosem result of {name!r} at this configuration")
                 return dict(payload["arrays"])
             except Exception as exc:  # pickle, zip, EOF and missing-key errors all mean the same thing here
-                err = exc if isinstance(exc, CacheError) else CacheError(f"cannot read {path}: {type(exc).__name__}: {exc}")
+                err = (
+                    exc
+                    if isinstance(exc, CacheError)
+                    else CacheError(f"cannot read {path}: {type(exc).__name__}: {exc}")
+                )
                 self._move_aside(err, path)
         arrays = compute()
         if not isinstance(arrays, dict) or not all(isinstance(v, torch.Tensor) for v in arrays.values()):
             raise TypeError(f"the computation {name!r} must return a dict of tensors")
-        payload = {"format": FORMAT, "version": self.version, "key": key, "name": name, "config": config,
-                   "arrays": {k: v.detach().cpu().contiguous() for k, v in arrays.items()}}
+        payload = {
+            "format": FORMAT,
+            "version": self.version,
+            "key": key,
+            "name": name,
+            "config": config,
+            "arrays": {k: v.detach().cpu().contiguous() for k, v in arrays.items()},
+        }
         self._write(path, payload)
         return arrays
 

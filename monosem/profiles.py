@@ -48,6 +48,14 @@ class Profile:
         )
         return cfg.replace(**changes)
 
+    def batch_for(self, k: int) -> int:
+        """Table 1's batch rule, 2^23 / k, at the profile's scale: batch x k stays at the profile's default (the
+        `paper` profile's 8192 x 1024 = 2^23), so that every width costs about the same per step."""
+        total = self.batch_size * self.d_hidden
+        if total % k:
+            raise ValueError(f"k = {k} does not divide batch x k = {total} of profile {self.name!r}")
+        return total // k
+
 
 PROFILES = {
     "ci": Profile(

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 import torch
 from torch import Tensor
 
 from monosem.config import ModelConfig, Sweep
-from monosem.metrics import POSITIVE_BIAS, mono_per_feature, n_positive_bias, single_feature_activations
+from monosem.metrics import (
+    POSITIVE_BIAS,
+    mono_fraction,
+    mono_per_feature,
+    n_positive_bias,
+    single_feature_activations,
+)
 from monosem.model import ToyModel
 
 # A model counts as converged when its loss falls by less than this fraction per window over the last four windows
@@ -188,3 +194,45 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, float) or isinstance(b, float):
         return abs(float(a) - float(b)) <= 1e-12 * max(1.0, abs(float(a)))
     return a == b
+
+
+class Instance(NamedTuple):
+    """One model of a trained sweep: the sweep's result and the model's index in it, with its final numbers."""
+
+    result: SweepResult
+    index: int
+
+    @property
+    def config(self) -> ModelConfig:
+        return self.result.configs[self.index]
+
+    @property
+    def sweep(self) -> str:
+        return self.result.sweep.name
+
+    @property
+    def mono(self) -> float:
+        """# monosemantic neurons / # features."""
+        return float(self.result.mono_per_feature()[self.index])
+
+    @property
+    def fraction(self) -> float:
+        """The fraction of neurons that are monosemantic."""
+        return float(mono_fraction(self.result.r[self.index]))
+
+    @property
+    def silent(self) -> float:
+        """The fraction of neurons that no single feature activates (r_i = 0 in eq. 7: dead to every F_j)."""
+        return float((self.result.r[self.index] == 0).float().mean())
+
+    @property
+    def loss(self) -> float:
+        return float(self.result.final_loss[self.index])
+
+    @property
+    def mean_bias(self) -> float:
+        return float(self.result.b_in[self.index].float().mean())
+
+    @property
+    def converged(self) -> bool:
+        return bool(self.result.converged()[self.index])

@@ -2,8 +2,8 @@
 fail (shuffled biases, a loss still falling, a d + 3 count), and the verdict rule."""
 
 import torch
-
 from conftest import make_result
+
 from monosem import claims
 from monosem.claims import Finding, Part
 from monosem.config import make_sweep

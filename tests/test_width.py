@@ -26,13 +26,13 @@ def test_grid_and_batch_rule(name):
         cfg = width.row_config(profile, "K1", k)
         assert cfg.batch_size * k == profile.batch_size * profile.d_hidden and cfg.lr == width.K_LR
     with pytest.raises(ValueError, match="does not divide"):
-        width.batch_for(profile, 3)
+        profile.batch_for(3)
 
 
 def test_paper_grid_is_table_1s_and_cpu_keeps_its_scale_down():
     assert width.grid(get_profile("paper")).ks == (16, 32, 64, 128, 256, 512, 1024, 2048)
-    assert all(width.batch_for(get_profile("paper"), k) == 2**23 // k for k in (16, 1024, 2048))
-    assert width.batch_for(get_profile("cpu"), 512) == 256 and width.batch_for(get_profile("cpu"), 64) == 2048
+    assert all(get_profile("paper").batch_for(k) == 2**23 // k for k in (16, 1024, 2048))
+    assert get_profile("cpu").batch_for(512) == 256 and get_profile("cpu").batch_for(64) == 2048
 
 
 def test_sparse_models_have_the_dense_models_weight_count_and_batch():

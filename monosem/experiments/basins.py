@@ -148,7 +148,11 @@ def claim1(result: SweepResult) -> Finding:
             None if not ok else len(near) == len(ok),
         ),
     )
-    return Finding("1. Zero bias: the lr picks the minimum; higher lr, more monosemantic, slightly lower loss", parts, "fig-lr-final")
+    return Finding(
+        "1. Zero bias: the lr picks the minimum; higher lr, more monosemantic, slightly lower loss",
+        parts,
+        "fig-lr-final",
+    )
 
 
 def claim2(result: SweepResult) -> Finding:
@@ -176,7 +180,9 @@ def claim2(result: SweepResult) -> Finding:
             c["median_poly"] > CLEAR_BIAS,
         ),
     )
-    return Finding("2. Monosemantic neurons have moderate negative biases, polysemantic ones positive", parts, "fig-lr1-bias")
+    return Finding(
+        "2. Monosemantic neurons have moderate negative biases, polysemantic ones positive", parts, "fig-lr1-bias"
+    )
 
 
 def findings(res: Basins) -> list[Finding]:
@@ -194,6 +200,7 @@ def numbers(res: Basins) -> dict[str, Any]:
     out["lr2_mono_high"] = mono2[max(mono2)]
     out["n_seeds"] = len(set(res.lr1.values("seed")))
     out["n_models"] = res.lr1.sweep.n_inst
+    out["still_falling_pct"] = 100 * STILL_FALLING
     return out
 
 

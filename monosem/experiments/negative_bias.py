@@ -283,7 +283,11 @@ def claim3(res: NegativeBias) -> Finding:
             abs(g["best_bias"] + 1) <= GELU_NEAR,
         ),
     )
-    return Finding("3. Initial bias -1 with bias decay: highly monosemantic at every lr, same or lower loss", parts, "fig-neg-final")
+    return Finding(
+        "3. Initial bias -1 with bias decay: highly monosemantic at every lr, same or lower loss",
+        parts,
+        "fig-neg-final",
+    )
 
 
 def claim4(res: NegativeBias) -> Finding:
@@ -367,8 +371,13 @@ def bias_left(profile: Profile) -> pd.DataFrame:
             (batch, lr, decay, 1 - bias_shrink(decay, lr, profile.n_steps), 1 - bias_shrink(decay, lr, paper))
             for batch, lr, decay in rows
         ],
-        columns=["batch", "lr", "bias decay", f"left at {profile.name} ({profile.n_steps:,} steps)",
-                 f"left in the paper ({paper:,} steps)"],
+        columns=[
+            "batch",
+            "lr",
+            "bias decay",
+            f"left at {profile.name} ({profile.n_steps:,} steps)",
+            f"left in the paper ({paper:,} steps)",
+        ],
     )
 
 
@@ -392,5 +401,6 @@ def numbers(res: NegativeBias) -> dict[str, Any]:
     out["sparse_shrink"] = bias_shrink(decay, B_LR, res.profile.n_steps)
     out["sparse_shrink_paper"] = bias_shrink(decay, B_LR, PROFILES["paper"].n_steps)
     out["gelu_minimum"] = GELU_MINIMUM
+    out["gelu_min_value"] = float(torch.nn.functional.gelu(torch.tensor(GELU_MINIMUM)))
     out["positive_bias"] = POSITIVE_BIAS
     return out

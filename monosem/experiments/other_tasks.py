@@ -26,9 +26,8 @@ from monosem.config import ModelConfig, Sweep, make_sweep
 from monosem.data import feature_probs
 from monosem.experiments import basins, negative_bias
 from monosem.experiments.common import converged_lrs, lr_list, median_by_lr, scale_numbers
-from monosem.experiments.width import batch_for
 from monosem.profiles import PROFILES, Profile
-from monosem.results import STILL_FALLING, SweepResult
+from monosem.results import STILL_FALLING, Instance, SweepResult
 
 WEIGHTS = {"RP1"}
 
@@ -81,7 +80,7 @@ def abs_base(profile: Profile, **changes: Any) -> ModelConfig:
     the grid's multiple of the profile's steps; `changes` override any field."""
     k = ABS_WIDTH * profile.n_features
     steps = profile.n_steps * grid(profile).abs_steps
-    fields = {"task": "abs", "d_hidden": k, "batch_size": batch_for(profile, k), "n_steps": steps}
+    fields = {"task": "abs", "d_hidden": k, "batch_size": profile.batch_for(k), "n_steps": steps}
     return profile.base(**{**fields, "init_bias": RECIPE["init_bias"], **changes})
 
 
@@ -153,36 +152,10 @@ HIGHLY = negative_bias.HIGHLY
 # --- tools ----------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AbsModel:
+class AbsModel(Instance):
     """One trained absolute-value model: a sweep's result and the model's instance in it."""
 
-    result: SweepResult
-    index: int
-
-    @property
-    def config(self) -> ModelConfig:
-        return self.result.configs[self.index]
-
-    @property
-    def sweep(self) -> str:
-        return self.result.sweep.name
-
-    @property
-    def mono(self) -> float:
-        return float(self.result.mono_per_feature()[self.index])
-
-    @property
-    def loss(self) -> float:
-        return float(self.result.final_loss[self.index])
-
-    @property
-    def mean_bias(self) -> float:
-        return float(self.result.b_in[self.index].float().mean())
-
-    @property
-    def converged(self) -> bool:
-        return bool(self.result.converged()[self.index])
+    __slots__ = ()
 
     @property
     def learned(self) -> bool:

@@ -11,7 +11,7 @@ random (Erdos-Renyi) connectivity, as wide as 2 or 4 dense models of the same co
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import pandas as pd
 
@@ -20,9 +20,8 @@ from monosem.claims import Finding, Part
 from monosem.config import ModelConfig, Sweep, make_sweep
 from monosem.experiments import negative_bias
 from monosem.experiments.common import scale_numbers
-from monosem.metrics import mono_fraction
 from monosem.profiles import PROFILES, Profile
-from monosem.results import SweepResult
+from monosem.results import Instance, SweepResult
 
 WEIGHTS: set[str] = set()
 
@@ -63,18 +62,9 @@ def grid(profile: Profile) -> Grid:
     return GRIDS[profile.name]
 
 
-def batch_for(profile: Profile, k: int) -> int:
-    """Table 1's batch rule, 2^23 / k, at the profile's scale: batch x k stays at the profile's default (the
-    `paper` profile's 8192 x 1024 = 2^23), so that every width costs about the same per step."""
-    total = profile.batch_size * profile.d_hidden
-    if total % k:
-        raise ValueError(f"k = {k} does not divide batch x k = {total} of profile {profile.name!r}")
-    return total // k
-
-
 def row_config(profile: Profile, row: str, k: int) -> ModelConfig:
     """The model of Table 1's row `row` (K0, K1 or K2) with k neurons, at the profile's scale."""
-    return profile.base(d_hidden=k, batch_size=batch_for(profile, k), lr=K_LR, **ROWS[row])
+    return profile.base(d_hidden=k, batch_size=profile.batch_for(k), lr=K_LR, **ROWS[row])
 
 
 def sparse_config(profile: Profile, factor: int) -> ModelConfig:
@@ -83,42 +73,12 @@ def sparse_config(profile: Profile, factor: int) -> ModelConfig:
     cost the same matmul FLOPs per step in principle (on a CPU the masked model costs its full width)."""
     base = grid(profile).sparse_base
     return row_config(profile, SPARSE_ROW, base * factor).replace(
-        batch_size=batch_for(profile, base), weight_density=1 / factor
+        batch_size=profile.batch_for(base), weight_density=1 / factor
     )
 
 
-class Trained(NamedTuple):
-    """One trained model: a sweep's result and the model's instance in it."""
-
-    result: SweepResult
-    index: int
-
-    @property
-    def config(self) -> ModelConfig:
-        return self.result.configs[self.index]
-
-    @property
-    def mono(self) -> float:
-        """# monosemantic neurons / # features."""
-        return float(self.result.mono_per_feature()[self.index])
-
-    @property
-    def fraction(self) -> float:
-        """The fraction of neurons that are monosemantic."""
-        return float(mono_fraction(self.result.r[self.index]))
-
-    @property
-    def silent(self) -> float:
-        """The fraction of neurons that no single feature activates (r_i = 0 in eq. 7: dead to every F_j)."""
-        return float((self.result.r[self.index] == 0).float().mean())
-
-    @property
-    def loss(self) -> float:
-        return float(self.result.final_loss[self.index])
-
-    @property
-    def converged(self) -> bool:
-        return bool(self.result.converged()[self.index])
+# One trained model of this chapter (a sweep's result and the model's index in it).
+Trained = Instance
 
 
 def _donors(profile: Profile) -> list[Sweep]:
@@ -390,12 +350,13 @@ def numbers(res: Width) -> dict[str, Any]:
     n = res.n_features
     out = scale_numbers(res.profile, res.trained)
     out["k_lr"] = K_LR
+    out["k1_init_bias"], out["k1_decay"] = ROWS["K1"]["init_bias"], ROWS["K1"]["bias_decay"]
     out["ks"] = ", ".join(str(k) for k in g.ks)
     out["k_min"], out["k_max"] = min(g.ks), max(g.ks)
     out["k_min_over_n"], out["k_max_over_n"] = min(g.ks) / n, max(g.ks) / n
     out["batch_total"] = res.profile.batch_size * res.profile.d_hidden
-    out["batch_k_min"] = batch_for(res.profile, min(g.ks))
-    out["batch_k_max"] = batch_for(res.profile, max(g.ks))
+    out["batch_k_min"] = res.profile.batch_for(min(g.ks))
+    out["batch_k_max"] = res.profile.batch_for(max(g.ks))
     for row, models in res.rows.items():
         widest, narrowest = models[max(models)], models[min(models)]
         out[f"{row}_mono_max_k"] = widest.mono
@@ -421,7 +382,7 @@ def numbers(res: Width) -> dict[str, Any]:
     out["decay_shrink_paper"] = negative_bias.bias_shrink(decay, lr, PROFILES["paper"].n_steps)
     dense = res.sparse_base
     out["sparse_base"] = g.sparse_base
-    out["sparse_batch"] = batch_for(res.profile, g.sparse_base)
+    out["sparse_batch"] = res.profile.batch_for(g.sparse_base)
     out["dense_loss"], out["dense_mono"] = dense.loss, dense.mono
     out["dense_state"] = "settled" if dense.converged else "not settled"
     for factor, s in sparse_gap(res).items():
