@@ -24,6 +24,8 @@ from monosem.results import SweepResult
 from monosem.version import __version__
 
 FORMAT = 1
+# The most seeds `seeded` looks for (`python -m monosem train --seeds S` trains every sweep at S seeds).
+MAX_SEEDS = 32
 
 
 class CacheError(Exception):
@@ -96,16 +98,27 @@ class Cache:
             raise CacheError(f"{path} does not hold a complete result: {exc}") from exc
 
     def valid(self, sweep: Sweep) -> bool:
-        """Whether a usable result of `sweep` is cached. A file that is there but unusable is reported and
-        moved aside (never deleted), so that the sweep is trained again: the runner and the chapters agree."""
+        """Whether a usable result of `sweep` is cached, itself or within a multi-seed version of it (`seeded`).
+        A file that is there but unusable is reported and moved aside (never deleted), so that the sweep is
+        trained again: the runner and the chapters agree."""
         if not self.exists(sweep):
-            return False
+            wider = self.seeded(sweep)
+            return wider is not sweep and self.valid(wider)
         try:
             self.load(sweep)
         except CacheError as err:
             self._set_aside(err, sweep)
             return False
         return True
+
+    def seeded(self, sweep: Sweep) -> Sweep:
+        """The version of `sweep` at the most seeds (2 to MAX_SEEDS) whose result is cached (trained with
+        `--seeds S`), else `sweep` itself. A sweep that already sweeps seed is its own and only version."""
+        for n_seeds in range(MAX_SEEDS, 1, -1):
+            wider = sweep.with_seeds(n_seeds)
+            if wider is not sweep and self.exists(wider):
+                return wider
+        return sweep
 
     def get_or_train(
         self,
@@ -115,13 +128,20 @@ class Cache:
         device: torch.device | str | None = None,
         progress: bool = True,
     ) -> SweepResult:
-        """The cached result of `sweep` if there is one, else train it (with `train`, by default
-        `monosem.training.train`) and cache it."""
+        """The cached result of `sweep` if there is one (or its instances within a cached multi-seed version of
+        it, `seeded`), else train it (with `train`, by default `monosem.training.train`) and cache it."""
         if self.exists(sweep):
             try:
                 return self.load(sweep)
             except CacheError as err:
                 self._set_aside(err, sweep)
+        wider = self.seeded(sweep)
+        if wider is not sweep:  # trained with --seeds: this sweep's instances are those at the base seed
+            try:
+                result = self.load(wider)
+                return result.select(sweep, [i for i, c in enumerate(wider.configs) if c.seed == sweep.base.seed])
+            except CacheError as err:
+                self._set_aside(err, wider)
         result = (train or training.train)(sweep, device=device, progress=progress)
         path = self.save(result)
         result.meta["path"] = str(path)

@@ -153,6 +153,15 @@ class Sweep:
     def n_inst(self) -> int:
         return len(self.configs)
 
+    def with_seeds(self, n_seeds: int) -> Sweep:
+        """This sweep at `n_seeds` seeds: seed becomes its last (fastest) axis, over base.seed, base.seed + 1, ...
+        A sweep that already sweeps seed, or one seed, leaves it as it is (the same configurations and cache key)."""
+        if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or n_seeds < 1:
+            raise ValueError(f"the number of seeds must be a positive integer, got {n_seeds!r}")
+        if n_seeds == 1 or "seed" in dict(self.axes):
+            return self
+        return Sweep(self.name, self.base, (*self.axes, ("seed", tuple(self.base.seed + i for i in range(n_seeds)))))
+
     def key(self, version: str) -> str:
         """sha256 of the canonical configuration of every instance and the library version."""
         payload = {"version": version, "configs": [c.to_dict() for c in self.configs]}

@@ -16,10 +16,7 @@ from __future__ import annotations
 import torch
 
 from monosem.config import Sweep
-from monosem.results import SweepResult
-
-# The arrays of a result that are not per instance (every other array has the instance as its first dimension).
-COMMON_ARRAYS = ("loss_steps", "snap_steps")
+from monosem.results import COMMON_ARRAYS, SweepResult
 
 
 def max_parts(sweep: Sweep) -> int:

@@ -135,14 +135,23 @@ def bias_vs_monosemanticity(result: SweepResult, indices: Sequence[int] | None =
 
 
 def _by_value(
-    result: SweepResult, by: str, values: np.ndarray
+    result: SweepResult, by: str, values: np.ndarray, among: list[int] | None = None
 ) -> tuple[list[float], np.ndarray, np.ndarray, np.ndarray]:
     """Per distinct value of `by` (ascending): the median, min and max of `values` over the other instances
-    (the seeds)."""
+    (the seeds), among the instances `among` (default: all)."""
     keys = result.values(by)
-    xs = sorted(set(keys))
-    groups = [values[[i for i, k in enumerate(keys) if k == x]] for x in xs]
+    among = list(range(len(keys))) if among is None else among
+    xs = sorted({keys[i] for i in among})
+    groups = [values[[i for i in among if keys[i] == x]] for x in xs]
     return xs, *(np.array([f(g, axis=0) for g in groups]) for f in (np.median, np.min, np.max))
+
+
+def _median_line(ax: Axes, result: SweepResult, by: str, values: np.ndarray, among=None, **style) -> None:
+    """`values` against `by`: the median over seeds, and their range as a band where there are several."""
+    xs, mid, lo, hi = _by_value(result, by, values, among)
+    (line,) = ax.plot(xs, mid, marker="o", **style)
+    if len(set(result.values("seed"))) > 1:
+        ax.fill_between(xs, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
 
 
 def log_ticks(ax: Axes, values: list[float]) -> None:
@@ -164,10 +173,7 @@ def final_against(results: dict[str, SweepResult], by: str = "lr", log_x: bool =
         n_seeds = len(set(result.values("seed")))
         tag = f"{label}, {n_seeds} seeds: median, range" if n_seeds > 1 else label
         for ax, values in zip(axes, (result.mono_per_feature().numpy(), result.final_loss.numpy()), strict=True):
-            xs, mid, lo, hi = _by_value(result, by, values)
-            (line,) = ax.plot(xs, mid, marker="o", label=tag)
-            if n_seeds > 1:
-                ax.fill_between(xs, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
+            _median_line(ax, result, by, values, label=tag)
     xs = sorted({x for result in results.values() for x in result.values(by)})
     for ax, ylabel in zip(axes, (MONO_LABEL, "final loss"), strict=True):
         if log_x:
@@ -249,10 +255,10 @@ def against_bias(results: dict[str, SweepResult]) -> Figure:
     fig = Figure(figsize=(3.1 * len(results), 5.2), layout="constrained")
     axes = fig.subplots(2, len(results), squeeze=False, sharex=True, sharey="row")
     for col, (label, result) in enumerate(results.items()):
-        x = result.values("init_bias")
-        axes[0, col].plot(x, result.mono_per_feature().numpy(), marker="o")
-        axes[1, col].plot(x, mono_fraction(result.r).numpy(), marker="o", color="tab:green")
-        axes[0, col].set_title(label)
+        _median_line(axes[0, col], result, "init_bias", result.mono_per_feature().numpy())
+        _median_line(axes[1, col], result, "init_bias", mono_fraction(result.r).numpy(), color="tab:green")
+        n_seeds = len(set(result.values("seed")))
+        axes[0, col].set_title(label + (f"\n{n_seeds} seeds: median, range" if n_seeds > 1 else ""))
         axes[1, col].set_xlabel("initial mean bias")
         for ax in axes[:, col]:
             ax.set_xscale("symlog", linthresh=0.05)
@@ -264,20 +270,17 @@ def against_bias(results: dict[str, SweepResult]) -> Figure:
 
 def metric_grid(result: SweepResult, x: str, hue: str, mark: float | None = None, mark_label: str = "") -> Figure:
     """Final # mono / # features and final loss against the swept field `x`, one line per value of `hue`,
-    for a sweep over a grid of two fields (e.g. the GeLU sweep over lr and initial bias)."""
+    for a sweep over a grid of two fields (e.g. the GeLU sweep over lr and initial bias); with several seeds, the
+    median and a band over them."""
     fig = Figure(figsize=(9, 3.4), layout="constrained")
     axes = fig.subplots(1, 2)
-    xs, hues = result.values(x), result.values(hue)
+    hues = result.values(hue)
     cmap, norm = _color_scale(hues, log=hue == "lr")
     for value in sorted(set(hues)):
         idx = [i for i, h in enumerate(hues) if h == value]
-        order = sorted(idx, key=lambda i: xs[i])
         label = f"{LABELS.get(hue, hue)} = {value:g}"
-        color = cmap(norm(value))
-        axes[0].plot(
-            [xs[i] for i in order], result.mono_per_feature()[order].numpy(), marker="o", color=color, label=label
-        )
-        axes[1].plot([xs[i] for i in order], result.final_loss[order].numpy(), marker="o", color=color, label=label)
+        for ax, values in zip(axes, (result.mono_per_feature().numpy(), result.final_loss.numpy()), strict=True):
+            _median_line(ax, result, x, values, idx, color=cmap(norm(value)), label=label)
     for ax, ylabel in zip(axes, (MONO_LABEL, "final loss"), strict=True):
         ax.set_xlabel(LABELS.get(x, x))
         ax.set_ylabel(ylabel)

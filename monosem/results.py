@@ -31,6 +31,8 @@ from monosem.model import ToyModel
 STILL_FALLING = 0.005
 SCHEDULE_PERIOD = 2**10
 
+# Arrays shared by every instance of a sweep (the rest have the instance as their first axis).
+COMMON_ARRAYS = ("loss_steps", "snap_steps")
 # The final weights and the projections they act on: what a compact result may leave out.
 WEIGHT_ARRAYS = ("W_in", "W_out", "proj", "out_proj")
 
@@ -116,6 +118,15 @@ class SweepResult:
             what = "no instance" if not hits else f"{len(hits)} instances"
             raise KeyError(f"{what} of sweep {self.sweep.name!r} match {where}; swept values: {choices}")
         return hits[0]
+
+    def select(self, sweep: Sweep, indices: list[int]) -> SweepResult:
+        """The result of `sweep`, whose instances are this result's `indices`, in order (instances train
+        independently, so a sub-sweep's result is this one's rows)."""
+        if tuple(self.configs[i] for i in indices) != sweep.configs:
+            raise ValueError(f"instances {indices} of sweep {self.sweep.name!r} are not those of sweep {sweep.name!r}")
+        rows = torch.tensor(indices, dtype=torch.long)
+        arrays = {k: v if k in COMMON_ARRAYS else v[rows] for k, v in self.arrays.items()}
+        return SweepResult.from_arrays(sweep, arrays, {**self.meta, "selected_from": self.sweep.name})
 
     def mono_per_feature(self) -> Tensor:
         """Final # monosemantic neurons / # features per instance, (n,), from the final r_i (computed in float32 on

@@ -47,17 +47,12 @@ def distinct(sweeps: Iterable[Sweep], cache: Cache) -> list[Sweep]:
 
 
 def with_seeds(sweeps: Iterable[Sweep], n_seeds: int) -> list[Sweep]:
-    """Every sweep trained at `n_seeds` seeds: seed becomes its last (fastest) axis, over base.seed,
-    base.seed + 1, ...; a sweep that already sweeps seed keeps its own. One seed leaves every sweep as it is (its
-    configurations, and so its cache key, are unchanged)."""
-    if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or n_seeds < 1:
-        raise ValueError(f"the number of seeds must be a positive integer, got {n_seeds!r}")
-    return [
-        s
-        if "seed" in dict(s.axes)
-        else Sweep(s.name, s.base, (*s.axes, ("seed", tuple(s.base.seed + i for i in range(n_seeds)))))
-        for s in sweeps
-    ]
+    """Every sweep trained at `n_seeds` seeds (`Sweep.with_seeds`): seed becomes its last (fastest) axis; a sweep
+    that already sweeps seed keeps its own. One seed leaves every sweep as it is (its cache key unchanged)."""
+    sweeps = list(sweeps)
+    if not sweeps:
+        return []
+    return [s.with_seeds(n_seeds) for s in sweeps]
 
 
 def refuse_gpu_sized(cache: Cache, todo: list[Sweep], label: str) -> None:

@@ -65,6 +65,23 @@ def test_file_of_another_configuration_is_never_served(tmp_path, counted):
     assert result.values("lr") == [0.005] and result["W_in"].shape[0] == 1
 
 
+def test_a_multi_seed_result_serves_its_base_seed_and_the_chapters_find_it(tmp_path, counted):
+    """`train --seeds 2` caches the 2-seed sweep; the one-seed sweep is then served from it (equal to training it
+    alone, bit for bit on a CPU) and `seeded` finds the wider version for the chapters that pool seeds."""
+    one = _sweep()
+    two = one.with_seeds(2)
+    cache = Cache(tmp_path, VERSION)
+    assert cache.seeded(one) is one and not cache.valid(one)
+    wide = cache.get_or_train(two, progress=False)
+    assert cache.seeded(one) == two and cache.valid(one)
+    served = cache.get_or_train(one, progress=False)
+    assert counted == ["A"] and served.configs == one.configs
+    alone = REAL_TRAIN(one, progress=False)
+    for name, value in alone.arrays.items():
+        assert torch.equal(served[name], value), name
+    assert torch.equal(served.final_loss, wide.final_loss[[0, 2]])  # seed is the fastest axis
+
+
 def test_computation_is_cached_by_name_config_and_version(tmp_path):
     calls = []
 

@@ -42,7 +42,8 @@ class Basins:
 
 def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> Basins:
     cache = cache or Cache.for_profile(profile.name)
-    return Basins(profile, *(cache.get_or_train(s, progress=progress) for s in sweeps(profile)))
+    # every sweep at the most seeds cached (`train --seeds S`): the claims pool seeds per lr, the figures draw bands
+    return Basins(profile, *(cache.get_or_train(cache.seeded(s), progress=progress) for s in sweeps(profile)))
 
 
 # Claim 1. "Rises with lr": the rank correlation of # mono / # features with lr, over converged lrs, at least this.

@@ -46,15 +46,15 @@ def scale_numbers(profile: Profile, trained: Iterable[SweepResult]) -> dict[str,
     }
 
 
-def by_lr(result: SweepResult, values: Tensor) -> dict[float, Tensor]:
-    """Per-instance `values` (n, ...) grouped by learning rate (over seeds), lrs ascending."""
-    lrs = result.values("lr")
-    return {lr: values[[i for i, v in enumerate(lrs) if v == lr]] for lr in sorted(set(lrs))}
+def by_lr(result: SweepResult, values: Tensor, field: str = "lr") -> dict[float, Tensor]:
+    """Per-instance `values` (n, ...) grouped by learning rate (or another `field`; over seeds), ascending."""
+    keys = result.values(field)
+    return {key: values[[i for i, v in enumerate(keys) if v == key]] for key in sorted(set(keys))}
 
 
-def median_by_lr(result: SweepResult, values: Tensor) -> dict[float, float]:
-    """The median over seeds of per-instance `values` (n,), per learning rate."""
-    return {lr: float(v.float().median()) for lr, v in by_lr(result, values).items()}
+def median_by_lr(result: SweepResult, values: Tensor, field: str = "lr") -> dict[float, float]:
+    """The median over seeds of per-instance `values` (n,), per learning rate (or another `field`)."""
+    return {key: float(v.float().median()) for key, v in by_lr(result, values, field).items()}
 
 
 def converged_lrs(result: SweepResult) -> list[float]:

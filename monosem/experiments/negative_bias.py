@@ -132,8 +132,9 @@ class NegativeBias:
 
 def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> NegativeBias:
     cache = cache or Cache.for_profile(profile.name)
+    # every sweep at the most seeds cached (`train --seeds S`): the claims pool seeds per lr, the figures draw bands
     (lr1, lr2, lr3_, lr4_, *b, gelu_, doubled, wide) = (
-        cache.get_or_train(s, progress=progress) for s in sweeps(profile)
+        cache.get_or_train(cache.seeded(s), progress=progress) for s in sweeps(profile)
     )
     return NegativeBias(profile, lr1, lr2, lr3_, lr4_, dict(zip(B_BATCHES, b, strict=True)), gelu_, doubled, wide)
 
@@ -183,21 +184,23 @@ def negative_bias_vs_zero(zero: SweepResult, negative: SweepResult) -> dict[str,
 
 def best_bias(result: SweepResult) -> dict[str, float]:
     """The initial bias with the most monosemantic neurons per feature, averaged over the other axis."""
-    biases = sorted(set(result.values("init_bias")))
-    mono = result.mono_per_feature()
-    means = [float(mono[[i for i, b in enumerate(result.values("init_bias")) if b == v]].mean()) for v in biases]
+    grouped = by_lr(result, result.mono_per_feature(), "init_bias")
+    biases, means = list(grouped), [float(v.mean()) for v in grouped.values()]
     best = max(range(len(biases)), key=lambda i: means[i])
     return {"best_bias": biases[best], "best_mono": means[best], "zero_bias_mono": means[biases.index(0.0)]}
 
 
 def below_sqrt_eps(result: SweepResult) -> dict[str, float]:
     """Claim 4's numbers for one B sweep: mean # mono / # features and mean fraction of monosemantic neurons
-    over initial biases below -sqrt(eps), their spread there, and # mono / # features above it."""
+    over initial biases below -sqrt(eps), their spread there, and # mono / # features above it (each initial
+    bias's median over seeds when the sweep has several)."""
     eps = result.configs[0].eps
-    biases = torch.tensor(result.values("init_bias"))
+    mono_by = median_by_lr(result, result.mono_per_feature(), "init_bias")
+    frac_by = median_by_lr(result, mono_fraction(result.r), "init_bias")
+    biases = torch.tensor(list(mono_by))
     below = biases < -(eps**0.5)
-    frac = mono_fraction(result.r)
-    mono = result.mono_per_feature()
+    frac = torch.tensor(list(frac_by.values()))
+    mono = torch.tensor(list(mono_by.values()))
     nan = float("nan")
     spread_below = float((mono[below].max() - mono[below].min()) / mono[below].max()) if below.sum() > 1 else nan
     return {
