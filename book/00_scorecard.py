@@ -28,11 +28,10 @@ profile = "auto"
 # %% tags=["remove-cell"]
 import monosem as ms
 from monosem import pipeline
-from monosem.experiments import scorecard
 
 P = ms.get_profile(profile)
-card = scorecard.run(P, progress=False)
-ms.claims.glue_numbers("", scorecard.numbers(card))
+card = ms.scorecard.run(P, progress=False)
+ms.claims.glue_numbers("", ms.scorecard.numbers(card))
 
 # %% [markdown]
 # Built at the **{glue:text}`profile`** profile: of {glue:text}`n_claims` claims, {glue:text}`n_agree` agree,
@@ -41,4 +40,4 @@ ms.claims.glue_numbers("", scorecard.numbers(card))
 # `paper` builds are the ones to read.
 
 # %% tags=["remove-input"]
-scorecard.show(card, pipeline.chapters())
+ms.scorecard.show(card, pipeline.chapters())

@@ -27,12 +27,11 @@ profile = "auto"
 
 # %% tags=["remove-cell"]
 import monosem as ms
-from monosem.experiments import width
 
 ms.plotting.use_book_style()
 P = ms.get_profile(profile)
-res = width.run(P)
-ms.claims.glue_numbers("", width.numbers(res))
+res = ms.width.run(P)
+ms.claims.glue_numbers("", ms.width.numbers(res))
 
 # %% [markdown]
 # The **{glue:text}`profile`** profile: N = {glue:text}`N` features, d = {glue:text}`d`, {glue:text}`steps:,`
@@ -124,7 +123,7 @@ ms.plotting.against_width(res.sparse_labelled(), P.n_features, metrics=("loss", 
 # Final values of every model ("silent": neurons that no single feature activates, $r_i = 0$):
 
 # %% tags=["remove-input"]
-width.show_table(res)
+ms.width.show_table(res)
 
 # %% [markdown]
 # ## What we found
@@ -134,7 +133,7 @@ width.show_table(res)
 # ("not tested" when none is left).
 
 # %%
-ms.claims.show(width.findings(res))
+ms.claims.show(ms.width.findings(res))
 
 # %% [markdown]
 # ## Where this run and the paper may part ways

@@ -28,12 +28,11 @@ profile = "auto"
 
 # %% tags=["remove-cell"]
 import monosem as ms
-from monosem.experiments import other_tasks
 
 ms.plotting.use_book_style()
 P = ms.get_profile(profile)
-res = other_tasks.run(P)
-ms.claims.glue_numbers("", other_tasks.numbers(res))
+res = ms.other_tasks.run(P)
+ms.claims.glue_numbers("", ms.other_tasks.numbers(res))
 
 # %% [markdown]
 # The **{glue:text}`profile`** profile: N = {glue:text}`N` features and d = {glue:text}`d` embedding dimensions.
@@ -95,7 +94,7 @@ ms.plotting.final_against(
 # monosemanticity, features by the neuron they activate most), so that monosemantic neurons form a diagonal:
 
 # %% mystnb={"figure": {"caption": "Single-feature activations of the RP1 models at the lowest, the focus and the highest learning rate of this profile; neurons sorted by monosemanticity, features by the neuron they activate most.", "name": "fig-rp1-heatmaps"}}
-ms.plotting.activation_heatmaps(res.rp1, other_tasks.heatmap_indices(res.rp1, P), by="lr")
+ms.plotting.activation_heatmaps(res.rp1, ms.other_tasks.heatmap_indices(res.rp1, P), by="lr")
 
 # %% [markdown]
 # ## The absolute value: learning rate
@@ -131,7 +130,7 @@ ms.plotting.training_traces(res.lr5, by="lr")
 # (those: {glue:text}`plateau_list`). Every LR5 and D1 model:
 
 # %% mystnb={"figure": {"caption": "Final loss against final number of monosemantic neurons per feature for every absolute-value model of LR5 (labelled with its learning rate) and D1 (labelled with its bias decay); hollow: the loss was still falling. D1 at decay 0.03 is the same configuration as LR5 at lr 0.007 where both are trained. Grey: the loss of the best constant output (dashed) and the level a model must beat to have left the initial plateau (dotted). The paper: lower loss for the more monosemantic solutions (Fig. 22).", "name": "fig-abs-loss-mono"}}
-ms.plotting.loss_against_mono({"LR5": res.lr5, "D1": res.d1}, lines=other_tasks.plateau_lines(res))
+ms.plotting.loss_against_mono({"LR5": res.lr5, "D1": res.d1}, lines=ms.other_tasks.plateau_lines(res))
 
 # %% [markdown]
 # Over the {glue:text}`lvm_n` models in a basin (each configuration counted once, of {glue:text}`n_abs_models`),
@@ -151,7 +150,7 @@ ms.plotting.loss_against_mono({"LR5": res.lr5, "D1": res.d1}, lines=other_tasks.
 ms.plotting.training_traces(res.d1, by="bias_decay")
 
 # %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature (left) and final loss (right) of Table 1's row D1 against the bias decay (absolute value, lr 0.007, initial mean bias -1; the model at decay 0.03 is LR5's at lr 0.007); hollow: the loss was still falling. Compare with Fig. 23 of the paper.", "name": "fig-d1-final"}}
-ms.plotting.final_against_models({"D1 (absolute value, lr 0.007)": other_tasks.d1_instances(res)}, by="bias_decay")
+ms.plotting.final_against_models({"D1 (absolute value, lr 0.007)": ms.other_tasks.d1_instances(res)}, by="bias_decay")
 
 # %% [markdown]
 # Row D1 ends with {glue:text}`d1_mono` monosemantic neurons per feature (the D1 batch: {glue:text}`d1_converged`
@@ -173,7 +172,7 @@ ms.plotting.final_against_models({"D1 (absolute value, lr 0.007)": other_tasks.d
 # move the bias too; this is the decay's share only):
 
 # %% tags=["remove-input"]
-left = other_tasks.bias_left(P)
+left = ms.other_tasks.bias_left(P)
 left.style.hide(axis="index").format({c: "{:.1%}" for c in left.columns[3:]} | {"lr": "{:g}", "bias decay": "{:g}"})
 
 # %% [markdown]
@@ -192,7 +191,7 @@ ms.tables.summary_tables(
 # only when every part holds; a part is "not tested" where too few of the models it needs have converged.
 
 # %%
-ms.claims.show(other_tasks.findings(res))
+ms.claims.show(ms.other_tasks.findings(res))
 
 # %% [markdown]
 # Where this run and the paper part ways, the likely reasons (hypotheses, not tested here) are those of scale: this

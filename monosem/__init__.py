@@ -7,7 +7,7 @@ each other by their full names (see the import-linter contracts in pyproject.tom
 from monosem import claims, experiments, plotting, tables
 from monosem.cache import Cache
 from monosem.config import ModelConfig, Sweep, make_sweep
-from monosem.experiments import basins, mechanism, negative_bias, sparsity
+from monosem.experiments import basins, l1, mechanism, negative_bias, other_tasks, scorecard, sparsity, width
 from monosem.profiles import PROFILES, Profile, get_profile
 from monosem.results import SweepResult
 from monosem.training import train
@@ -25,11 +25,15 @@ __all__ = [
     "claims",
     "experiments",
     "get_profile",
+    "l1",
     "make_sweep",
     "mechanism",
     "negative_bias",
+    "other_tasks",
     "plotting",
+    "scorecard",
     "sparsity",
     "tables",
     "train",
+    "width",
 ]
