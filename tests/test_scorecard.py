@@ -46,4 +46,3 @@ def test_every_experiment_module_has_a_page_and_the_scorecard_equals_the_chapter
         assert card.findings[name] == module.findings(module.run(profile, progress=False))
     numbers = [f.number for f in scorecard.findings(card)]
     assert numbers == list(range(1, 11)), "the scorecard is the paper's ten claims, once each, in order"
-
