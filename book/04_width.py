@@ -50,10 +50,11 @@ ms.claims.glue_numbers("", ms.width.numbers(res))
 # 8192 × 1024 = 2^23; the `cpu` profile's 256 × 512, the same 32-fold scale-down as every other chapter): from
 # batch {glue:text}`batch_k_min:,` at k = {glue:text}`k_min` to {glue:text}`batch_k_max:,` at
 # k = {glue:text}`k_max`. The number of neurons fixes the shapes of the weights, so every width is its own
-# training run of one model per family. A model whose configuration is already an instance of a chapter-2 sweep
-# is taken from there: at the `cpu` and `paper` profiles, the three models at k = 2N are LR1's, LR3's and LR4's
-# at lr {glue:text}`k_lr:g`, seed 0. One seed per model: the models at k = 2N have siblings at other seeds in LR1 and LR3, whose
-# spread sets the noise thresholds below.
+# training run: one batched model whose instances are the three families, which differ only in their bias
+# recipe and feature frequencies. A model whose configuration is already an instance of a chapter-2 sweep is
+# taken from there: at the `cpu` and `paper` profiles, the three models at k = 2N are LR1's, LR3's and LR4's at
+# lr {glue:text}`k_lr:g`, seed 0. One seed per model: the models at k = 2N have siblings at other seeds in LR1 and
+# LR3, whose spread sets the noise thresholds below.
 #
 # ## Training traces
 

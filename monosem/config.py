@@ -121,8 +121,9 @@ class Sweep:
     """A named grid of configurations trained as one batched model.
 
     `axes` maps field names to the values swept; several axes form a grid, flattened in row-major order
-    (the last axis varies fastest) into the instance dimension. Every instance must share the fields in
-    `SHAPE_FIELDS`. Build one with `make_sweep`.
+    (the last axis varies fastest) into the instance dimension. Fields that change together are one axis named
+    by them joined with commas, whose values are tuples: ("init_bias,freq", ((0.0, "uniform"), (-1.0, "power")))
+    is two models, not four. Every instance must share the fields in `SHAPE_FIELDS`. Build one with `make_sweep`.
     """
 
     name: str
@@ -133,21 +134,32 @@ class Sweep:
     def __post_init__(self) -> None:
         if not self.name or not all(c.isalnum() or c in "-_" for c in self.name):
             raise ValueError(f"sweep name must be letters, digits, '-' or '_', got {self.name!r}")
-        _check_fields(dict(self.axes))
-        for name, values in self.axes:
-            if name in SHAPE_FIELDS:
-                raise ValueError(
-                    f"cannot sweep {name!r} inside one batched model: it changes tensor shapes or the "
-                    f"step count; make one sweep per value instead (shape fields: {', '.join(SHAPE_FIELDS)})"
-                )
+        fields = [name.split(",") for name, _ in self.axes]
+        _check_fields({f: None for group in fields for f in group})
+        for (name, values), group in zip(self.axes, fields, strict=True):
+            for f in group:
+                if f in SHAPE_FIELDS:
+                    raise ValueError(
+                        f"cannot sweep {f!r} inside one batched model: it changes tensor shapes or the "
+                        f"step count; make one sweep per value instead (shape fields: {', '.join(SHAPE_FIELDS)})"
+                    )
             if len(values) == 0:
                 raise ValueError(f"axis {name!r} has no values")
             if len(set(values)) != len(values):
                 raise ValueError(f"axis {name!r} repeats a value: {values!r}")
-        names = [name for name, _ in self.axes]
+            if len(group) > 1 and any(not isinstance(v, tuple) or len(v) != len(group) for v in values):
+                raise ValueError(
+                    f"axis {name!r} changes {len(group)} fields together: each value must be a tuple of {len(group)}"
+                )
+
+        def changes(point: tuple[Any, ...]) -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for group, value in zip(fields, point, strict=True):
+                out.update(zip(group, value if len(group) > 1 else (value,), strict=True))
+            return out
+
         grid = itertools.product(*(values for _, values in self.axes))
-        configs = tuple(self.base.replace(**dict(zip(names, point, strict=True))) for point in grid)
-        object.__setattr__(self, "configs", configs)
+        object.__setattr__(self, "configs", tuple(self.base.replace(**changes(point)) for point in grid))
 
     @property
     def n_inst(self) -> int:
@@ -158,7 +170,7 @@ class Sweep:
         A sweep that already sweeps seed, or one seed, leaves it as it is (the same configurations and cache key)."""
         if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or n_seeds < 1:
             raise ValueError(f"the number of seeds must be a positive integer, got {n_seeds!r}")
-        if n_seeds == 1 or "seed" in dict(self.axes):
+        if n_seeds == 1 or any("seed" in name.split(",") for name, _ in self.axes):
             return self
         return Sweep(self.name, self.base, (*self.axes, ("seed", tuple(self.base.seed + i for i in range(n_seeds)))))
 
@@ -170,7 +182,8 @@ class Sweep:
 
 
 def make_sweep(name: str, base: ModelConfig, **axes: Any) -> Sweep:
-    """`make_sweep("LR1", base, lr=(0.001, 0.003))`: a sweep over the given axes (in keyword order)."""
+    """`make_sweep("LR1", base, lr=(0.001, 0.003))`: a sweep over the given axes (in keyword order). Fields that
+    change together: `make_sweep("K", base, **{"init_bias,bias_decay": ((0.0, 0.0), (-1.0, 0.03))})`."""
     return Sweep(name, base, tuple((k, tuple(v)) for k, v in axes.items()))
 
 

@@ -5,6 +5,7 @@ import math
 import pytest
 
 from monosem.config import SHAPE_FIELDS, ModelConfig, make_sweep
+from monosem.profiles import get_profile
 
 
 @pytest.mark.parametrize(
@@ -77,3 +78,21 @@ def test_key_depends_on_every_config_field_and_the_version():
     assert base.key("1") != make_sweep("K", ModelConfig(), lr=(0.2, 0.1)).key("1")
     for field, value in [("seed", 1), ("eps", 0.5), ("l1", 0.1), ("n_steps", 7), ("init_bias", -0.5)]:
         assert base.key("1") != make_sweep("K", ModelConfig().replace(**{field: value}), lr=(0.1, 0.2)).key("1")
+
+
+def test_fields_that_change_together_are_one_axis():
+    base = get_profile("ci").base()
+    rows = ((0.0, 0.0, "uniform"), (-1.0, 0.03, "uniform"), (-1.0, 0.03, "power"))
+    sweep = make_sweep("K", base, **{"init_bias,bias_decay,freq": rows}, lr=(0.003, 0.01))
+    assert [(c.init_bias, c.bias_decay, c.freq, c.lr) for c in sweep.configs][:3] == [
+        (0.0, 0.0, "uniform", 0.003),
+        (0.0, 0.0, "uniform", 0.01),
+        (-1.0, 0.03, "uniform", 0.003),
+    ]
+    assert sweep.n_inst == 6 and sweep.with_seeds(2).n_inst == 12
+    with pytest.raises(ValueError, match="tuple of 2"):
+        make_sweep("K", base, **{"init_bias,bias_decay": (0.0, -1.0)})
+    with pytest.raises(ValueError, match="d_hidden"):
+        make_sweep("K", base, **{"init_bias,d_hidden": ((0.0, 8),)})
+    with pytest.raises(ValueError, match="unknown configuration field 'bias'"):
+        make_sweep("K", base, **{"init_bias,bias": ((0.0, 8),)})

@@ -56,7 +56,8 @@ def test_models_at_the_default_k_are_taken_from_chapter_2():
     for row, models in rows.items():
         for k, (sweep, i) in models.items():
             assert sweep.configs[i] == width.row_config(cpu, row, k)
-            assert k == cpu.d_hidden or sweep.name == f"{row}_k{k}"
+            assert k == cpu.d_hidden or (sweep.name == f"K_k{k}" and i == list(width.ROWS).index(row))
+    assert set().union(*width.ROWS.values()) <= set(width.ROW_FIELDS)  # the rows differ only in ROW_FIELDS
     names = [s.name for s in width.sweeps(cpu)]
     assert len(names) == len(set(names)) and {"LR1", "LR3", "LR4", "SPARSE_k512", "SPARSE_k1024"} <= set(names)
     assert not {s.name for s in basins.sweeps(cpu)} - {"LR1", "LR2"}  # the basins sweeps are chapter 2's too

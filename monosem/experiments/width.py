@@ -32,6 +32,8 @@ ROWS = {
     "K1": {"bias_decay": 0.03, "init_bias": -1.0},
     "K2": {"bias_decay": 0.03, "init_bias": -1.0, "freq": "power"},
 }
+# The fields in which the rows differ: one batched sweep per k trains the rows as instances.
+ROW_FIELDS = ("init_bias", "bias_decay", "freq")
 ROW_LABELS = {"K0": "K0 (zero bias)", "K1": "K1 (bias -1, decay)", "K2": "K2 (bias -1, decay, power law)"}
 # The sparse models use K1's recipe, the paper's way of making models monosemantic.
 SPARSE_ROW = "K1"
@@ -95,14 +97,29 @@ def _find(cfg: ModelConfig, donors: list[Sweep]) -> tuple[Sweep, int] | None:
 
 def plan(profile: Profile) -> tuple[dict[str, dict[int, tuple[Sweep, int]]], dict[int, tuple[Sweep, int]]]:
     """Where every model of the chapter comes from: for each K row and k, and for each sparse factor, the sweep
-    that trains it and its instance there (an instance of another chapter's sweep where one has its exact
-    configuration, else a sweep of its own: `K1_k256`, `SPARSE_k1024`)."""
+    that trains it and its instance there: an instance of another chapter's sweep where one has its exact
+    configuration, else of the chapter's own batched sweep at that k over the rows left (`K_k256`: K0, K1 and K2
+    differ only in their bias recipe and feature frequencies, so they train as one model of three instances), or
+    of its own sweep (`SPARSE_k1024`)."""
     donors = _donors(profile)
 
     def source(name: str, cfg: ModelConfig) -> tuple[Sweep, int]:
         return _find(cfg, donors) or (make_sweep(name, cfg, seed=(cfg.seed,)), 0)
 
-    rows = {row: {k: source(f"{row}_k{k}", row_config(profile, row, k)) for k in grid(profile).ks} for row in ROWS}
+    rows: dict[str, dict[int, tuple[Sweep, int]]] = {row: {} for row in ROWS}
+    for k in grid(profile).ks:
+        configs = {row: row_config(profile, row, k) for row in ROWS}
+        found = {row: _find(cfg, donors) for row, cfg in configs.items()}
+        left = [row for row in ROWS if found[row] is None]
+        if left:
+            own = make_sweep(
+                f"K_k{k}",
+                configs[left[0]],
+                **{",".join(ROW_FIELDS): tuple(tuple(getattr(configs[r], f) for f in ROW_FIELDS) for r in left)},
+            )
+            found.update({row: (own, i) for i, row in enumerate(left)})
+        for row in ROWS:
+            rows[row][k] = found[row]
     sparse = {}
     for factor in grid(profile).sparse_factors:
         cfg = sparse_config(profile, factor)
