@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             budget = None if args.budget is None else args.budget * 60
             runner.train_all(cache, sweeps, label=profile.name, budget_s=budget, gpu_sized=gpu_sized)
+            pipeline.compute_all(profile, chosen, cache, gpu_sized=gpu_sized)
             return 0
         if args.command == "bench":
             from monosem.bench import profile_step, run_bench

@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from types import ModuleType
 
+import torch
+
 from monosem import runner
 from monosem.cache import Cache
 from monosem.config import Sweep
@@ -43,6 +45,20 @@ def chapter_sweeps(profile: Profile, names: list[str] | None = None) -> list[Swe
     (the runner trains each configuration once)."""
     names = chapters() if names is None else names
     return [s for c in names for s in experiment(c).sweeps(profile)]
+
+
+def compute_all(profile: Profile, names: list[str] | None, cache: Cache, gpu_sized: bool = False) -> None:
+    """Train what the chapters (all, or those named) need besides sweeps (their optional `compute`). At the
+    paper profile on a machine without CUDA (`gpu_sized`), nothing: say which chapters were left."""
+    names = chapters() if names is None else names
+    hooks = {c: getattr(experiment(c), "compute", None) for c in names}
+    hooks = {c: h for c, h in hooks.items() if h is not None}
+    if hooks and gpu_sized and not torch.cuda.is_available():
+        print(f"not trained here (no CUDA; --allow-cpu trains them anyway): the models of {', '.join(hooks)}")
+        return
+    for chapter, hook in hooks.items():
+        print(f"training (or reading from the cache) what {chapter} needs besides sweeps", flush=True)
+        print(f"      {chapter}: {hook(profile, cache) / 60:.1f} min of training (as recorded)", flush=True)
 
 
 def weights_needed(names: list[str] | None = None) -> set[str]:
@@ -132,8 +148,8 @@ def rerun_note(chapter: str, profile: str, seconds: float, train_minutes: float)
     return (
         f"```{{admonition}} Re-run this page\n:class: tip\n"
         f"`python -m monosem run {chapter} --profile {profile}` re-executes it and rebuilds the book. This page was "
-        f"executed at the **{profile}** profile in {seconds:.0f} s; training its sweeps took {train_minutes:.1f} "
-        "min (as recorded when they were trained; sweeps already in the cache are not retrained).\n```"
+        f"executed at the **{profile}** profile in {seconds:.0f} s; training its models took {train_minutes:.1f} "
+        "min (as recorded when they were trained; models already in the cache are not retrained).\n```"
     )
 
 
@@ -144,6 +160,9 @@ def _stamp(path: Path, chapter: str, profile: str, seconds: float) -> None:
     cache = Cache.for_profile(get_profile(profile).name)
     sweeps = {s.key(cache.version): s for s in chapter_sweeps(get_profile(profile), [chapter])}
     minutes = sum(cache.load(s).seconds for s in sweeps.values() if cache.exists(s)) / 60
+    compute = getattr(experiment(chapter), "compute", None)  # training besides sweeps, cached by now
+    if compute is not None:
+        minutes += compute(get_profile(profile), cache, progress=False) / 60
     nb = nbformat.read(path, as_version=4)
     cell = nbformat.v4.new_markdown_cell(rerun_note(chapter, profile, seconds, minutes))
     first = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)

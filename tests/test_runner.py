@@ -138,3 +138,16 @@ def test_batch_table_reports_work_and_recorded_times(cache):
     assert rows["LR1"]["TFLOP"] == runner.sweep_flops(LR1) / 1e12
     assert rows["LR1"]["minutes"] > 0 and rows["LR1"]["TFLOP/s"] > 0 and rows["LR1"]["device"] == "cpu"
     assert math.isnan(rows["LR2"]["minutes"]) and rows["LR2"]["device"] == "-"  # not trained yet
+
+
+def test_train_also_computes_what_a_chapter_trains_besides_sweeps(monkeypatch, capsys, cache):
+    import types
+
+    calls = []
+    fake = types.SimpleNamespace(compute=lambda profile, cache, progress=True: calls.append(profile.name) or 90.0)
+    monkeypatch.setattr(pipeline, "experiment", lambda chapter: fake if chapter == "09_x" else object())
+    pipeline.compute_all(get_profile("ci"), ["01_basins", "09_x"], cache)
+    assert calls == ["ci"] and "09_x: 1.5 min" in capsys.readouterr().out
+    monkeypatch.setattr(pipeline.torch.cuda, "is_available", lambda: False)
+    pipeline.compute_all(get_profile("paper"), ["09_x"], cache, gpu_sized=True)
+    assert calls == ["ci"] and "no CUDA" in capsys.readouterr().out
