@@ -7,7 +7,18 @@ each other by their full names (see the import-linter contracts in pyproject.tom
 from monosem import claims, experiments, plotting, tables
 from monosem.cache import Cache
 from monosem.config import ModelConfig, Sweep, make_sweep
-from monosem.experiments import basins, l1, mechanism, negative_bias, other_tasks, scorecard, sparsity, width
+from monosem.experiments import (
+    basins,
+    incidental_polysemanticity,
+    l1,
+    mechanism,
+    negative_bias,
+    other_tasks,
+    scorecard,
+    sparse_autoencoders,
+    sparsity,
+    width,
+)
 from monosem.profiles import PROFILES, Profile, get_profile
 from monosem.results import SweepResult
 from monosem.training import train
@@ -25,6 +36,7 @@ __all__ = [
     "claims",
     "experiments",
     "get_profile",
+    "incidental_polysemanticity",
     "l1",
     "make_sweep",
     "mechanism",
@@ -32,6 +44,7 @@ __all__ = [
     "other_tasks",
     "plotting",
     "scorecard",
+    "sparse_autoencoders",
     "sparsity",
     "tables",
     "train",

@@ -15,6 +15,7 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
+from torch import Tensor
 
 from monosem.metrics import (
     MONO_THRESHOLD,
@@ -707,3 +708,255 @@ def instance_heatmaps(panels: dict[str, tuple[SweepResult, int]]) -> Figure:
     """Single-feature activations of chosen models (a result and an instance index each), side by side, sorted as
     in `activation_heatmaps`, titled by their labels."""
     return _heatmaps([(result, i, label) for label, (result, i) in panels.items()])
+
+
+# --- chapter incidental_polysemanticity ---
+
+
+def _jitter(n_points: int, width: float = 0.06) -> np.ndarray:
+    """Fixed multiplicative offsets that spread a column of seeds' points on a log x axis."""
+    return 2 ** (np.linspace(-width, width, n_points) if n_points > 1 else np.zeros(1))
+
+
+def counts_against_m(
+    n: int,
+    ms: Sequence[int],
+    series: dict[str, np.ndarray],
+    settled: dict[str, np.ndarray] | None = None,
+    predictions: bool = True,
+    ylabel: str = "",
+) -> Figure:
+    """Counts against the number of neurons m (log-log; zero shown on a symmetric-log axis): each labelled series is
+    (n_m, n_seeds), drawn as one dot per seed (hollow where `settled`, of the same shape, is False) and a line
+    through the means over every seed. With `predictions`, the birthday
+    counts for n features: n²/4m (Lecomte et al.), C(n, 2)/m (every chance collision kept) and
+    m (1 - 2 (1 - 1/2m)^n + (1 - 1/m)^n) (at most one opposite-sign pair kept per neuron)."""
+    from monosem.incidental import expected_colliding_pairs, expected_mixed_neurons, predicted
+
+    fig = Figure(figsize=(9.0, 4.2), layout="constrained")
+    ax = fig.subplots()
+    x = np.asarray(ms, dtype=float)
+    if predictions:
+        fine = np.geomspace(x.min(), x.max(), 100)
+        ax.plot(fine, [predicted(n, m) for m in fine], color="black", lw=1.6, label=r"$n^2/4m$ (Lecomte et al.)")
+        ax.plot(
+            fine,
+            [expected_colliding_pairs(n, m) for m in fine],
+            color="grey",
+            ls="--",
+            lw=1,
+            label=r"$\binom{n}{2}/m$: every chance collision kept",
+        )
+        ax.plot(
+            fine,
+            [expected_mixed_neurons(n, m) for m in fine],
+            color="grey",
+            ls=":",
+            lw=1.3,
+            label="at most one opposite-sign pair per neuron",
+        )
+    for i, (label, values) in enumerate(series.items()):
+        color = sns.color_palette()[i]
+        values = np.asarray(values, dtype=float)
+        ok = np.ones_like(values, dtype=bool) if settled is None else np.asarray(settled[label], dtype=bool)
+        for j, m in enumerate(x):
+            xs = m * _jitter(values.shape[1]) * 2 ** (0.05 * (i - (len(series) - 1) / 2))
+            ax.plot(xs[ok[j]], values[j][ok[j]], "o", color=color, alpha=0.6, ms=3.5)
+            ax.plot(xs[~ok[j]], values[j][~ok[j]], "o", mfc="white", color=color, alpha=0.8, ms=3.5)
+        ax.plot(x, values.mean(1), "-", color=color, lw=1.8, label=f"{label} (mean; dots: seeds)")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("symlog", linthresh=1)
+    top = max(2.0, max(float(np.max(np.asarray(v, dtype=float))) for v in series.values()))
+    ticks = [0, *(2**k for k in range(int(math.log2(top)) + 2))]
+    ax.set_yticks(ticks, [str(t) for t in ticks])
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.set_ylim(-0.3, ticks[-1] * 1.2)
+    ax.set_xticks(x, [str(int(m)) for m in x])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel(f"neurons m (n = {n} features)")
+    ax.set_ylabel(ylabel or "polysemantic neurons")
+    ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    return fig
+
+
+def neuron_weights(panels: dict[str, np.ndarray], threshold: float | None = None) -> Figure:
+    """Final weights W (m, n) of chosen models, side by side (red positive, blue negative): features (columns)
+    sorted by the neuron of their largest |weight|, neurons (rows) in the order they are first used, unused neurons
+    left out; a black tick left of every neuron that carries two or more features (|weight| > threshold, by default
+    the counter's `CARRY_THRESHOLD`)."""
+    from monosem.incidental import CARRY_THRESHOLD
+
+    threshold = CARRY_THRESHOLD if threshold is None else threshold
+    fig = Figure(figsize=(4.2 * len(panels), 4.4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    for ax, (title, W) in zip(axes, panels.items(), strict=True):
+        W = np.asarray(W, dtype=float)
+        top = np.abs(W).argmax(0)
+        cols = np.argsort(top, kind="stable")
+        rows = list(dict.fromkeys(top[cols].tolist()))
+        shown = W[np.ix_(rows, cols)]
+        image = ax.imshow(shown, cmap="RdBu_r", vmin=-1.2, vmax=1.2, aspect="auto", interpolation="nearest")
+        poly = np.flatnonzero((np.abs(shown) > threshold).sum(1) >= 2)
+        ax.plot(np.full(len(poly), -1.5), poly, ">", color="black", ms=4, clip_on=False)
+        ax.set_xlim(-2, shown.shape[1] - 0.5)
+        ax.set_title(f"{title}: {len(poly)} polysemantic", fontsize="small")
+        ax.set_xlabel("feature (sorted by its neuron)")
+        ax.set_ylabel("neuron (used ones, in order)")
+    fig.colorbar(image, ax=axes, label="weight", shrink=0.8)
+    return fig
+
+
+def count_traces(
+    snap_steps: np.ndarray, counts: dict[str, np.ndarray], loss_steps: np.ndarray, losses: dict[str, np.ndarray]
+) -> Figure:
+    """Left: the loss (log scale) against log2 of the step; right: the number of polysemantic neurons at the
+    snapshot steps (step 0 drawn at log2 = -1). Each labelled series holds one row per seed (thin lines)."""
+    fig = Figure(figsize=(11, 3.6), layout="constrained")
+    axes = fig.subplots(1, 2)
+    snap_x = np.log2(np.maximum(np.asarray(snap_steps, dtype=float), 0.5))
+    for i, label in enumerate(counts):
+        color = sns.color_palette()[i]
+        rows = zip(np.asarray(losses[label], dtype=float), np.asarray(counts[label], dtype=float), strict=True)
+        for j, (loss, count) in enumerate(rows):
+            axes[0].plot(
+                np.log2(np.asarray(loss_steps) + 1),
+                loss,
+                color=color,
+                lw=0.8,
+                alpha=0.8,
+                label=label if j == 0 else None,
+            )
+            axes[1].plot(snap_x, count, color=color, lw=0.9, alpha=0.8, marker=".", label=label if j == 0 else None)
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel("loss")
+    axes[1].set_ylabel("polysemantic neurons")
+    for ax in axes:
+        ax.set_xlabel(r"$\log_2$ step")
+    axes[1].legend(fontsize="x-small")
+    return fig
+
+
+# --- chapter sparse_autoencoders ---
+
+SAE_MEASURES = {
+    "fvu": "fraction of variance unexplained",
+    "l0": "L0 (active latents per input)",
+    "dead_frac": "fraction of latents dead",
+    "mmcs": "MMCS with the true features",
+    "recovered": "features at cosine > 0.9",
+    "mono_per_feature": "# mono latents / # features",
+}
+
+
+def sae_sweep(table: pd.DataFrame, references: dict[str, dict[str, float]]) -> Figure:
+    """Every measurement of the autoencoders against the L1 coefficient (log x), one line per dictionary size
+    (`table`: one row per autoencoder, with columns d_dict, l1 and those of SAE_MEASURES); `references`: labelled
+    values of the same measurements for sets of neurons, drawn as horizontal lines where they have one."""
+    fig = Figure(figsize=(12, 6.4), layout="constrained")
+    axes = fig.subplots(2, 3).flatten()
+    sizes = sorted(table["d_dict"].unique())
+    palette = sns.color_palette("viridis", len(sizes))
+    styles = ("--", ":", "-.")
+    for ax, (column, label) in zip(axes, SAE_MEASURES.items(), strict=True):
+        for color, m in zip(palette, sizes, strict=True):
+            rows = table[table["d_dict"] == m].sort_values("l1")
+            ax.plot(rows["l1"], rows[column], "-o", color=color, ms=4, label=f"m = {int(m)} latents")
+        for style, (ref_label, values) in zip(styles, references.items(), strict=False):
+            if column in values:
+                ax.axhline(values[column], color="black", ls=style, lw=1, label=ref_label)
+        log_ticks(ax, sorted(table["l1"].unique()))
+        ax.set_xlabel(r"L1 coefficient $\lambda$")
+        ax.set_ylabel(label)
+    axes[3].legend(fontsize="x-small")
+    return fig
+
+
+def sae_frontier(table: pd.DataFrame, true_l0: float) -> Figure:
+    """The sparsity-reconstruction trade-off: the fraction of variance unexplained against L0 (log scale), one
+    line per dictionary size through its L1 coefficients (each point labelled with its lambda); dotted: the mean
+    number of true features present per input; right, the MMCS against L0."""
+    fig = Figure(figsize=(11, 4), layout="constrained")
+    axes = fig.subplots(1, 2)
+    sizes = sorted(table["d_dict"].unique())
+    palette = sns.color_palette("viridis", len(sizes))
+    for ax, column in zip(axes, ("fvu", "mmcs"), strict=True):
+        for color, m in zip(palette, sizes, strict=True):
+            rows = table[table["d_dict"] == m].sort_values("l1")
+            ax.plot(rows["l0"], rows[column], "-o", color=color, ms=4, label=f"m = {int(m)} latents")
+            for _, row in rows.iterrows():
+                ax.annotate(
+                    f"{row['l1']:g}",
+                    (row["l0"], row[column]),
+                    fontsize="x-small",
+                    color=color,
+                    xytext=(3, 3),
+                    textcoords="offset points",
+                )
+        ax.axvline(true_l0, color="black", ls=":", lw=1, label="true features per input")
+        lo, hi = min(true_l0, table["l0"].min()), table["l0"].max()
+        log_ticks(ax, [2.0**i for i in range(-4, 12) if lo / 2 < 2.0**i < hi * 2])
+        ax.set_xlabel("L0 (active latents per input)")
+        ax.set_ylabel(SAE_MEASURES[column])
+    axes[0].legend(fontsize="x-small")
+    return fig
+
+
+def sorted_cosines(curves: dict[str, Tensor], threshold: float) -> Figure:
+    """For each labelled set of units, every true feature's largest cosine with a unit's direction, sorted from
+    best to worst; dashed: the threshold of a recovered feature."""
+    fig = Figure(figsize=(6.5, 4), layout="constrained")
+    ax = fig.subplots()
+    for label, values in curves.items():
+        values = np.sort(values.numpy())[::-1]
+        ax.plot(np.arange(1, len(values) + 1), values, lw=1.6, label=label)
+    ax.axhline(threshold, color="black", ls="--", lw=1, label=f"cosine {threshold:g}")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("feature (sorted by its best cosine)")
+    ax.set_ylabel("largest cosine with a unit")
+    ax.legend(fontsize="x-small")
+    return fig
+
+
+def unit_heatmaps(panels: dict[str, tuple[Tensor, Tensor]]) -> Figure:
+    """Responses of units (neurons or latents) to single-feature inputs, acts (m, N), one panel per labelled
+    set, with their monosemanticity r (m,): units sorted by decreasing r, features by the unit they drive most
+    (as in the paper's Fig. 4); units that respond to no feature left out."""
+    fig = Figure(figsize=(4.2 * len(panels), 4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    for ax, (title, (acts, r)) in zip(axes, panels.items(), strict=True):
+        live = (acts > 0).any(-1)
+        acts, r = acts[live], r[live]
+        units, features = display_order(acts, r)
+        matrix = acts[units][:, features].clamp(min=0).numpy()
+        image = ax.imshow(matrix, aspect="auto", cmap="magma", interpolation="nearest", vmin=0)
+        ax.set_title(f"{title}\n{int(n_monosemantic(r))} of {len(r)} responding units monosemantic", fontsize="small")
+        ax.set_xlabel("feature (sorted by top unit)")
+        ax.set_ylabel(r"unit (sorted by $r$)")
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    return fig
+
+
+def sae_traces(traces: dict[int, dict[str, Tensor]], l1s: Sequence[float]) -> Figure:
+    """Training of each batched autoencoder (one column per dictionary size m): the reconstruction loss (top,
+    log scale) and L0 (bottom, log scale) against the step, one line per L1 coefficient; dotted: the resampling
+    steps.
+    `traces[m]` holds log_steps, recon (n, n_log), l0 (n, n_log) and resample_steps."""
+    fig = Figure(figsize=(4 * len(traces), 5.6), layout="constrained")
+    axes = fig.subplots(2, len(traces), squeeze=False)
+    palette = sns.color_palette("viridis", len(l1s))
+    for col, (m, tr) in enumerate(traces.items()):
+        for i, l1 in enumerate(l1s):
+            for row, key in enumerate(("recon", "l0")):
+                axes[row, col].plot(
+                    tr["log_steps"].numpy(), tr[key][i].numpy(), color=palette[i], lw=0.8, label=f"λ = {l1:g}"
+                )
+        for row in range(2):
+            for s in tr["resample_steps"].tolist():
+                axes[row, col].axvline(s, color="grey", ls=":", lw=0.8)
+            axes[row, col].set_yscale("log")
+            axes[row, col].set_xlabel("step")
+        axes[0, col].set_title(f"m = {m} latents", fontsize="small")
+    axes[0, 0].set_ylabel("reconstruction loss")
+    axes[1, 0].set_ylabel("L0 (active latents per input)")
+    axes[0, -1].legend(fontsize="x-small")
+    return fig

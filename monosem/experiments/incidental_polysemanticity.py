@@ -1,0 +1,503 @@
+"""Chapter 9 (beyond the paper), incidental polysemanticity (Lecomte et al. 2023): with at least as many neurons
+as features, an L1 penalty and a random initialisation still leave some neurons carrying two features, about
+n^2 / 4m of them; and whether chapter 2's negative-bias recipe removes them.
+
+Not a sweep of the toy model: the model of `monosem.incidental`, one batch per number of neurons m (m fixes the
+shapes), each batch holding every (setting, seed), cached with `Cache.get_or_compute`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from monosem import incidental as inc
+from monosem.cache import Cache
+from monosem.claims import Finding, Part, spread
+from monosem.config import Sweep
+from monosem.incidental import IncidentalConfig
+from monosem.profiles import Profile
+from monosem.results import STILL_FALLING
+
+BEYOND_PAPER = True
+WEIGHTS: set[str] = set()
+
+# The recipe (Lecomte et al. give theirs in the paper, of which we have only the abstract; these are our choices).
+# L1 strength: small enough that a carried weight ends near 1 (about 1 - L1 / 8), large enough to prune the rest.
+L1 = 0.01
+# Gradient-descent step: the loss's curvature along a unit-norm feature column is about 8, so steps below 2 / 8
+# are stable; 0.1 leaves a margin.
+LR = 0.1
+# Every feature column starts with this norm on average (entries N(0, INIT_NORM^2 / m)): below 1, so that training
+# first grows it, and the same for every m.
+INIT_NORM = 0.5
+# Chapter 2's recipe: Table 1's bias decay, and initial biases in units of the typical pre-activation at
+# initialisation, sigma = INIT_NORM / sqrt(m) (the role sqrt(eps) plays in claim 4: 1 is that boundary; the paper's
+# -1 is 8 of its units at eps = 1/64, and 4 is half as deep).
+BIAS_DECAY = 0.03
+BIAS_SCALES = (1.0, 4.0)
+
+# The settings of every batch: Lecomte et al.'s model, and the model with ReLU neurons at bias 0 (chapter 1's recipe)
+# and at each negative initial bias with decay (chapter 2's).
+NEGATIVE = {f"neg{s:g}": s for s in BIAS_SCALES}
+SETTINGS: dict[str, str] = {
+    "linear": "Lecomte et al.'s model",
+    "relu0": "ReLU neurons, bias 0",
+    **{key: f"ReLU neurons, bias -{s:g}σ, decay" for key, s in NEGATIVE.items()},
+}
+
+
+@dataclass(frozen=True)
+class Grid:
+    """n features, the numbers of neurons m, the seeds (each setting at every seed: the same seed starts every
+    setting from the same weights) and the steps."""
+
+    n_features: int
+    n_neurons: tuple[int, ...]
+    seeds: tuple[int, ...]
+    n_steps: int
+
+
+GRIDS = {
+    "ci": Grid(16, (16, 32, 64, 128, 256), (0, 1), 2**12),
+    # about 5 minutes of training on one core of the 2-core machine
+    "cpu": Grid(64, (64, 128, 256, 512, 1024), (0, 1, 2, 3), 2**13),
+    "paper": Grid(64, (64, 128, 256, 512, 1024), tuple(range(16)), 2**14),
+}
+
+
+def grid(profile: Profile) -> Grid:
+    if profile.name not in GRIDS:
+        raise ValueError(
+            f"chapter incidental_polysemanticity has no grid for profile {profile.name!r}; it has {', '.join(GRIDS)}"
+        )
+    return GRIDS[profile.name]
+
+
+def sigma(m: int) -> float:
+    """The typical pre-activation at initialisation (the std of a weight) with m neurons."""
+    return INIT_NORM / math.sqrt(m)
+
+
+def setting_changes(setting: str, m: int) -> dict[str, Any]:
+    if setting == "linear":
+        return {"hidden": "linear"}
+    if setting == "relu0":
+        return {"hidden": "relu"}
+    return {"hidden": "relu", "init_bias": -NEGATIVE[setting] * sigma(m), "bias_decay": BIAS_DECAY}
+
+
+def configs(profile: Profile, m: int) -> list[IncidentalConfig]:
+    """The batch of m neurons: every setting (slowest) at every seed."""
+    g = grid(profile)
+    base = IncidentalConfig(n_features=g.n_features, n_neurons=m, l1=L1, lr=LR, n_steps=g.n_steps, init_std=sigma(m))
+    return [base.replace(seed=seed, **setting_changes(s, m)) for s in SETTINGS for seed in g.seeds]
+
+
+def sweeps(profile: Profile) -> list[Sweep]:
+    """Nothing of the toy model: this chapter trains its own model in `run`."""
+    return []
+
+
+@dataclass(frozen=True)
+class Incidental:
+    """The trained batches by m (`monosem.incidental.train`'s tensors) and their configurations, instances in
+    `configs` order."""
+
+    profile: Profile
+    grid: Grid
+    runs: dict[int, dict[str, Tensor]]
+    configs: dict[int, list[IncidentalConfig]]
+
+    @property
+    def n(self) -> int:
+        return self.grid.n_features
+
+    @property
+    def ms(self) -> tuple[int, ...]:
+        return self.grid.n_neurons
+
+    def rows(self, setting: str) -> slice:
+        i, s = list(SETTINGS).index(setting), len(self.grid.seeds)
+        return slice(i * s, (i + 1) * s)
+
+    def final(self, setting: str, name: str = "W") -> list[Tensor]:
+        """A final tensor of every seed of `setting`, one entry per m."""
+        return [self.runs[m][name][self.rows(setting)] for m in self.ms]
+
+    def initial(self, setting: str) -> list[Tensor]:
+        """The initial weights of every seed of `setting`, one entry per m (drawn again from the seeds)."""
+        return [inc.init_weights(self.configs[m])[0][self.rows(setting)] for m in self.ms]
+
+    def per_m(self, setting: str, count) -> Tensor:
+        """`count(W)` of every seed, (n_m, n_seeds)."""
+        return torch.stack([count(W) for W in self.final(setting)]).to(torch.float64)
+
+    def poly(self, setting: str = "linear") -> Tensor:
+        return self.per_m(setting, inc.n_polysemantic)
+
+    def pairs(self, setting: str = "linear") -> Tensor:
+        return self.per_m(setting, inc.n_collided_pairs)
+
+    def settled(self, setting: str = "linear") -> Tensor:
+        """(n_m, n_seeds) bool."""
+        return torch.stack([inc.settled(self.runs[m])[self.rows(setting)] for m in self.ms])
+
+    def seconds(self) -> float:
+        return sum(float(r["seconds"].sum()) for r in self.runs.values())
+
+    # --- what the figures take ---
+
+    def by_setting(self, what: str) -> dict[str, Tensor]:
+        """`what` ("poly", "pairs" or "settled") of every setting, by its label, (n_m, n_seeds) each."""
+        return {label: getattr(self, what)(setting) for setting, label in SETTINGS.items()}
+
+    def lecomte_counts(self) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+        """Lecomte et al.'s model: polysemantic neurons and collided pairs, and which runs settled, by label."""
+        ok = self.settled()
+        return {"polysemantic neurons": self.poly(), "collided pairs": self.pairs()}, {
+            "polysemantic neurons": ok,
+            "collided pairs": ok,
+        }
+
+    def weights(self, m: int, settings: tuple[str, ...], seed_index: int = 0) -> dict[str, Tensor]:
+        """The final W (m, n) of one seed of each of `settings`, by label."""
+        return {SETTINGS[s]: self.runs[m]["W"][self.rows(s)][seed_index] for s in settings}
+
+    def traces(self, m: int) -> tuple[Tensor, dict[str, Tensor], Tensor, dict[str, Tensor]]:
+        """At m neurons: the snapshot steps, the polysemantic counts there (n_seeds, n_snap) by label, the loss
+        steps and the losses (n_seeds, n_rec) by label."""
+        run = self.runs[m]
+        poly = {label: run["snap_poly"][self.rows(s)] for s, label in SETTINGS.items()}
+        loss = {label: run["loss"][self.rows(s)] for s, label in SETTINGS.items()}
+        return run["snap_steps"], poly, run["loss_steps"], loss
+
+
+def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> Incidental:
+    cache = cache or Cache.for_profile(profile.name)
+    batches = {m: configs(profile, m) for m in grid(profile).n_neurons}
+    runs = {
+        m: cache.get_or_compute(
+            "incidental",
+            {"configs": [c.to_dict() for c in batch]},
+            lambda batch=batch: inc.train(batch, progress=progress),
+        )
+        for m, batch in batches.items()
+    }
+    return Incidental(profile, grid(profile), runs, batches)
+
+
+def compute(profile: Profile, cache: Cache | None = None, progress: bool = True) -> float:
+    """Train (or read from the cache) every model of the chapter; their recorded training seconds."""
+    return run(profile, cache, progress).seconds()
+
+
+def mean_settled(values: Tensor, ok: Tensor) -> list[float]:
+    """Per m, the mean over settled seeds (nan where none settled)."""
+    return [float(v[o].mean()) if o.any() else float("nan") for v, o in zip(values, ok, strict=True)]
+
+
+def predictions(res: Incidental) -> Tensor:
+    return torch.tensor([inc.predicted(res.n, m) for m in res.ms], dtype=torch.float64)
+
+
+def power_law_exponent(ms: tuple[int, ...], counts: list[float]) -> float:
+    """The least-squares slope of log(count) against log(m), over the m with a positive count (nan with fewer
+    than two)."""
+    pts = [(math.log(m), math.log(c)) for m, c in zip(ms, counts, strict=True) if c > 0 and math.isfinite(c)]
+    if len(pts) < 2:
+        return float("nan")
+    x = torch.tensor([p[0] for p in pts], dtype=torch.float64)
+    y = torch.tensor([p[1] for p in pts], dtype=torch.float64)
+    x = x - x.mean()
+    return float((x * (y - y.mean())).sum() / (x * x).sum())
+
+
+def mechanism(res: Incidental) -> dict[str, float]:
+    """Lecomte et al.'s model, pooled over every m and settled seed: the fraction of polysemantic neurons that
+    carry exactly two features with weights of opposite signs; the fraction of two-feature neurons whose pair was
+    already there at initialisation (the neuron was the largest initial |weight| of both, with opposite signs); the
+    fraction of features that end on the neuron of their largest initial weight, and within their five largest."""
+    mixed = two = poly = from_init = 0
+    rank0 = rank5 = n_feat = 0
+    ok = res.settled("linear")
+    for keep, W, W0 in zip(ok, res.final("linear"), res.initial("linear"), strict=True):
+        W, W0 = W[keep], W0[keep]
+        c = inc.features_per_neuron(W)
+        mixed_two = (c == 2) & (inc.carried(W) & (W > 0)).any(-1) & (inc.carried(W) & (W < 0)).any(-1)
+        mixed += int(mixed_two.sum())
+        two += int((c == 2).sum())
+        poly += int((c >= 2).sum())
+        # a final pair (i, j) on neuron k that was there at initialisation: k was the largest |weight| of both, signs
+        # opposite
+        k0, s0 = inc.winners(W0)
+        for w, k, sg in zip(W, k0, s0, strict=True):
+            for neuron in (inc.features_per_neuron(w) == 2).nonzero().flatten().tolist():
+                i, j = inc.carried(w)[neuron].nonzero().flatten().tolist()
+                from_init += int(k[i] == neuron and k[j] == neuron and sg[i] != sg[j])
+        rank = inc.initial_rank(W0, W)
+        n_feat += rank.numel()
+        rank0 += int((rank == 0).sum())
+        rank5 += int((rank < 5).sum())
+    nan = float("nan")
+    return {
+        "poly_total": poly,
+        "frac_two": two / poly if poly else nan,
+        "frac_mixed_two": mixed / poly if poly else nan,
+        "frac_from_init": from_init / two if two else nan,
+        "frac_rank0": rank0 / n_feat if n_feat else nan,
+        "frac_rank5": rank5 / n_feat if n_feat else nan,
+    }
+
+
+def solved(res: Incidental, setting: str) -> Tensor:
+    """Runs that settled with every feature carried by some neuron, (n_m, n_seeds) bool: a model that has dropped
+    features has fewer polysemantic neurons for the wrong reason."""
+    return res.settled(setting) & (res.per_m(setting, inc.n_uncarried) == 0)
+
+
+def compare(res: Incidental, a: str, b: str) -> dict[str, Any]:
+    """Setting a against setting b, per m, over the seeds `solved` in both: the mean polysemantic counts, and at how
+    many m a has fewer (by at least FEWER) and more (by at least FEWER)."""
+    ok = solved(res, a) & solved(res, b)
+    pa, pb = res.poly(a), res.poly(b)
+    rows = []
+    for j, m in enumerate(res.ms):
+        if ok[j].any():
+            rows.append((m, float(pa[j][ok[j]].mean()), float(pb[j][ok[j]].mean()), int(ok[j].sum())))
+    return {
+        "rows": rows,
+        "n_tested": len(rows),
+        "n_fewer": sum(x <= y - FEWER for _, x, y, _ in rows),
+        "n_more": sum(x >= y + FEWER for _, x, y, _ in rows),
+        "text": "; ".join(f"m = {m}: {x:.2f} vs {y:.2f} ({k} of {len(res.grid.seeds)} seeds)" for m, x, y, k in rows)
+        or "no m where both settled with every feature carried",
+    }
+
+
+# Part "they exist": at every m where n^2 / 4m >= this, the mean count over settled seeds is above zero.
+EXISTS_FROM = 1.0
+# Part "falls as 1/m": the fitted exponent of the mean count against m is within this of -1 (a quarter power
+# tells 1/m from 1/m^(3/4) and 1/m^(5/4)).
+SLOPE_TOL = 0.25
+# Part "n^2 / 4m": the total count over every m, over the total predicted, is within a factor sqrt(2): nearer, on a
+# log scale, to n^2 / 4m than to n^2 / 2m (every chance collision survives) or n^2 / 8m.
+RATIO_TOL = math.sqrt(2)
+# Part "mechanism": at least this fraction of polysemantic neurons carry exactly two features of opposite signs.
+MECHANISM = 0.9
+# "Fewer"/"more": the means over seeds differ by at least one neuron per model (one seed's extra neuron moves a mean
+# over S seeds by only 1/S).
+FEWER = 1.0
+COMPARE_TEST = (
+    f"fewer by >= {FEWER:g} (FEWER) at some m and more by >= {FEWER:g} at none, over the seeds that settled with "
+    "every feature carried in both"
+)
+
+
+def lecomte(res: Incidental) -> Finding:
+    ok = res.settled("linear")
+    n_ok, n_all = int(ok.sum()), ok.numel()
+    pred = predictions(res)
+    poly, pairs = mean_settled(res.poly(), ok), mean_settled(res.pairs(), ok)
+    testable = [c for c, p in zip(poly, pred.tolist(), strict=True) if p >= EXISTS_FROM and math.isfinite(c)]
+    exists = all(c > 0 for c in testable) if testable else None
+    slope = power_law_exponent(res.ms, poly)
+    finite = [(c, float(p)) for c, p in zip(poly, pred, strict=True) if math.isfinite(c)]
+    ratio = sum(c for c, _ in finite) / sum(p for _, p in finite) if finite else float("nan")
+    mech = mechanism(res)
+    listing = ", ".join(
+        f"{c:.2f} (m = {m}, n²/4m = {p:g})" for m, c, p in zip(res.ms, poly, pred.tolist(), strict=True)
+    )
+    parts = (
+        Part(
+            "the runs have settled",
+            "(not stated in the abstract)",
+            f"{n_ok} of {n_all} runs of Lecomte et al.'s model settled",
+            f"loss changes < {STILL_FALLING:.1%} between the last two eighths and the pair count is unchanged "
+            "over the second half",
+            n_ok == n_all,
+        ),
+        Part(
+            "polysemantic neurons appear with as many or more neurons than features",
+            "yes, by chance (abstract)",
+            f"mean polysemantic neurons over settled seeds: {listing}",
+            f"mean > 0 at every m where n²/4m >= {EXISTS_FROM:g} (EXISTS_FROM) and some seed settled",
+            exists,
+        ),
+        Part(
+            "their number falls as 1/m",
+            "n²/4m (the issue's statement of the paper's count)",
+            f"fitted exponent {slope:.2f}",
+            f"within {SLOPE_TOL} of -1 (SLOPE_TOL)",
+            None if math.isnan(slope) else abs(slope + 1) <= SLOPE_TOL,
+        ),
+        Part(
+            "their number is n²/4m",
+            "16, 8, 4, 2, 1 for n = 64, m = 64..1024",
+            f"measured / predicted, summed over m: {ratio:.2f} (pairs: {sum(x for x in pairs if math.isfinite(x)):.1f}"
+            f" vs {sum(p for _, p in finite):.1f} predicted)",
+            f"within a factor {RATIO_TOL:.2f} (RATIO_TOL): nearer n²/4m than n²/2m or n²/8m",
+            None if math.isnan(ratio) else 1 / RATIO_TOL <= ratio <= RATIO_TOL,
+        ),
+        Part(
+            "each is two features whose weights have opposite signs (the derivation of n²/4m)",
+            "(this chapter's derivation; the abstract: chance overlap at initialisation, kept by training)",
+            f"{mech['frac_mixed_two']:.0%} of {mech['poly_total']} polysemantic neurons",
+            f">= {MECHANISM:.0%} (MECHANISM)",
+            None if not mech["poly_total"] else mech["frac_mixed_two"] >= MECHANISM,
+        ),
+    )
+    return Finding(
+        "Lecomte et al.: with m >= n neurons, about n²/4m neurons are polysemantic by chance",
+        parts,
+        "fig-incidental-counts",
+    )
+
+
+def negative_bias(res: Incidental) -> Finding:
+    parts = []
+    for scale in BIAS_SCALES:
+        c = compare(res, f"neg{scale:g}", "relu0")
+        parts.append(
+            Part(
+                f"bias -{scale:g}σ with decay: fewer polysemantic neurons than bias 0 (same ReLU model, same L1)",
+                "not tested by either paper",
+                c["text"],
+                COMPARE_TEST,
+                None if not c["n_tested"] else c["n_fewer"] > 0 and c["n_more"] == 0,
+            )
+        )
+    c = compare(res, f"neg{BIAS_SCALES[0]:g}", "linear")
+    parts.append(
+        Part(
+            f"the whole recipe (ReLU neurons, bias -{BIAS_SCALES[0]:g}σ, decay): fewer than Lecomte et al.'s model",
+            "not tested by either paper",
+            c["text"],
+            COMPARE_TEST,
+            None if not c["n_tested"] else c["n_fewer"] > 0 and c["n_more"] == 0,
+        )
+    )
+    return Finding(
+        "Beyond both papers: chapter 2's negative initial bias reduces incidental polysemanticity",
+        tuple(parts),
+        "fig-incidental-bias",
+    )
+
+
+def findings(res: Incidental) -> list[Finding]:
+    return [lecomte(res), negative_bias(res)]
+
+
+def table(res: Incidental):
+    """One row per (setting, m): the prediction, polysemantic neurons and collided pairs (median [min, max] over
+    seeds), features no neuron carries, settled seeds, the final loss and its relative change from the second-last
+    eighth of the run to the last."""
+    import pandas as pd
+
+    rows = []
+    for setting, label in SETTINGS.items():
+        poly, pairs, ok = res.poly(setting), res.pairs(setting), res.settled(setting)
+        lost = res.per_m(setting, inc.n_uncarried)
+        for j, m in enumerate(res.ms):
+            loss = res.runs[m]["loss"][res.rows(setting)]
+            eighth = max(1, loss.shape[1] // 8)
+            change = loss[:, -eighth:].mean(-1) / loss[:, -2 * eighth : -eighth].mean(-1) - 1
+            rows.append(
+                {
+                    "model": label,
+                    "m": m,
+                    "n²/4m": inc.predicted(res.n, m),
+                    "polysemantic neurons": spread(poly[j], ".0f"),
+                    "collided pairs": spread(pairs[j], ".0f"),
+                    "features carried by none": spread(lost[j], ".0f"),
+                    "settled": f"{int(ok[j].sum())} of {ok.shape[1]}",
+                    "final loss": spread(loss[:, -1], ".3f"),
+                    "loss change, last eighth": spread(100 * change, ".2f") + " %",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def numbers(res: Incidental) -> dict[str, Any]:
+    g = res.grid
+    ok = res.settled("linear")
+    poly, pairs = mean_settled(res.poly(), ok), mean_settled(res.pairs(), ok)
+    pred = predictions(res).tolist()
+    out: dict[str, Any] = {
+        "profile": res.profile.name,
+        "n": g.n_features,
+        "n_m": len(g.n_neurons),
+        "m_min": min(g.n_neurons),
+        "m_max": max(g.n_neurons),
+        "ms": ", ".join(map(str, g.n_neurons)),
+        "n_seeds": len(g.seeds),
+        "n_settings": len(SETTINGS),
+        "n_models": len(SETTINGS) * len(g.seeds) * len(g.n_neurons),
+        "steps": g.n_steps,
+        "lr": LR,
+        "l1": L1,
+        "init_norm": INIT_NORM,
+        "threshold": inc.CARRY_THRESHOLD,
+        "carried_weight": 1 - L1 / 8,
+        "bias_decay": BIAS_DECAY,
+        "bias_small": BIAS_SCALES[0],
+        "bias_large": BIAS_SCALES[1],
+        "minutes": res.seconds() / 60,
+        "n_settled": int(ok.sum()),
+        "n_runs": ok.numel(),
+        "poly_text": ", ".join(f"{c:.2f}" for c in poly),
+        "pairs_text": ", ".join(f"{c:.2f}" for c in pairs),
+        "pred_text": ", ".join(f"{p:g}" for p in pred),
+        "mixed_text": ", ".join(f"{inc.expected_mixed_neurons(g.n_features, m):.2f}" for m in g.n_neurons),
+        "all_text": ", ".join(f"{inc.expected_colliding_pairs(g.n_features, m):.2f}" for m in g.n_neurons),
+        "slope": power_law_exponent(res.ms, poly),
+    }
+    finite = [(c, p) for c, p in zip(poly, pred, strict=True) if math.isfinite(c)]
+    out["ratio"] = sum(c for c, _ in finite) / sum(p for _, p in finite) if finite else float("nan")
+    out.update({f"mech_{k}": v for k, v in mechanism(res).items()})
+    init_opp = [float(inc.opposite_pairs(W0).double().mean()) for W0 in res.initial("linear")]
+    out["init_opposite_text"] = ", ".join(f"{c:.2f}" for c in init_opp)
+    for setting in SETTINGS:
+        s_ok = res.settled(setting)
+        out[f"{setting}_poly_text"] = ", ".join(f"{c:.2f}" for c in mean_settled(res.poly(setting), s_ok))
+        out[f"{setting}_settled"] = int(s_ok.sum())
+        out[f"{setting}_lost_max"] = int(res.per_m(setting, inc.n_uncarried).max())
+        out[f"{setting}_pairs_max"] = int(res.pairs(setting).max())
+    relu_ok = res.settled("relu0")
+    relu_means = mean_settled(res.poly("relu0"), relu_ok)
+    out["n_m_above"] = len(res.ms) - 1
+    out["relu0_zero_above"] = sum(c == 0 for m, c in zip(res.ms, relu_means, strict=True) if m > res.n)
+    out["relu0_neg_carried"] = sum(
+        int((inc.carried(W[ok]) & (W[ok] < 0)).sum())
+        for m, W, ok in zip(res.ms, res.final("relu0"), relu_ok, strict=True)
+        if m > res.n
+    )
+    out["runs_per_setting"] = len(res.ms) * len(g.seeds)
+    out["relu0_settled_first"] = int(relu_ok[0].sum())
+    out["settle_tol"] = STILL_FALLING
+    relu_ok = res.settled("relu0")
+    relu_means = mean_settled(res.poly("relu0"), relu_ok)
+    out["n_m_above"] = len(res.ms) - 1
+    out["relu0_zero_above"] = sum(c == 0 for m, c in zip(res.ms, relu_means, strict=True) if m > res.n)
+    out["relu0_neg_carried"] = sum(
+        int((inc.carried(W[ok]) & (W[ok] < 0)).sum())
+        for m, W, ok in zip(res.ms, res.final("relu0"), relu_ok, strict=True)
+        if m > res.n
+    )
+    out["runs_per_setting"] = len(res.ms) * len(g.seeds)
+    out["relu0_settled_first"] = int(relu_ok[0].sum())
+    out["settle_tol"] = STILL_FALLING
+    for scale in BIAS_SCALES:
+        c = compare(res, f"neg{scale:g}", "relu0")
+        out[f"neg{scale:g}_fewer"], out[f"neg{scale:g}_more"], out[f"neg{scale:g}_tested"] = (
+            c["n_fewer"],
+            c["n_more"],
+            c["n_tested"],
+        )
+    c = compare(res, f"neg{BIAS_SCALES[0]:g}", "linear")
+    out["recipe_fewer"], out["recipe_more"], out["recipe_tested"] = c["n_fewer"], c["n_more"], c["n_tested"]
+    return out
