@@ -197,7 +197,7 @@ ms.incidental_polysemanticity.table(res).style.hide(axis="index").format({"n²/4
 # Each claim is split into parts, each a test with a named threshold (a constant of
 # `monosem.experiments.incidental_polysemanticity`, with its reason). Only settled runs count, and the comparisons
 # count only those that still carry every feature. The first claim is
-# Lecomte et al.'s, with the count as the issue states it. The second is this chapter's own question, which
+# Lecomte et al.'s, with the count as it was reported to us (see the top of the chapter). The second is this chapter's own question, which
 # neither paper tests.
 
 # %%
