@@ -37,8 +37,9 @@ ms.claims.glue_numbers("", ms.width.numbers(res))
 # The **{glue:text}`profile`** profile: N = {glue:text}`N` features, d = {glue:text}`d`, {glue:text}`steps:,`
 # steps, learning rate {glue:text}`k_lr` (Table 1's for the K batches), and k = {glue:text}`ks`
 # neurons, from {glue:text}`k_min_over_n:g` N to {glue:text}`k_max_over_n:g` N. The paper sweeps k from 16 to 2048
-# (N/32 to 4N); the `paper` profile does the same, the `cpu` profile starts at N/4: the narrowest models have the
-# largest batches, and k = N/8 alone would cost as much as both sparse models together. Three families of models:
+# (N/32 to 4N); the `paper` profile does the same, the `cpu` profile starts at N/2: the narrowest models have the
+# largest batches, and the three models at k = N/4 alone would take a third of the chapter's training budget on a
+# 2-core machine. Three families of models:
 #
 # - **K0**: zero initial bias, no bias decay (the {ref}`ch-basins` chapter's recipe);
 # - **K1**: initial mean bias {glue:text}`k1_init_bias:g` with bias decay {glue:text}`k1_decay:g` (the
