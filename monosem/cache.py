@@ -46,9 +46,12 @@ def results_root() -> Path:
 class Cache:
     """Trained sweeps in one folder, `root`, keyed by configuration and library `version`."""
 
-    def __init__(self, root: str | os.PathLike[str], version: str = __version__) -> None:
+    def __init__(self, root: str | os.PathLike[str], version: str = __version__, read_only: bool = False) -> None:
         self.root = Path(root)
         self.version = version
+        # read_only: `get_or_compute` raises CacheError instead of computing what is not cached (for export)
+        self.read_only = read_only
+        self.used: set[Path] = set()  # the files `get_or_compute` has served or written, so that export finds them
 
     @classmethod
     def for_profile(cls, profile_name: str) -> Cache:
@@ -166,6 +169,7 @@ class Cache:
                 payload = torch.load(path, map_location="cpu", weights_only=True)
                 if not isinstance(payload, dict) or payload.get("format") != FORMAT or payload.get("key") != key:
                     raise CacheError(f"{path} is not a monosem result of {name!r} at this configuration")
+                self.used.add(path)
                 return dict(payload["arrays"])
             except Exception as exc:  # pickle, zip, EOF and missing-key errors all mean the same thing here
                 err = (
@@ -174,6 +178,8 @@ class Cache:
                     else CacheError(f"cannot read {path}: {type(exc).__name__}: {exc}")
                 )
                 self._move_aside(err, path)
+        if self.read_only:
+            raise CacheError(f"{path} does not exist: {name!r} at this configuration is not computed yet")
         arrays = compute()
         if not isinstance(arrays, dict) or not all(isinstance(v, torch.Tensor) for v in arrays.values()):
             raise TypeError(f"the computation {name!r} must return a dict of tensors")
@@ -186,6 +192,7 @@ class Cache:
             "arrays": {k: v.detach().cpu().contiguous() for k, v in arrays.items()},
         }
         self._write(path, payload)
+        self.used.add(path)
         return arrays
 
     def _write(self, path: Path, payload: dict[str, object]) -> None:

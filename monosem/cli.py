@@ -131,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "export":
                 target = Cache(args.to / profile.name, cache.version)
                 runner.export_compact(cache, sweeps, pipeline.weights_needed(chosen), target)
+                pipeline.export_computations(profile, chosen, cache, target)
                 return 0
             if args.budget is not None and not args.budget > 0:
                 raise ValueError(f"--budget must be a positive number of minutes, got {args.budget}")

@@ -13,13 +13,14 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import torch
 
 from monosem import runner
-from monosem.cache import Cache
+from monosem.cache import Cache, CacheError
 from monosem.config import Sweep
 from monosem.profiles import Profile, get_profile
 
@@ -59,6 +60,30 @@ def compute_all(profile: Profile, names: list[str] | None, cache: Cache, gpu_siz
     for chapter, hook in hooks.items():
         print(f"training (or reading from the cache) what {chapter} needs besides sweeps", flush=True)
         print(f"      {chapter}: {hook(profile, cache) / 60:.1f} min of training (as recorded)", flush=True)
+
+
+def export_computations(
+    profile: Profile, names: list[str] | None, cache: Cache, target: Cache, log: Callable[[str], object] = print
+) -> list[Path]:
+    """Copy into `target` the cached results of what the chapters (all, or those named) compute besides sweeps
+    (their `compute`), as they are; every one must be cached already (RunnerError names the first that is not)."""
+    names = chapters() if names is None else names
+    written = []
+    for chapter in names:
+        hook = getattr(experiment(chapter), "compute", None)
+        if hook is None:
+            continue
+        reader = Cache(cache.root, cache.version, read_only=True)
+        try:
+            hook(profile, reader, progress=False)
+        except CacheError as err:
+            raise runner.RunnerError(f"{chapter}: {err}; train it first (python -m monosem train)") from None
+        target.root.mkdir(parents=True, exist_ok=True)
+        for path in sorted(reader.used):
+            shutil.copy2(path, target.root / path.name)
+            log(f"{chapter}: {path.name} ({path.stat().st_size / 1e6:.1f} MB) -> {target.root}")
+            written.append(target.root / path.name)
+    return written
 
 
 def weights_needed(names: list[str] | None = None) -> set[str]:

@@ -71,6 +71,9 @@ def test_chapters_render_from_compact_results_alone(ci, tmp_path, monkeypatch):
     assert {p.name for p in written} == {ci.path(s).name for s in sweeps}
     for sweep in sweeps:
         assert target.load(sweep).has_weights == (sweep.name in weights)
+    pipeline.compute_all(CI, None, ci)
+    computed = pipeline.export_computations(CI, None, ci, target, log=_quiet)
+    assert computed, "the chapters beyond the paper compute models besides sweeps: exported as they are"
     before = {p.name: p.stat().st_mtime_ns for p in target.root.iterdir()}
 
     monkeypatch.setenv("MONOSEM_RESULTS", str(tmp_path / "export"))  # the full cache is out of reach now
@@ -100,3 +103,10 @@ def test_cli_train_rejects_a_bad_budget():
         [sys.executable, "-m", "monosem", "train", "--profile", "ci", "--budget", "0"], capture_output=True, text=True
     )
     assert out.returncode == 2 and "--budget must be a positive number of minutes, got 0.0" in out.stderr
+
+
+def test_export_refuses_computations_not_made_yet(tmp_path):
+    empty, target = Cache(tmp_path / "empty" / "ci"), Cache(tmp_path / "export" / "ci")
+    with pytest.raises(runner.RunnerError, match="09_incidental_polysemanticity: .* is not computed yet"):
+        pipeline.export_computations(CI, ["09_incidental_polysemanticity"], empty, target, log=_quiet)
+    assert not target.root.exists()
