@@ -330,7 +330,7 @@ def lecomte(res: Incidental) -> Finding:
         ),
         Part(
             "their number falls as 1/m",
-            "n²/4m (the issue's statement of the paper's count)",
+            "n²/4m (the paper's count, as reported to us)",
             f"fitted exponent {slope:.2f}",
             f"within {SLOPE_TOL} of -1 (SLOPE_TOL)",
             None if math.isnan(slope) else abs(slope + 1) <= SLOPE_TOL,
