@@ -479,18 +479,6 @@ def numbers(res: Incidental) -> dict[str, Any]:
     out["runs_per_setting"] = len(res.ms) * len(g.seeds)
     out["relu0_settled_first"] = int(relu_ok[0].sum())
     out["settle_tol"] = STILL_FALLING
-    relu_ok = res.settled("relu0")
-    relu_means = mean_settled(res.poly("relu0"), relu_ok)
-    out["n_m_above"] = len(res.ms) - 1
-    out["relu0_zero_above"] = sum(c == 0 for m, c in zip(res.ms, relu_means, strict=True) if m > res.n)
-    out["relu0_neg_carried"] = sum(
-        int((inc.carried(W[ok]) & (W[ok] < 0)).sum())
-        for m, W, ok in zip(res.ms, res.final("relu0"), relu_ok, strict=True)
-        if m > res.n
-    )
-    out["runs_per_setting"] = len(res.ms) * len(g.seeds)
-    out["relu0_settled_first"] = int(relu_ok[0].sum())
-    out["settle_tol"] = STILL_FALLING
     for scale in BIAS_SCALES:
         c = compare(res, f"neg{scale:g}", "relu0")
         out[f"neg{scale:g}_fewer"], out[f"neg{scale:g}_more"], out[f"neg{scale:g}_tested"] = (
