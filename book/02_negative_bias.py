@@ -20,8 +20,8 @@
 # bias (initial mean bias −1), let the bias decay towards zero during the first half of training, and the
 # model lands in a far more monosemantic minimum at every learning rate, with the same or lower loss
 # (claim 3). Below about −√ε the precise initial bias does not matter (claim 4), and exactly d + 1 neurons
-# end with a positive bias (claim 5). This chapter re-runs batches LR3, LR4, B1-B5 and the GeLU sweep of
-# Table 1, and LR3 at a second embedding dimension.
+# end with a positive bias (claim 5). This chapter re-runs batches LR3, LR4, B1-B5 (fewer at `cpu`, see below)
+# and the GeLU sweep of Table 1, and LR3 at a second embedding dimension.
 
 # %% tags=["parameters"]
 profile = "auto"
@@ -82,11 +82,12 @@ ms.plotting.compare_heatmaps({"LR1": res.lr1, "LR3": res.lr3}, lr=P.lr_focus, se
 # %% [markdown]
 # ## How negative must the bias be?
 #
-# Batches B1-B5 sweep the initial mean bias at five feature densities ε (the paper's densities: this profile
-# keeps ε and scales N and d together, so each batch maps to the paper's batch of the same name). The dashed
+# Table 1's batches B1-B5 sweep the initial mean bias at five feature densities ε (the paper's densities: this
+# profile keeps ε and scales N and d together, so each batch maps to the paper's batch of the same name). This
+# run trains {glue:text}`b_names`, at initial biases {glue:text}`b_biases`. {glue:text}`b_left_out` The dashed
 # line marks −√ε, the typical size of a pre-activation at initialisation.
 
-# %% mystnb={"figure": {"caption": "Number of monosemantic neurons per feature (top) and fraction of neurons that are monosemantic (bottom) against the initial mean bias, for batches B1-B5 (learning rate 0.003, as in Table 1). Dashed: $-\\sqrt{\\varepsilon}$. Compare with Fig. 8-9 of the paper.", "name": "fig-b-sweeps"}}
+# %% mystnb={"figure": {"caption": "Number of monosemantic neurons per feature (top) and fraction of neurons that are monosemantic (bottom) against the initial mean bias, for the batches of B1-B5 this profile trains (learning rate 0.003, as in Table 1). Dashed: $-\\sqrt{\\varepsilon}$. Compare with Fig. 8-9 of the paper.", "name": "fig-b-sweeps"}}
 ms.plotting.against_bias(res.b_labelled())
 
 # %% [markdown]
@@ -107,7 +108,8 @@ ms.plotting.sorted_biases({"LR3": res.lr3, "LR3d2, d doubled": res.lr3d2, "LR3x2
 #
 # With a GeLU the activation is not zero below zero: it has a minimum of about
 # {glue:text}`gelu_min_value:.2f` at {glue:text}`gelu_minimum:.2f`. The paper finds
-# the best initial bias near that minimum. Here the best initial bias (averaged over learning rates) is
+# the best initial bias near that minimum. This run sweeps the initial bias at learning rates
+# {glue:text}`gelu_lrs`; the best initial bias (averaged over them) is
 # {glue:text}`gelu_best_bias`, with {glue:text}`gelu_best_mono:.2f` monosemantic neurons per feature against
 # {glue:text}`gelu_zero_bias_mono:.2f` at zero initial bias.
 
@@ -139,7 +141,8 @@ ms.claims.show(ms.negative_bias.findings(res))
 # this profile trains {glue:text}`steps:,` steps at batch {glue:text}`batch` (the paper: 131,072 steps at
 # batch 8192). At the lowest learning rate the negative-bias model ends at a loss of
 # {glue:text}`lr3_loss_lowest_lr:.3f`, against {glue:text}`lr1_loss_lowest_lr:.3f` with zero bias. The sparse
-# batches B2-B5 keep Table 1's per-step decay of {glue:text}`sparse_decay`, so over this run their bias shrinks
+# batches (B2-B5 in Table 1, {glue:text}`sparse_names` here) keep Table 1's per-step decay of
+# {glue:text}`sparse_decay`, so over this run their bias shrinks
 # by {glue:text}`sparse_shrink:.0%` in all (over the paper's run: {glue:text}`sparse_shrink_paper:.0%`). The
 # introduction records a second `cpu` run that scaled the decays up instead: it helped B2 and lost claims 3
 # and 5. How much of the initial bias the decay alone leaves at the end of its half of training, here and in

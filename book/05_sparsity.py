@@ -114,7 +114,7 @@ ms.plotting.activation_heatmaps(e1, ms.sparsity.boundary_indices(e1), by="eps")
 # ({glue:text}`left_E3_paper:.0%`) and E4 {glue:text}`left_E4:.0%` ({glue:text}`left_E4_paper:.0%`). At `cpu`,
 # with 8 times fewer steps than the paper, E3 and E4 would leave the bias almost where it started, less decay
 # than any row of the paper's run; when this grid was chosen, chapter 2's `cpu` run of B2-B5 at initial bias −1
-# (the same recipe as E3) had learned almost nothing by its end. E1 and E2 leave about what the paper's E3 and E4
+# (the same recipe as E3) had learned almost nothing by its end (chapter 2 now leaves B4 and B5 out at `cpu`). E1 and E2 leave about what the paper's E3 and E4
 # leave, so `cpu` trains those two, which also keeps it within its time budget. Gradients move the bias too; the
 # table is the decay's share only.
 
