@@ -37,8 +37,8 @@ ms.claims.glue_numbers("", ms.basins.numbers(res))
 # The **{glue:text}`profile`** profile: N = {glue:text}`N` features, an embedding of d = {glue:text}`d`
 # dimensions, k = {glue:text}`k` neurons, batches of {glue:text}`batch` samples and {glue:text}`steps:,` steps
 # (the paper: N = 512, d = 64, k = 1024, batch 8192, 131,072 steps). Each sweep trains as one batched model (LR1:
-# {glue:text}`n_lrs` learning rates at {glue:text}`n_seeds` seeds, {glue:text}`n_models` models). Numbers quoted
-# as "median [min, max]" are over the seeds. The numbers below come from this run.
+# {glue:text}`n_lrs` learning rates at {glue:text}`seeds_text`, {glue:text}`n_models` models).
+# {glue:text}`seeds_note` The numbers below come from this run.
 #
 # ## Training traces
 #
@@ -88,7 +88,7 @@ ms.plotting.bias_by_rank(res.lr1, ms.basins.first_seed(res.lr1), by="lr")
 # the schedule, or an eighth of the run when that is shorter); here {glue:text}`c1_n_converged` of the {glue:text}`c1_n_lrs` learning rates
 # of LR1 are converged at every seed.
 
-# %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature (left) and final loss (right) against the learning rate, zero initial bias, for uniform (LR1: median over seeds, band: their range) and power-law (LR2) feature frequencies. Compare with Fig. 1 (left) of the paper.", "name": "fig-lr-final"}}
+# %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature (left) and final loss (right) against the learning rate, zero initial bias, for uniform (LR1: median over seeds, band: their range, where more than one is cached) and power-law (LR2) feature frequencies. Compare with Fig. 1 (left) of the paper.", "name": "fig-lr-final"}}
 ms.plotting.final_against({"LR1 (uniform)": res.lr1, "LR2 (power law)": res.lr2}, by="lr")
 
 # %% [markdown]

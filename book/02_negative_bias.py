@@ -41,7 +41,7 @@ ms.claims.glue_numbers("", ms.negative_bias.numbers(res))
 #
 # ## Negative bias against zero bias, learning rate by learning rate
 
-# %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature (left) and final loss (right) against the learning rate, with zero initial bias (LR1, LR2) and with initial bias -1 and bias decay 0.03 (LR3, LR4); LR1 and LR3: median over seeds, band: their range. Compare with Fig. 1 and Fig. 10 of the paper.", "name": "fig-neg-final"}}
+# %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature (left) and final loss (right) against the learning rate, with zero initial bias (LR1, LR2) and with initial bias -1 and bias decay 0.03 (LR3, LR4); LR1 and LR3: median over seeds, band: their range, where more than one is cached. Compare with Fig. 1 and Fig. 10 of the paper.", "name": "fig-neg-final"}}
 ms.plotting.final_against(
     {
         "LR1 (0, uniform)": res.lr1,
@@ -60,11 +60,11 @@ ms.plotting.final_against(
 # {glue:text}`uni_mono_zero_mean:.2f`. With power-law frequencies it is more monosemantic at
 # {glue:text}`power_n_more_mono` of the {glue:text}`power_n_both_converged` learning rates at which both
 # converged. The weakest negative-bias model is the one at lr = {glue:text}`uni_lr_neg_min`
-# ({glue:text}`uni_mono_neg_min:.2f` per feature, median over {glue:text}`n_seeds` seeds).
+# ({glue:text}`uni_mono_neg_min:.2f` per feature, at {glue:text}`seeds_text`).
 #
 # The paper's Fig. 1 puts the two recipes side by side over training:
 
-# %% mystnb={"figure": {"caption": "Number of monosemantic neurons per feature during training, zero initial bias (LR1, left) and initial bias -1 with bias decay (LR3, right), one line per learning rate: the median over seeds, with their range as a band. Compare with Fig. 1 of the paper.", "name": "fig-fig1-traces"}}
+# %% mystnb={"figure": {"caption": "Number of monosemantic neurons per feature during training, zero initial bias (LR1, left) and initial bias -1 with bias decay (LR3, right), one line per learning rate: the median over seeds, with their range as a band where more than one is cached. Compare with Fig. 1 of the paper.", "name": "fig-fig1-traces"}}
 ms.plotting.mono_traces({"LR1 (zero initial bias)": res.lr1, "LR3 (initial bias -1, decay)": res.lr3})
 
 # %% [markdown]

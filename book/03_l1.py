@@ -56,8 +56,8 @@ ms.claims.glue_numbers("", ms.l1.numbers(res))
 # the cache (Fig. 14's red model). The paper's Fig. 14 colours its L1 models by log10 λ from −7 to 0 (the extracted
 # text lost the minus signs); the `paper`
 # profile sweeps those decades and half-decades around the `cpu` run's most monosemantic strengths; the `cpu`
-# profile sweeps half-decades over the range where the penalty goes from a small fraction of the task loss to
-# more than all of it. This book, built at the {glue:text}`profile` profile, sweeps λ = {glue:text}`l1_grid`.
+# profile sweeps six strengths from where the penalty is a small fraction of the task loss to more than all of
+# it, in half-decades around its most monosemantic ones. This book, built at the {glue:text}`profile` profile, sweeps λ = {glue:text}`l1_grid`.
 # The two sweeps trained in {glue:text}`minutes:.1f` minutes (recorded wall time).
 #
 # ## Training with L1
@@ -68,7 +68,7 @@ ms.plotting.strength_traces(res.rg1z, ms.l1.trace_references(res), by="l1")
 # %% [markdown]
 # ## Monosemanticity and loss against the L1 strength
 
-# %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature (left) and final task loss (right) against the L1 strength, with zero initial bias (RG1Z) and with initial bias -1 (RG1, Table 1), both with bias decay 0.03. Dashed: the models without L1, the negative-bias recipe (LR3 at the same learning rate: median over seeds, band: their range), RG1Z's l1 = 0 model, and chapter 1's LR1 (zero bias, no decay). Hollow markers: the loss was still falling.", "name": "fig-l1-final"}}
+# %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature (left) and final task loss (right) against the L1 strength, with zero initial bias (RG1Z) and with initial bias -1 (RG1, Table 1), both with bias decay 0.03. Dashed: the models without L1, the negative-bias recipe (LR3 at the same learning rate: median over seeds, band: their range, where more than one is cached), RG1Z's l1 = 0 model, and chapter 1's LR1 (zero bias, no decay). Hollow markers: the loss was still falling.", "name": "fig-l1-final"}}
 ms.plotting.against_strength(ms.l1.by_label(res), ms.l1.references(res), by="l1")
 
 # %% [markdown]

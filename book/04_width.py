@@ -54,8 +54,8 @@ ms.claims.glue_numbers("", ms.width.numbers(res))
 # training run: one batched model whose instances are the three families, which differ only in their bias
 # recipe and feature frequencies. A model whose configuration is already an instance of a chapter-2 sweep is
 # taken from there: at the `cpu` and `paper` profiles, the three models at k = 2N are LR1's, LR3's and LR4's at
-# lr {glue:text}`k_lr:g`, seed 0. One seed per model: the models at k = 2N have siblings at other seeds in LR1 and
-# LR3, whose spread sets the noise thresholds below.
+# lr {glue:text}`k_lr:g`, seed 0. One seed per model: the spread of LR3 over three seeds at k = 2N, measured
+# once at `cpu`, sets the noise thresholds below.
 #
 # ## Training traces
 

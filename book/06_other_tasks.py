@@ -59,8 +59,8 @@ ms.claims.glue_numbers("", ms.other_tasks.numbers(res))
 # 0.6-1.7 % per period of the lr schedule, and # mono / # features was still rising fast in the last doubling of
 # steps), so no part of the claim about the absolute value's minima could be tested. `cpu` therefore trains these
 # models twice as long, which doubles their cost; to stay within the chapter's training budget LR5 drops lr 0.001
-# (at 2^14 steps it had learned nothing: loss 1.16, no monosemantic neuron) and 0.005, and D1 takes its decay-0.03
-# model from LR5. The decays are per step, so a run shorter than the paper's still removes less of the bias, which
+# (at 2^14 steps it had learned nothing: loss 1.16, no monosemantic neuron), 0.005 and 0.01, D1 drops the decay
+# 3 · 10^−3, and D1 takes its decay-0.03 model from LR5. The decays are per step, so a run shorter than the paper's still removes less of the bias, which
 # is why `cpu` also moves D1's decays towards faster ones (last section).
 #
 # **The tasks and the metric.** Q is drawn the way P is (orthonormal columns, rows normalised to unit length),
@@ -84,7 +84,7 @@ ms.plotting.training_traces(res.rp1, by="lr")
 # 2's LR3 (median over its seeds; one sweep, trained once for both chapters), reaches {glue:text}`lr3_mono`. Side
 # by side, with the absolute-value models of LR5:
 
-# %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature (left) and final loss (right) against the learning rate, for the re-projector (RP1, k = 2N), the decoder (LR3 of chapter 2, k = 2N; median over seeds, band: their range) and the absolute-value task (LR5, k = 4N), all with initial mean bias -1 and bias decay 0.03. The tasks' losses are not comparable with each other (the re-projector has d outputs, the others N).", "name": "fig-other-final"}}
+# %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature (left) and final loss (right) against the learning rate, for the re-projector (RP1, k = 2N), the decoder (LR3 of chapter 2, k = 2N; median over seeds, band: their range, where more than one is cached) and the absolute-value task (LR5, k = 4N), all with initial mean bias -1 and bias decay 0.03. The tasks' losses are not comparable with each other (the re-projector has d outputs, the others N).", "name": "fig-other-final"}}
 ms.plotting.final_against(
     {"RP1 (re-projector)": res.rp1, "LR3 (decoder)": res.lr3, "LR5 (absolute value)": res.lr5}, by="lr"
 )

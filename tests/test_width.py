@@ -59,7 +59,9 @@ def test_models_at_the_default_k_are_taken_from_chapter_2():
             assert k == cpu.d_hidden or (sweep.name == f"K_k{k}" and i == list(width.ROWS).index(row))
     assert set().union(*width.ROWS.values()) <= set(width.ROW_FIELDS)  # the rows differ only in ROW_FIELDS
     names = [s.name for s in width.sweeps(cpu)]
-    assert len(names) == len(set(names)) and {"LR1", "LR3", "LR4", "SPARSE_k512", "SPARSE_k1024"} <= set(names)
+    g = width.grid(cpu)
+    sparse_names = {f"SPARSE_k{g.sparse_base * f}" for f in g.sparse_factors}
+    assert len(names) == len(set(names)) and {"LR1", "LR3", "LR4", *sparse_names} <= set(names)
     assert not {s.name for s in basins.sweeps(cpu)} - {"LR1", "LR2"}  # the basins sweeps are chapter 2's too
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from monosem.cache import Cache
 from monosem.claims import Finding, Part, spearman, spread
 from monosem.config import Sweep
-from monosem.experiments.common import by_lr, converged_lrs, lr_sweep, median_by_lr, scale_numbers
+from monosem.experiments.common import by_lr, converged_lrs, lr_sweep, median_by_lr, scale_numbers, seeds_text
 from monosem.metrics import MONO_THRESHOLD, is_monosemantic
 from monosem.profiles import Profile
 from monosem.results import STILL_FALLING, SweepResult
@@ -199,7 +199,7 @@ def numbers(res: Basins) -> dict[str, Any]:
     out.update({f"c2_{k}": v for k, v in bias_split(res.lr1).items()})
     out["lr2_mono_low"] = mono2[min(mono2)]
     out["lr2_mono_high"] = mono2[max(mono2)]
-    out["n_seeds"] = len(set(res.lr1.values("seed")))
+    out.update(seeds_text(res.lr1))
     out["n_models"] = res.lr1.sweep.n_inst
     out["still_falling_pct"] = 100 * STILL_FALLING
     return out

@@ -17,7 +17,7 @@ from monosem.cache import Cache
 from monosem.claims import Finding, Part, spread
 from monosem.config import Sweep, make_sweep
 from monosem.experiments import basins
-from monosem.experiments.common import by_lr, converged_lrs, lr_sweep, median_by_lr, scale_numbers
+from monosem.experiments.common import by_lr, converged_lrs, lr_sweep, median_by_lr, scale_numbers, seeds_text
 from monosem.metrics import POSITIVE_BIAS, mono_fraction, n_positive_bias
 from monosem.profiles import PROFILES, Profile
 from monosem.results import STILL_FALLING, SweepResult
@@ -425,7 +425,7 @@ def numbers(res: NegativeBias) -> dict[str, Any]:
     out["counts_d"] = _d_counts(res.lr3)[2]
     out["counts_wide"] = _d_counts(res.lr3d2)[2]
     out["counts_d2"] = _d_counts(res.lr3x2)[2]
-    out["n_seeds"] = len(set(res.lr3.values("seed")))
+    out.update(seeds_text(res.lr3))
     out["b_lr"] = B_LR
     trained = grid(res.profile).b_batches
     out["b_names"] = batch_names(trained)
