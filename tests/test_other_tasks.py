@@ -70,7 +70,9 @@ def _holds(res: OtherTasks) -> dict[str, bool | None]:
 
 def test_sweeps_follow_table_1_and_the_scaled_batch_rule():
     cpu = get_profile("cpu")
-    rp1, lr5, d1, lr3 = other_tasks.sweeps(cpu)
+    rp1, both, lr3 = other_tasks.sweeps(cpu)
+    lr5, d1 = other_tasks.lr5(cpu), other_tasks.d1(cpu)
+    assert set(both.configs) == {*lr5.configs, *d1.configs} and both.n_inst == len(set(both.configs))  # one batch
     assert lr3 == negative_bias.lr3(cpu)  # chapter 2's, from the cache
     assert rp1.configs[0].task == "reprojector" and rp1.configs[0].d_out == cpu.d_embed
     assert {c.d_hidden for c in rp1.configs} == {2 * cpu.n_features}
@@ -82,7 +84,9 @@ def test_sweeps_follow_table_1_and_the_scaled_batch_rule():
         assert cfg.n_steps == other_tasks.grid(cpu).abs_steps * cpu.n_steps
     assert {c.lr for c in d1.configs} == {0.007} and {c.bias_decay for c in lr5.configs} == {0.03}
     paper = get_profile("paper")
-    assert {c.batch_size for s in other_tasks.sweeps(paper)[1:3] for c in s.configs} == {4096}
+    assert {c.batch_size for c in other_tasks.abs_sweep(paper).configs} == {4096}
+    # at `paper` LR5's lr 0.007 model is D1's decay 0.03: trained once
+    assert other_tasks.abs_sweep(paper).n_inst == len(other_tasks.grid(paper).lr5_lrs) + 4
     assert max(other_tasks.grid(cpu).d1_decays) > max(other_tasks.grid(paper).d1_decays)  # the shorter run's shift
 
 

@@ -49,8 +49,9 @@ def lr_sweep(profile: Profile, name: str, with_seeds: bool = False, **fixed: Any
 
 
 def scale_numbers(profile: Profile, trained: Iterable[SweepResult]) -> dict[str, Any]:
-    """The profile's scale and the recorded training time of the sweeps a chapter trains itself."""
-    trained = list(trained)
+    """The profile's scale and the recorded training time of the sweeps a chapter trains itself (a cached file
+    counted once when several results are parts of it)."""
+    seconds = {r.meta.get("path", id(r)): r.seconds for r in trained}
     return {
         "profile": profile.name,
         "N": profile.n_features,
@@ -60,7 +61,7 @@ def scale_numbers(profile: Profile, trained: Iterable[SweepResult]) -> dict[str,
         "steps": profile.n_steps,
         "n_lrs": len(profile.lrs),
         "lr_focus": profile.lr_focus,
-        "minutes": sum(r.seconds for r in trained) / 60,
+        "minutes": sum(seconds.values()) / 60,
     }
 
 
