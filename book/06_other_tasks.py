@@ -61,7 +61,7 @@ ms.claims.glue_numbers("", ms.other_tasks.numbers(res))
 # models twice as long, which doubles their cost; to stay within the chapter's training budget LR5 drops lr 0.001
 # (at 2^14 steps it had learned nothing: loss 1.16, no monosemantic neuron), 0.005 and 0.01, D1 drops the decay
 # 3 · 10^−3, and D1 takes its decay-0.03 model from LR5. LR5 and D1 train as one batched model (they differ only in
-# learning rate and decay): a step of these models costs nearly as much with two instances as with three. The decays are per step, so a run shorter than the paper's still removes less of the bias, which
+# learning rate and decay), which trains them faster than two separate sweeps. The decays are per step, so a run shorter than the paper's still removes less of the bias, which
 # is why `cpu` also moves D1's decays towards faster ones (last section).
 #
 # **The tasks and the metric.** Q is drawn the way P is (orthonormal columns, rows normalised to unit length),

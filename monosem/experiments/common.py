@@ -43,9 +43,12 @@ def lr_sweep(profile: Profile, name: str, with_seeds: bool = False, **fixed: Any
     """A Table 1 row that sweeps the learning rate over the profile's lrs, with `fixed` fields set; with
     `with_seeds`, at every seed of `seeds(profile)` too (the lr varies slowest; a profile with one seed has no seed
     axis, so that `train --seeds S` can widen it)."""
-    if with_seeds and len(seeds(profile)) > 1:
-        return make_sweep(name, profile.base(**fixed), lr=profile.lrs, seed=seeds(profile))
-    return make_sweep(name, profile.base(**({"seed": seeds(profile)[0]} if with_seeds else {}) | fixed), lr=profile.lrs)
+    if not with_seeds:
+        return make_sweep(name, profile.base(**fixed), lr=profile.lrs)
+    (first, *more) = seeds(profile)
+    if more:
+        return make_sweep(name, profile.base(**fixed), lr=profile.lrs, seed=(first, *more))
+    return make_sweep(name, profile.base(seed=first, **fixed), lr=profile.lrs)
 
 
 def scale_numbers(profile: Profile, trained: Iterable[SweepResult]) -> dict[str, Any]:

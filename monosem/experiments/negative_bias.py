@@ -392,8 +392,8 @@ def bias_shrink(decay: float, lr: float, n_steps: int) -> float:
 def bias_left(profile: Profile) -> pd.DataFrame:
     """The fraction of the initial bias that bias decay alone leaves after the first half of training, at each of
     the profile's learning rates (decay 0.03, LR3 and LR4) and at B2-B5's (decay 0.003, lr 0.003; those the
-    profile trains), against the
-    paper's run (2^17 steps). Gradients move the bias too; this is the decay's share only."""
+    profile trains), against the paper's run (2^17 steps). Gradients move the bias too; this is the decay's share
+    only."""
     paper = PROFILES["paper"].n_steps
     rows = [("LR3, LR4", lr, RECIPE["bias_decay"]) for lr in profile.lrs]
     sparse = sparse_batches(profile)
@@ -431,7 +431,6 @@ def numbers(res: NegativeBias) -> dict[str, Any]:
     out["b_lr"] = B_LR
     trained = grid(res.profile).b_batches
     out["b_names"] = batch_names(trained)
-    out["n_b"] = len(trained)
     left_out = tuple(n for n in B_BATCHES if n not in trained)
     out["b_left_out"] = (
         f"This profile leaves out {batch_names(left_out)}: at its run length their bias decay leaves the bias "
