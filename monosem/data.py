@@ -116,7 +116,10 @@ class DataStream:
         # independent of the presence draw; half the random numbers of drawing presence and magnitude apart.
         u = torch.rand(self.batch_size, probs.shape[-1], generator=gen, device=probs.device)
         p = probs[:, None, :]
-        return torch.where(u < p, u / p, 0.0)
+        # torch.where(u < p, u / p, 0.0) bit for bit (p > 0: ModelConfig checks eps > 0), in float arithmetic
+        # only: sign(p - u) clamped at 0 is 1 exactly where u < p, and u / p >= 0; five times faster on a CPU,
+        # where comparisons and `where` are slow.
+        return (u / p).mul_((p - u).sign_().clamp_min_(0))
 
     def _embed(self, f: Tensor, proj: Tensor, out_proj: Tensor | None) -> tuple[Tensor, Tensor]:
         x = torch.bmm(f, proj.transpose(1, 2))

@@ -4,6 +4,7 @@ import torch
 
 from monosem.config import ModelConfig
 from monosem.data import DataStream, feature_probs, random_projection
+from monosem.numerics import numerics
 
 SMALL = dict(n_features=64, d_embed=8, d_hidden=16, batch_size=4096, n_steps=1)
 
@@ -69,3 +70,18 @@ def test_instances_see_the_data_they_would_see_alone():
         xa, ta = alone.sample()
         torch.testing.assert_close(t[i], ta[0])
         torch.testing.assert_close(x[i], xa[0])
+
+
+def test_the_draw_equals_thresholding_with_where_bit_for_bit():
+    # The draw avoids torch.where for speed; it must give exactly where(u < p, u / p, 0), at every density the
+    # profiles use (the power law's smallest and a clipped 1), under the training's flushed denormals.
+    cfgs = (ModelConfig(**SMALL, eps=2**-10, freq="power"), ModelConfig(**SMALL, eps=0.5, freq="power"))
+    stream = DataStream.for_configs(cfgs, "cpu")
+    probs = stream.probs
+    assert float(probs.max()) == 1.0 and float(probs.min()) < 1e-3
+    with numerics(torch.device("cpu"), tf32=False):
+        f = stream._draw(torch.Generator().manual_seed(3), probs)
+        u = torch.rand(SMALL["batch_size"], 64, generator=torch.Generator().manual_seed(3))
+        expected = torch.where(u < probs[:, None, :], u / probs[:, None, :], 0.0)
+    assert torch.equal(f.view(torch.int32), expected.view(torch.int32))  # the bits, zeros' signs included
+    assert 0 < float((f > 0).float().mean()) < 1

@@ -71,3 +71,25 @@ def test_schedule_is_periodic():
     assert abs(lr_factor(T_MAX)) < 1e-12
     assert abs(lr_factor(2 * T_MAX) - 1.0) < 1e-12
     assert all(abs(lr_factor(s) - lr_factor(s + 2 * T_MAX)) < 1e-12 for s in range(0, 2 * T_MAX, 37))
+
+
+@pytest.mark.parametrize("eps", [1e-6, 1e-12])
+def test_the_floor_under_the_second_moment_changes_no_bit(eps):
+    # Exact zeros in the gradient (a neuron that never fires) leave exact zeros in v, which BatchedLamb floors
+    # before the square root for speed; the steps must equal those without the floor bit for bit.
+    gen = torch.Generator().manual_seed(5)
+    p = torch.randn(2, 64, 32, generator=gen)
+    p[:, 60:] *= 1e-6  # small weights, whose updates show a change of sqrt(v) ~ 1e-10 against eps
+    floored = BatchedLamb([p.clone()], torch.tensor([0.01, 0.02]), eps=eps)
+    plain = BatchedLamb([p.clone()], torch.tensor([0.01, 0.02]), eps=eps)
+    assert (floored.floor > 0) == (eps >= 1e-10)
+    plain.floor = 0.0
+    for step in range(20):
+        g = torch.randn(2, 64, 32, generator=gen)
+        g[:, :40] = 0.0  # never fires
+        g[1, 50] = 1e-20 if step < 10 else 0.0  # its square underflows
+        g[:, 60:] *= 1e-8  # v ~ 1e-19: above the floor, and sqrt(v) ~ 3e-10 changes the update by ~3e-4
+        for opt in (floored, plain):
+            opt.step([g], lr_factor(step))
+    assert torch.equal(floored.params[0], plain.params[0])
+    assert not torch.equal(floored.params[0], p)
