@@ -58,11 +58,12 @@ ms.claims.glue_numbers("", ms.other_tasks.numbers(res))
 # learning rates for the profile's 2^14 steps: none of its models had converged (the loss was still falling by
 # 0.6-1.7 % per period of the lr schedule, and # mono / # features was still rising fast in the last doubling of
 # steps), so no part of the claim about the absolute value's minima could be tested. `cpu` therefore trains these
-# models twice as long, which doubles their cost; to stay within the chapter's training budget LR5 drops lr 0.001
-# (at 2^14 steps it had learned nothing: loss 1.16, no monosemantic neuron), 0.005 and 0.01, D1 drops the decay
-# 3 · 10^−3, and D1 takes its decay-0.03 model from LR5. LR5 and D1 train as one batched model (they differ only in
-# learning rate and decay), which trains them faster than two separate sweeps. The decays are per step, so a run shorter than the paper's still removes less of the bias, which
-# is why `cpu` also moves D1's decays towards faster ones (last section).
+# models twice as long, which doubles their cost; to stay within the chapter's training budget LR5 drops lr
+# {glue:text}`lr5_dropped_cpu` (in that first run lr 0.001 had learned nothing: loss 1.16, no monosemantic neuron),
+# D1 drops the decays {glue:text}`d1_dropped_cpu` and adds {glue:text}`d1_added_cpu`, and D1 takes its decay-0.03
+# model from LR5. LR5 and D1 train as one batched model (they differ only in learning rate and decay), which trains
+# them faster than two separate sweeps. The decays are per step, so a run shorter than the paper's removes less of
+# the bias: that is why `cpu` moves D1's decays towards faster ones (last section).
 #
 # **The tasks and the metric.** Q is drawn the way P is (orthonormal columns, rows normalised to unit length),
 # and the re-projector's output has d dimensions, so its second layer is k × d. For the absolute value, f₁ and f₂
@@ -166,9 +167,10 @@ ms.plotting.final_against_models({"D1 (absolute value, lr 0.007)": ms.other_task
 #
 # The decays are per step and act during the first half of the run, so the decay alone leaves
 # (1 − decay · lr)^(steps / 2) of the initial bias, and a run shorter than the paper's decays less in total. At
-# `cpu`, whose absolute-value models train 4 times fewer steps than the paper's, D1's slowest decay in the paper
-# (5 · 10^−4) would leave 94 % of the bias, barely different from no decay, so `cpu` drops it and adds a decay of
-# 0.1, which leaves about as little as the paper's two fastest, 0.01 and 0.03, do over the paper's run. What the
+# `cpu`, whose absolute-value models train {glue:text}`abs_fewer_cpu` times fewer steps than the paper's, D1's
+# slowest decay in the paper ({glue:text}`d1_slowest_paper`) would leave {glue:text}`d1_slowest_left_cpu` of the
+# bias, barely different from no decay, so `cpu` drops it and adds {glue:text}`d1_added_cpu`, which leaves about as
+# little as the paper's two fastest, 0.01 and 0.03, do over the paper's run (the table). What the
 # decay alone leaves of the bias at each absolute-value model of this profile, and over the paper's run (gradients
 # move the bias too; this is the decay's share only):
 

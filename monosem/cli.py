@@ -142,9 +142,11 @@ def main(argv: list[str] | None = None) -> int:
                 if args.budget is not None:
                     raise ValueError("--budget cannot be used with --ray: every task starts at once")
                 cluster.train_on_ray(cache, sweeps, label=profile.name, address=args.ray or None, gpu_sized=gpu_sized)
-                return 0
-            budget = None if args.budget is None else args.budget * 60
-            runner.train_all(cache, sweeps, label=profile.name, budget_s=budget, gpu_sized=gpu_sized)
+            else:
+                budget = None if args.budget is None else args.budget * 60
+                runner.train_all(cache, sweeps, label=profile.name, budget_s=budget, gpu_sized=gpu_sized)
+            # What chapters compute besides sweeps (chapters 8-9: small models with their own loops) trains here,
+            # on the driver, with or without Ray.
             pipeline.compute_all(profile, chosen, cache, gpu_sized=gpu_sized)
             return 0
         if args.command == "bench":

@@ -210,3 +210,14 @@ def test_cuda_on_a_cluster_without_a_gpu_is_refused(ray_local, tmp_path):
         cluster.train_on_ray(cache, [LR1], label="ci", device="cuda")
     with _unchanged(tmp_path), pytest.raises(runner.RunnerError, match="sweeps of the ci profile are not in"):
         cluster.train_on_ray(cache, [LR1], label="ci", gpu_sized=True)  # the paper profile on CPUs
+
+
+def test_train_with_ray_also_computes_what_chapters_need_besides_sweeps(tmp_path, monkeypatch):
+    # chapters 8-9 train small models of their own (`compute`), on the driver, with or without --ray
+    monkeypatch.setenv("MONOSEM_RESULTS", str(tmp_path))
+    calls = []
+    monkeypatch.setattr(cluster, "train_on_ray", lambda cache, sweeps, **kw: calls.append(("ray", len(sweeps))))
+    monkeypatch.setattr(pipeline, "compute_all", lambda profile, chosen, cache, **kw: calls.append(("compute", chosen)))
+    assert cli.main(["train", "--profile", "ci", "--chapter", "8", "--ray"]) == 0
+    assert [c[0] for c in calls] == ["ray", "compute"]
+    assert calls[1][1] == [pipeline.resolve_chapter("8")]

@@ -347,6 +347,27 @@ def grid_text(profile_name: str) -> str:
     return f"RP1 at lr {listed(g.rp1_lrs)}, LR5 at lr {listed(g.lr5_lrs)}, D1 at decay {listed(g.d1_decays)}"
 
 
+def cpu_cuts() -> dict[str, str]:
+    """What `cpu` leaves out of `paper`'s grid of LR5 and D1 and adds to it, and why (the numbers chapter 6's prose
+    gives): its absolute-value run is `abs_fewer_cpu` times shorter than the paper's, over which the paper's slowest
+    decay would leave `d1_slowest_left_cpu` of the bias."""
+    cpu, paper = GRIDS["cpu"], GRIDS["paper"]
+
+    def missing(values: tuple[float, ...], kept: tuple[float, ...]) -> str:
+        return ", ".join(f"{v:g}" for v in values if v not in kept)
+
+    cpu_steps = PROFILES["cpu"].n_steps * cpu.abs_steps
+    slowest = min(paper.d1_decays)
+    return {
+        "abs_fewer_cpu": f"{PROFILES['paper'].n_steps / cpu_steps:g}",
+        "d1_slowest_paper": f"{slowest:g}",
+        "d1_slowest_left_cpu": f"{1 - negative_bias.bias_shrink(slowest, D1_LR, cpu_steps):.0%}",
+        "lr5_dropped_cpu": missing(paper.lr5_lrs, cpu.lr5_lrs),
+        "d1_dropped_cpu": missing(paper.d1_decays, (*cpu.d1_decays, RECIPE["bias_decay"])),
+        "d1_added_cpu": missing(cpu.d1_decays, paper.d1_decays),
+    }
+
+
 def _rho(value: float) -> str:
     return "n/a (fewer than 3 models)" if value != value else f"{value:+.2f}"
 
@@ -524,6 +545,7 @@ def numbers(res: OtherTasks) -> dict[str, Any]:
     out["grid_cpu"] = grid_text("cpu")
     out["grid_paper"] = grid_text("paper")
     out["grid_here"] = grid_text(res.profile.name)
+    out.update(cpu_cuts())
     rp = roughly_one(res.rp1)
     out["rp1_mono"] = lr_list(rp["mono"])
     out["rp1_loss"] = lr_list(dict(zip(res.rp1.values("lr"), res.rp1.final_loss.tolist(), strict=True)), ".3f")
