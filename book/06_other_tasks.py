@@ -170,7 +170,7 @@ ms.plotting.final_against_models({"D1 (absolute value, lr 0.007)": ms.other_task
 # `cpu`, whose absolute-value models train {glue:text}`abs_fewer_cpu` times fewer steps than the paper's, D1's
 # slowest decay in the paper ({glue:text}`d1_slowest_paper`) would leave {glue:text}`d1_slowest_left_cpu` of the
 # bias, barely different from no decay, so `cpu` drops it and adds {glue:text}`d1_added_cpu`, which leaves about as
-# little as the paper's two fastest, 0.01 and 0.03, do over the paper's run (the table). What the
+# little as the paper's two fastest, {glue:text}`d1_fastest_paper`, do over the paper's run (the table). What the
 # decay alone leaves of the bias at each absolute-value model of this profile, and over the paper's run (gradients
 # move the bias too; this is the decay's share only):
 

@@ -16,7 +16,8 @@ from torch import Tensor
 T_MAX = 2**9
 # The second moments are floored here before their square root: the smallest normal float32. A neuron that never
 # fires has exact zeros there, and on x86 CPUs PyTorch's sqrt of 0 is several times slower than of a positive
-# number (12 % of a step of chapter 5's sweeps, `python -m monosem bench --profile-step`). sqrt(TINY) ~ 1e-19 is
+# number (12 % of a step of chapter 5's E1 under torch.profiler; LR1, which `bench --profile-step` profiles, has
+# few silent neurons). sqrt(TINY) ~ 1e-19 is
 # far below half an ulp of any eps >= EXACT_EPS, so sqrt(v) + eps is unchanged bit for bit; a smaller eps
 # skips the floor.
 TINY = torch.finfo(torch.float32).tiny

@@ -389,6 +389,11 @@ def bias_shrink(decay: float, lr: float, n_steps: int) -> float:
     return 1 - (1 - decay * lr) ** (n_steps // 2)
 
 
+def decay_left(decay: float, lr: float, n_steps: int) -> float:
+    """The fraction of the initial bias that bias decay alone leaves after the first half of a run of `n_steps`."""
+    return 1 - bias_shrink(decay, lr, n_steps)
+
+
 def bias_left(profile: Profile) -> pd.DataFrame:
     """The fraction of the initial bias that bias decay alone leaves after the first half of training, at each of
     the profile's learning rates (decay 0.03, LR3 and LR4) and at B2-B5's (decay 0.003, lr 0.003; those the
@@ -401,7 +406,7 @@ def bias_left(profile: Profile) -> pd.DataFrame:
         rows.append((batch_names(sparse), B_LR, B_BATCHES["B2"][1]))
     return pd.DataFrame(
         [
-            (batch, lr, decay, 1 - bias_shrink(decay, lr, profile.n_steps), 1 - bias_shrink(decay, lr, paper))
+            (batch, lr, decay, decay_left(decay, lr, profile.n_steps), decay_left(decay, lr, paper))
             for batch, lr, decay in rows
         ],
         columns=[

@@ -313,8 +313,8 @@ def bias_left(profile: Profile) -> pd.DataFrame:
                 batch,
                 lr,
                 decay,
-                1 - negative_bias.bias_shrink(decay, lr, steps),
-                1 - negative_bias.bias_shrink(decay, lr, paper),
+                negative_bias.decay_left(decay, lr, steps),
+                negative_bias.decay_left(decay, lr, paper),
             )
             for batch, lr, decay in rows
         ],
@@ -335,13 +335,13 @@ def heatmap_indices(result: SweepResult, profile: Profile) -> list[int]:
     return [lrs.index(lr) for lr in dict.fromkeys(wanted) if lr in lrs]
 
 
+def listed(values: tuple[float, ...]) -> str:
+    return ", ".join(f"{v:g}" for v in values)
+
+
 def grid_text(profile_name: str) -> str:
     """A profile's grid in words."""
     g = GRIDS[profile_name]
-
-    def listed(values: tuple[float, ...]) -> str:
-        return ", ".join(f"{v:g}" for v in values)
-
     if g.rp1_lrs == g.lr5_lrs:
         return f"RP1 and LR5 at lr {listed(g.lr5_lrs)}, D1 at decay {listed(g.d1_decays)}"
     return f"RP1 at lr {listed(g.rp1_lrs)}, LR5 at lr {listed(g.lr5_lrs)}, D1 at decay {listed(g.d1_decays)}"
@@ -354,17 +354,18 @@ def cpu_cuts() -> dict[str, str]:
     cpu, paper = GRIDS["cpu"], GRIDS["paper"]
 
     def missing(values: tuple[float, ...], kept: tuple[float, ...]) -> str:
-        return ", ".join(f"{v:g}" for v in values if v not in kept)
+        return listed(tuple(v for v in values if v not in kept))
 
-    cpu_steps = PROFILES["cpu"].n_steps * cpu.abs_steps
-    slowest = min(paper.d1_decays)
+    cpu_steps = abs_base(PROFILES["cpu"]).n_steps
+    slowest, *_, second_fastest, fastest = sorted(paper.d1_decays)
     return {
         "abs_fewer_cpu": f"{PROFILES['paper'].n_steps / cpu_steps:g}",
         "d1_slowest_paper": f"{slowest:g}",
-        "d1_slowest_left_cpu": f"{1 - negative_bias.bias_shrink(slowest, D1_LR, cpu_steps):.0%}",
+        "d1_slowest_left_cpu": f"{negative_bias.decay_left(slowest, D1_LR, cpu_steps):.0%}",
         "lr5_dropped_cpu": missing(paper.lr5_lrs, cpu.lr5_lrs),
         "d1_dropped_cpu": missing(paper.d1_decays, (*cpu.d1_decays, RECIPE["bias_decay"])),
         "d1_added_cpu": missing(cpu.d1_decays, paper.d1_decays),
+        "d1_fastest_paper": f"{second_fastest:g} and {fastest:g}",
     }
 
 
@@ -537,8 +538,8 @@ def numbers(res: OtherTasks) -> dict[str, Any]:
     out["abs_steps_factor"] = grid(res.profile).abs_steps
     # What the decay alone leaves of LR5's bias at D1's lr, over this run and over the paper's.
     decay = RECIPE["bias_decay"]
-    out["lr5_left"] = 1 - negative_bias.bias_shrink(decay, D1_LR, abs_cfg.n_steps)
-    out["lr5_left_paper"] = 1 - negative_bias.bias_shrink(decay, D1_LR, PROFILES["paper"].n_steps)
+    out["lr5_left"] = negative_bias.decay_left(decay, D1_LR, abs_cfg.n_steps)
+    out["lr5_left_paper"] = negative_bias.decay_left(decay, D1_LR, PROFILES["paper"].n_steps)
     out["still_falling"] = STILL_FALLING
     out["d1_lr"] = D1_LR
     out["grid_ci"] = grid_text("ci")

@@ -25,7 +25,7 @@ from monosem.cache import Cache
 from monosem.claims import Finding, Part
 from monosem.config import Sweep, make_sweep
 from monosem.experiments.common import scale_numbers
-from monosem.experiments.negative_bias import bias_shrink
+from monosem.experiments.negative_bias import bias_shrink, decay_left
 from monosem.metrics import mono_fraction
 from monosem.profiles import PROFILES, Profile
 from monosem.results import STILL_FALLING, SweepResult
@@ -229,11 +229,6 @@ def loss_fall_step(result: SweepResult, fraction: float = 0.5, smooth: int = SMO
     steps = result.loss_steps.double()[w // 2 : w // 2 + means.shape[1]]
     first = torch.where(below.any(1), below.double().argmax(1), torch.full_like(target, -1, dtype=torch.long))
     return torch.where(first >= 0, steps[first.clamp(min=0)], torch.full_like(target, math.inf))
-
-
-def decay_left(decay: float, lr: float, n_steps: int) -> float:
-    """The fraction of the initial bias that bias decay alone leaves after the first half of a run of `n_steps`."""
-    return 1 - bias_shrink(decay, lr, n_steps)
 
 
 def trace_row(rows: Iterable[str], profile: Profile) -> str:
