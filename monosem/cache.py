@@ -21,7 +21,7 @@ import torch
 from monosem import training
 from monosem.config import Sweep
 from monosem.results import SweepResult
-from monosem.version import __version__
+from monosem.version import RESULTS_VERSION
 
 FORMAT = 1
 # The most seeds `seeded` looks for (`python -m monosem train --seeds S` trains every sweep at S seeds).
@@ -46,7 +46,7 @@ def results_root() -> Path:
 class Cache:
     """Trained sweeps in one folder, `root`, keyed by configuration and library `version`."""
 
-    def __init__(self, root: str | os.PathLike[str], version: str = __version__, read_only: bool = False) -> None:
+    def __init__(self, root: str | os.PathLike[str], version: str = RESULTS_VERSION, read_only: bool = False) -> None:
         self.root = Path(root)
         self.version = version
         # read_only: `get_or_compute` raises CacheError instead of computing what is not cached (for export)

@@ -7,6 +7,8 @@ instance therefore sees exactly the data it would see if it were trained alone w
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -51,6 +53,15 @@ def init_generator(seed: int, device: torch.device | str = "cpu") -> torch.Gener
     return _seeded(seed, 2, device)
 
 
+# The held-out set of seed s is drawn from a generator seeded with HELDOUT_STREAM + s: far above the training
+# streams (3 s + 0, 1, 2) and below the connectivity masks' 2^62 + s, so it never shares a stream with them.
+HELDOUT_STREAM = 2**61
+
+
+def heldout_generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
+    return torch.Generator(device=device).manual_seed(HELDOUT_STREAM + seed)
+
+
 @dataclass
 class DataStream:
     """Batches for every instance of a sweep, grouped by seed.
@@ -67,6 +78,7 @@ class DataStream:
     # an index from the host: on a GPU that copy would wait for the device) and their probabilities.
     groups: list[tuple[torch.Generator, Tensor, Tensor]]
     shared: bool  # every instance has the same seed and the same probabilities
+    seeds: tuple[int, ...] = ()  # the seed of each group, in order
 
     @classmethod
     def for_configs(cls, configs: tuple[ModelConfig, ...], device: torch.device | str) -> DataStream:
@@ -88,7 +100,19 @@ class DataStream:
             idx = torch.tensor([i for i, c in enumerate(configs) if c.seed == seed], device=device)
             groups.append((_seeded(seed, 1, device), idx, probs[idx]))
         shared = len(seeds) == 1 and bool((probs == probs[0]).all())
-        return cls(base.task, base.batch_size, probs, proj, out_proj, groups, shared)
+        return cls(base.task, base.batch_size, probs, proj, out_proj, groups, shared, tuple(seeds))
+
+    def heldout(self, n_samples: int, chunk: int) -> Iterator[tuple[Tensor, Tensor]]:
+        """The held-out set, `n_samples` inputs and targets in chunks of `chunk` (as `sample` returns them): drawn
+        from generators of its own (`heldout_generator`), re-seeded at every call, so that every call yields the
+        same samples and the training stream is never touched."""
+        if n_samples % chunk:
+            raise ValueError(f"the held-out set of {n_samples} samples must be whole chunks of {chunk}")
+        device = self.probs.device
+        fresh = [(heldout_generator(seed, device), idx, probs) for seed, (_, idx, probs) in zip(self.seeds, self.groups)]
+        stream = dataclasses.replace(self, batch_size=chunk, groups=fresh)
+        for _ in range(n_samples // chunk):
+            yield stream.sample()
 
     def sample(self) -> tuple[Tensor, Tensor]:
         """One batch: inputs x (n or 1, B, d) and targets (n or 1, B, d_out); a leading 1 broadcasts."""

@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
-from monosem.results import STILL_FALLING
+from monosem.results import SETTLE_LOSS
 
 HIDDEN = ("linear", "relu")
 # A carried feature ends with |weight| near 1 (its column has unit norm, shrunk by the L1 penalty to about
@@ -216,7 +216,7 @@ def train(
 
 def settled(run: dict[str, Tensor]) -> Tensor:
     """Which instances of a trained batch have settled, (n_inst,) bool: the mean loss of the last eighth of the run
-    differs from that of the eighth before by less than STILL_FALLING (the toy model's tolerance) of it, and the
+    differs from that of the eighth before by less than SETTLE_LOSS (the toy model's tolerance) of it, and the
     number of collided pairs has not changed since the last snapshot at or before half-way."""
     loss = run["loss"]
     eighth = max(1, loss.shape[1] // 8)
@@ -224,7 +224,7 @@ def settled(run: dict[str, Tensor]) -> Tensor:
     steps = run["snap_steps"]
     half = int((steps <= int(steps[-1]) // 2).nonzero()[-1])  # the last snapshot at or before half-way
     same_count = run["snap_pairs"][:, half] == run["snap_pairs"][:, -1]
-    return ((last - before).abs() < STILL_FALLING * last) & same_count
+    return ((last - before).abs() < SETTLE_LOSS * last) & same_count
 
 
 # --- the collision counter -------------------------------------------------------------------------------------

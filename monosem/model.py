@@ -163,8 +163,12 @@ class ToyModel:
         return loss, [g_w_in, g_e.sum(1), g_w_out]
 
     def detached(self) -> ToyModel:
-        masks = None if self.masks is None else tuple(m.cpu().clone() for m in self.masks)
-        return ToyModel(*(p.detach().cpu().clone() for p in self.params), self.activation, masks)
+        return self.to("cpu")
+
+    def to(self, device: torch.device | str) -> ToyModel:
+        """A copy on `device` (never the same tensors: training the copy leaves this model as it is)."""
+        masks = None if self.masks is None else tuple(m.to(device).clone() for m in self.masks)
+        return ToyModel(*(p.detach().to(device).clone() for p in self.params), self.activation, masks)
 
 
 def _uniform(shape: tuple[int, ...], bound: float, gen: torch.Generator) -> Tensor:

@@ -4,7 +4,8 @@ Recipe (Appendix A and the reference code): LAMB with a periodic cosine schedule
 loss is the sum of squared errors over output dimensions, averaged over the batch, plus l1 * sum|h| / B;
 during the first half of training the bias decays after every step as b <- b (1 - bias_decay * lr) with
 the *base* learning rate. The loss is recorded every 16 steps; the mean bias and the number of
-monosemantic neurons and every neuron's r_i, with that step's loss, at steps 1, 2, 4, ... (and at the last step).
+monosemantic neurons and every neuron's r_i, with that step's loss and the loss on a fixed held-out set, at steps
+1, 2, 4, ... (and at the last step).
 A sparse model (`weight_density` < 1) trains in the same loop: its connectivity masks live in the model, which
 zeroes the missing weights at initialisation and their gradients at every step (`monosem.model`).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import time
 
 import torch
+from torch import Tensor
 from tqdm import tqdm
 
 from monosem.config import ModelConfig, Sweep
@@ -25,6 +27,13 @@ from monosem.optim import BatchedLamb, lr_factor
 from monosem.results import SweepResult
 
 LOSS_EVERY = 16
+# The held-out set every snapshot is evaluated on: the same samples at every snapshot, so that the change between
+# two snapshots is a paired difference, free of the sampling noise of the recorded batch losses (which spread by
+# 5-9 % within a window at `cpu`); 2^14 samples put the held-out loss itself within about 1 % of the expected
+# loss, and the paired change between snapshots within a small fraction of that (`python -m monosem bench
+# --heldout` measures both).
+HELDOUT_SAMPLES = 2**14
+HELDOUT_CHUNK = 2**11
 # The reported final loss averages the recorded losses over one period of the lr schedule.
 FINAL_LOSS_WINDOW = 2**10
 
@@ -42,6 +51,24 @@ def snapshot_steps(n_steps: int) -> list[int]:
     return steps if steps[-1] == n_steps else [*steps, n_steps]
 
 
+@torch.no_grad()
+def heldout_loss(model: ToyModel, data: DataStream, n_samples: int = HELDOUT_SAMPLES) -> tuple[Tensor, Tensor]:
+    """The task loss of every instance on the held-out set (`DataStream.heldout`), (n,), and the loss of the best
+    constant output there, (n,): sum over outputs of the targets' variance, the loss of a model that has learned
+    nothing but the mean (a model with every neuron dead does no better)."""
+    chunk = min(HELDOUT_CHUNK, n_samples)
+    loss = torch.zeros(model.n_inst, device=model.W_in.device)
+    t_sum = t_sq = None
+    for x, target in data.heldout(n_samples, chunk):
+        err = model.forward(x)[1].sub_(target)
+        loss += torch.linalg.vecdot(err, err).sum(-1)
+        t_sum = target.sum(1) if t_sum is None else t_sum + target.sum(1)
+        t_sq = target.square().sum(1) if t_sq is None else t_sq + target.square().sum(1)
+    mean = t_sum / n_samples
+    const = (t_sq / n_samples - mean.square()).sum(-1).expand(model.n_inst)
+    return loss / n_samples, const
+
+
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -53,6 +80,7 @@ def train(
     tf32: bool | None = None,
     profiler: torch.profiler.profile | None = None,
     compile: bool = False,
+    init: ToyModel | None = None,
 ) -> SweepResult:
     """Train every instance of `sweep` as one batched model and return its compact results.
 
@@ -61,6 +89,8 @@ def train(
     `torch.profiler.profile`, told of every step (`python -m monosem bench --profile-step`). compile: run
     the forward and backward through `torch.compile` (off by default: on two CPU cores it is slower, see
     `python -m monosem bench --compile`; the optimizer step does not compile with PyTorch 2.13's CPU backend).
+    init: start from these weights instead of the seeds' initialisation (a model trained on; the optimizer's
+    moments start at zero).
     """
     device = torch.device(device) if device is not None else default_device()
     tf32 = device.type == "cuda" if tf32 is None else tf32
@@ -76,7 +106,13 @@ def train(
     l1 = per_inst("l1") if any(c.l1 for c in configs) else None
     decay_factor = 1 - bias_decay * lr
     data = DataStream.for_configs(configs, device)
-    model = ToyModel.init(configs, device)
+    if init is not None and (init.n_inst, init.W_in.shape[1:], init.W_out.shape[1:]) != (
+        n_inst,
+        (base.d_embed, base.d_hidden),
+        (base.d_hidden, base.d_out),
+    ):
+        raise ValueError(f"init holds {init.n_inst} models of another shape than sweep {sweep.name!r}")
+    model = ToyModel.init(configs, device) if init is None else init.to(device)
     opt = BatchedLamb(model.params, lr)
     loss_and_grads = torch.compile(model.loss_and_grads) if compile else model.loss_and_grads
 
@@ -88,6 +124,7 @@ def train(
     snap_r = torch.empty(n_inst, len(snaps), base.d_hidden, device=device)
     snap_bias = torch.empty(n_inst, len(snaps), device=device)
     snap_loss = torch.empty(n_inst, len(snaps), device=device)
+    snap_heldout = torch.empty(n_inst, len(snaps), device=device)
 
     start = time.perf_counter()
     with numerics(device, tf32):
@@ -106,6 +143,7 @@ def train(
                 snap_mono[:, j] = mono_per_feature(snap_r[:, j], base.n_features)
                 snap_bias[:, j] = model.b_in.mean(-1)
                 snap_loss[:, j] = loss
+                snap_heldout[:, j], heldout_const = heldout_loss(model, data)
             if profiler is not None:
                 profiler.step()
         if device.type == "cuda":
@@ -123,6 +161,8 @@ def train(
         "snap_r": snap_r.cpu(),
         "snap_bias": snap_bias.cpu(),
         "snap_loss": snap_loss.cpu(),
+        "snap_heldout": snap_heldout.cpu(),
+        "heldout_const": heldout_const.cpu(),
         "final_loss": losses[:, -window:].mean(-1).cpu(),
         "r": r,
         "W_in": final.W_in,

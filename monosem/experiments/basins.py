@@ -14,7 +14,7 @@ from monosem.config import Sweep
 from monosem.experiments.common import by_lr, converged_lrs, lr_sweep, median_by_lr, scale_numbers, seeds_text
 from monosem.metrics import MONO_THRESHOLD, is_monosemantic
 from monosem.profiles import Profile
-from monosem.results import STILL_FALLING, SweepResult
+from monosem.results import SETTLE_LOSS, SweepResult
 
 WEIGHTS = {"LR1"}
 # A neuron counts as clearly polysemantic for claim 2 below this monosemanticity.
@@ -122,7 +122,7 @@ def claim1(result: SweepResult) -> Finding:
             "trained well past the loss plateau",
             f"{c['n_converged']} of {c['n_lrs']} lrs converged"
             + (f" ({', '.join(f'{lr:g}' for lr in ok)})" if ok else ""),
-            f"loss falls < {STILL_FALLING:.1%} per period over the last 4 (STILL_FALLING), every seed",
+            f"loss falls < {SETTLE_LOSS:.1%} per period over the last 4 (SETTLE_LOSS), every seed",
             c["n_converged"] == c["n_lrs"],
         ),
         Part(
@@ -201,7 +201,7 @@ def numbers(res: Basins) -> dict[str, Any]:
     out["lr2_mono_high"] = mono2[max(mono2)]
     out.update(seeds_text(res.lr1))
     out["n_models"] = res.lr1.sweep.n_inst
-    out["still_falling_pct"] = 100 * STILL_FALLING
+    out["still_falling_pct"] = 100 * SETTLE_LOSS
     return out
 
 

@@ -21,7 +21,7 @@ from monosem.claims import Finding, Part, spread
 from monosem.config import Sweep
 from monosem.incidental import IncidentalConfig
 from monosem.profiles import Profile
-from monosem.results import STILL_FALLING
+from monosem.results import SETTLE_LOSS
 
 BEYOND_PAPER = True
 WEIGHTS: set[str] = set()
@@ -317,7 +317,7 @@ def lecomte(res: Incidental) -> Finding:
             "the runs have settled",
             "(not stated in the abstract)",
             f"{n_ok} of {n_all} runs of Lecomte et al.'s model settled",
-            f"loss changes < {STILL_FALLING:.1%} between the last two eighths and the pair count is unchanged "
+            f"loss changes < {SETTLE_LOSS:.1%} between the last two eighths and the pair count is unchanged "
             "over the second half",
             n_ok == n_all,
         ),
@@ -478,7 +478,7 @@ def numbers(res: Incidental) -> dict[str, Any]:
     )
     out["runs_per_setting"] = len(res.ms) * len(g.seeds)
     out["relu0_settled_first"] = int(relu_ok[0].sum())
-    out["settle_tol"] = STILL_FALLING
+    out["settle_tol"] = SETTLE_LOSS
     for scale in BIAS_SCALES:
         c = compare(res, f"neg{scale:g}", "relu0")
         out[f"neg{scale:g}_fewer"], out[f"neg{scale:g}_more"], out[f"neg{scale:g}_tested"] = (

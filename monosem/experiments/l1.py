@@ -26,7 +26,7 @@ from monosem.experiments import basins, negative_bias
 from monosem.experiments.common import scale_numbers
 from monosem.metrics import POSITIVE_BIAS, n_positive_bias
 from monosem.profiles import Profile
-from monosem.results import STILL_FALLING, SweepResult
+from monosem.results import SETTLE_LOSS, SweepResult
 
 WEIGHTS = {"RG1Z"}
 
@@ -255,7 +255,7 @@ def claim6(res: L1) -> Finding:
             "the runs have reached their minima",
             "trained well past the loss plateau",
             f"{n_ok} of {n_all} models converged (the L1 models and the recipe's seeds at lr {RG1_LR:g})",
-            f"loss falls < {STILL_FALLING:.1%} per period over the last 4 (STILL_FALLING)",
+            f"loss falls < {SETTLE_LOSS:.1%} per period over the last 4 (SETTLE_LOSS)",
             n_ok == n_all,
         ),
         Part(

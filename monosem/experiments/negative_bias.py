@@ -20,7 +20,7 @@ from monosem.experiments import basins
 from monosem.experiments.common import by_lr, converged_lrs, lr_sweep, median_by_lr, scale_numbers, seeds_text
 from monosem.metrics import POSITIVE_BIAS, mono_fraction, n_positive_bias
 from monosem.profiles import PROFILES, Profile
-from monosem.results import STILL_FALLING, SweepResult
+from monosem.results import SETTLE_LOSS, SweepResult
 
 WEIGHTS = {"LR3"}
 
@@ -258,7 +258,7 @@ def claim3(res: NegativeBias) -> Finding:
             "the runs have reached their minima",
             "trained well past the loss plateau",
             f"{n_conv} of {n_models} LR3 and LR4 models converged",
-            f"loss falls < {STILL_FALLING:.1%} per period over the last 4 (STILL_FALLING)",
+            f"loss falls < {SETTLE_LOSS:.1%} per period over the last 4 (SETTLE_LOSS)",
             n_conv == n_models,
         ),
         Part(

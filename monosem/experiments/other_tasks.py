@@ -27,7 +27,7 @@ from monosem.data import feature_probs
 from monosem.experiments import basins, negative_bias
 from monosem.experiments.common import converged_lrs, lr_list, median_by_lr, scale_numbers
 from monosem.profiles import PROFILES, Profile
-from monosem.results import STILL_FALLING, Instance, SweepResult
+from monosem.results import SETTLE_LOSS, Instance, SweepResult
 
 WEIGHTS = {"RP1"}
 
@@ -416,7 +416,7 @@ def claim9(res: OtherTasks) -> Finding:
             "re-projector: the runs have reached their minima",
             "trained well past the loss plateau",
             f"RP1: {_conv(res.rp1)} converged, {int(rp_left.sum())} past the initial plateau",
-            f"loss falls < {STILL_FALLING:.1%} per period over the last 4 (STILL_FALLING), and is >= "
+            f"loss falls < {SETTLE_LOSS:.1%} per period over the last 4 (SETTLE_LOSS), and is >= "
             f"{PLATEAU_LEFT:.0%} below the best constant output's (PLATEAU_LEFT)",
             bool((res.rp1.converged() & rp_left).all()),
         ),
@@ -454,7 +454,7 @@ def claim9(res: OtherTasks) -> Finding:
                 if stuck
                 else "none converged on the initial plateau"
             ),
-            f"loss falls < {STILL_FALLING:.1%} per period over the last 4 (STILL_FALLING), and is >= "
+            f"loss falls < {SETTLE_LOSS:.1%} per period over the last 4 (SETTLE_LOSS), and is >= "
             f"{PLATEAU_LEFT:.0%} below the best constant output's (PLATEAU_LEFT)",
             n_abs_basin == n_abs,
         ),
@@ -540,7 +540,7 @@ def numbers(res: OtherTasks) -> dict[str, Any]:
     decay = RECIPE["bias_decay"]
     out["lr5_left"] = negative_bias.decay_left(decay, D1_LR, abs_cfg.n_steps)
     out["lr5_left_paper"] = negative_bias.decay_left(decay, D1_LR, PROFILES["paper"].n_steps)
-    out["still_falling"] = STILL_FALLING
+    out["still_falling"] = SETTLE_LOSS
     out["d1_lr"] = D1_LR
     out["grid_ci"] = grid_text("ci")
     out["grid_cpu"] = grid_text("cpu")

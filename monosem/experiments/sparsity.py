@@ -28,7 +28,7 @@ from monosem.experiments.common import scale_numbers
 from monosem.experiments.negative_bias import bias_shrink, decay_left
 from monosem.metrics import mono_fraction
 from monosem.profiles import PROFILES, Profile
-from monosem.results import STILL_FALLING, SweepResult
+from monosem.results import SETTLE_LOSS, SweepResult
 
 WEIGHTS = {"E1"}
 
@@ -529,7 +529,7 @@ def numbers(res: Sparsity) -> dict[str, Any]:
         start_level=START_LEVEL,
         end_level=END_LEVEL,
         e_lr=E_LR,
-        still_falling=STILL_FALLING,
+        still_falling=SETTLE_LOSS,
         min_fall=MIN_FALL,
         **{f"grid_{name}": grid_text(name) for name in GRIDS},
         n_models_paper=len(GRIDS["paper"].rows) * len(GRIDS["paper"].eps),
@@ -549,7 +549,7 @@ def numbers(res: Sparsity) -> dict[str, Any]:
     steps = loss_fall_step(trace)
     out["fall_steps"] = ", ".join(f"{_steps(float(steps[i]))} at {fmt_eps(eps[i])}" for i in order)
     if math.isfinite(t.peak_eps):
-        out["peak_drop"] = float(trace.loss_drop_per_period()[trace.index(eps=t.peak_eps)])
+        out["peak_drop"] = float(-trace.settling()["loss change"][trace.index(eps=t.peak_eps)])
     else:
         out["peak_drop"] = math.nan
     paper = PROFILES["paper"].n_steps
