@@ -1,13 +1,92 @@
 """The "What we found" tables: the paper's claim and number next to this run's, with a verdict computed from
-the run (never typed in). Verdicts: "agree", "partly", "no". Each chapter's experiment module computes its
+the run (never typed in). Verdicts: "agree", "partly", "no" over the parts that could be tested, "not testable
+here" when none could: a part whose models have not settled (or whose bias decay has not done its job) cannot be
+tested at this scale and counts neither for nor against. Each chapter's experiment module computes its
 own findings with these tools."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
 import torch
+
+from monosem.paper import decay_steps, log2_steps
+from monosem.results import SweepResult
+
+
+UNTESTABLE = "cannot be tested at this scale"
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What a part needs of the models it reads before it can be tested: that every one has settled (the rule of
+    `monosem.results.settled`) and, for a part that rests on the bias decay, that the decay has done its job
+    (`monosem.paper.DECAY_DONE`). Gates of several groups of models combine with `&`.
+
+    n_models, n_settled: the models the part reads and how many have settled; steps: their run length;
+    decay_steps: the run length the slowest decay among them needs (0 where the part does not rest on the decay),
+    decay_text: that decay, in words ("decay 0.03 at lr 0.001")."""
+
+    n_models: int = 0
+    n_settled: int = 0
+    steps: int = 0
+    decay_steps: float = 0.0
+    decay_text: str = ""
+
+    @property
+    def open(self) -> bool:
+        return self.n_settled == self.n_models and self.steps >= self.decay_steps
+
+    def __and__(self, other: Gate) -> Gate:
+        slower = self if self.decay_steps >= other.decay_steps else other
+        return Gate(
+            self.n_models + other.n_models,
+            self.n_settled + other.n_settled,
+            max(self.steps, other.steps),
+            slower.decay_steps,
+            slower.decay_text,
+        )
+
+    @property
+    def why(self) -> str:
+        """Why the part cannot be tested, in words ("" when it can)."""
+        reasons = []
+        if self.n_settled < self.n_models:
+            reasons.append(
+                f"{self.n_models - self.n_settled} of {self.n_models} models not settled at {log2_steps(self.steps)} steps"
+            )
+        if self.steps < self.decay_steps:
+            reasons.append(f"the bias decay ({self.decay_text}) needs {log2_steps(self.decay_steps)} steps")
+        return "; ".join(reasons)
+
+    @property
+    def needs(self) -> str:
+        """What it would take to test the part ("" when it can be tested): the run length the decay needs, and runs
+        longer than these where models have not settled."""
+        out = []
+        if self.steps < self.decay_steps:
+            out.append(f">= {log2_steps(self.decay_steps)} steps ({self.decay_text})")
+        if self.n_settled < self.n_models:
+            out.append(
+                f"> {log2_steps(self.steps)} steps ({self.n_models - self.n_settled} of {self.n_models} models still moving)"
+            )
+        return ", ".join(out)
+
+
+def settled_gate(result: SweepResult, indices: Iterable[int] | None = None, decay: bool = False) -> Gate:
+    """The gate of the instances `indices` of `result` (every instance if None); with `decay`, the part rests on the
+    bias decay too (its slowest instance sets the run length needed)."""
+    rows = list(range(result.sweep.n_inst)) if indices is None else list(indices)
+    ok = result.converged()
+    configs = [result.configs[i] for i in rows]
+    need, text = 0.0, ""
+    if decay and configs:
+        slowest = max(configs, key=lambda c: decay_steps(c.bias_decay, c.lr))
+        need = decay_steps(slowest.bias_decay, slowest.lr)
+        text = f"decay {slowest.bias_decay:g} at lr {slowest.lr:g}"
+    return Gate(len(rows), int(sum(bool(ok[i]) for i in rows)), max((c.n_steps for c in configs), default=0), need, text)
 
 
 @dataclass(frozen=True)
@@ -15,24 +94,43 @@ class Part:
     """One part of a claim, as the paper words it, tested on this run.
 
     text: the part; paper: the paper's number for it; this_run: this run's number(s); test: the test, with its
-    named threshold; holds: True or False, or None when the run cannot test it (e.g. no converged model)."""
+    named threshold; holds: True or False, or None when the run cannot test it; gate: what the part needs of the
+    models it reads (settled, the decay done). A part whose gate is closed cannot be tested at this scale: its
+    `holds` is None whatever was passed, so no unsettled model counts for or against a claim."""
 
     text: str
     paper: str
     this_run: str
     test: str
     holds: bool | None
+    gate: Gate | None = None
+
+    def __post_init__(self) -> None:
+        if self.gate is not None and not self.gate.open:
+            object.__setattr__(self, "holds", None)
+
+    @property
+    def status(self) -> str:
+        """yes, no, "cannot be tested at this scale: <why>", or "not tested" (the run has nothing to test it on)."""
+        if self.gate is not None and not self.gate.open:
+            return f"{UNTESTABLE}: {self.gate.why}"
+        return HOLDS[self.holds]
+
+
+VERDICTS = ("agree", "partly", "no", "not testable here")
 
 
 @dataclass(frozen=True)
 class Finding:
-    """A claim of the paper and its parts. "agree" only when every part holds; "no" when none does; "partly"
-    otherwise; "not tested" when no part could be tested. `figure`: the name of the chapter's figure that shows it
-    (for the scorecard's link), if any."""
+    """A claim of the paper and its parts. The verdict is over the parts that could be tested: "agree" when every
+    one holds, "no" when none does, "partly" otherwise, "not testable here" when none could be tested (never "no").
+    `figure`: the name of the chapter's figure that shows it (for the scorecard's link), if any. `headline`: the
+    claim's one number, the paper's and this run's (by default the first part's)."""
 
     claim: str
     parts: tuple[Part, ...]
     figure: str = ""
+    headline: tuple[str, str] | None = None
 
     @property
     def number(self) -> int:
@@ -43,13 +141,33 @@ class Finding:
         return int(head)
 
     @property
+    def tested(self) -> list[bool]:
+        return [p.holds for p in self.parts if p.holds is not None]
+
+    @property
     def verdict(self) -> str:
-        decided = [p.holds for p in self.parts if p.holds is not None]
+        decided = self.tested
         if not decided:
-            return "not tested"
-        if len(decided) == len(self.parts) and all(decided):
+            return "not testable here"
+        if all(decided):
             return "agree"
         return "no" if not any(decided) else "partly"
+
+    @property
+    def needs(self) -> str:
+        """What it would take to test the parts that could not be tested here ("" when every part was tested), from
+        their gates; a part with nothing to test it on and no gate says so."""
+        needs = []
+        for p in self.parts:
+            if p.holds is None:
+                need = p.gate.needs if p.gate is not None and not p.gate.open else "a grid that can show it"
+                if need not in needs:
+                    needs.append(need)
+        return "; ".join(needs)
+
+    @property
+    def headline_numbers(self) -> tuple[str, str]:
+        return self.headline or (self.parts[0].paper, self.parts[0].this_run)
 
 
 HOLDS = {True: "yes", False: "no", None: "not tested"}
@@ -57,9 +175,9 @@ HOLDS = {True: "yes", False: "no", None: "not tested"}
 
 def table(findings: list[Finding]) -> pd.DataFrame:
     """One row per part: the claim and its verdict, the part, the paper's number, this run's, the test and whether
-    the part holds."""
+    the part holds (or why it cannot be tested here)."""
     rows = [
-        (f"{f.claim} ({f.verdict})", p.text, p.paper, p.this_run, p.test, HOLDS[p.holds])
+        (f"{f.claim} ({f.verdict})", p.text, p.paper, p.this_run, p.test, p.status)
         for f in findings
         for p in f.parts
     ]

@@ -52,7 +52,25 @@ def test_verdict_rule():
         return Finding("c", tuple(Part("p", "", "", "", h) for h in holds)).verdict
 
     assert f(True, True) == "agree" and f(True, False) == "partly" and f(False, False) == "no"
-    assert f(True, None) == "partly" and f(None, None) == "not tested" and f(False, None) == "no"
+    # over the parts that could be tested: an untested part counts neither way, and none tested is never "no"
+    assert f(True, None) == "agree" and f(None, None) == "not testable here" and f(False, None) == "no"
+
+
+def test_a_closed_gate_makes_a_part_untestable_whatever_it_was_given():
+    unsettled = claims.Gate(n_models=3, n_settled=2, steps=2**14)
+    short = claims.Gate(n_models=3, n_settled=3, steps=2**14, decay_steps=2**17.2, decay_text="decay 0.03 at lr 0.001")
+    done = claims.Gate(n_models=3, n_settled=3, steps=2**17, decay_steps=2**15.6, decay_text="decay 0.03 at lr 0.003")
+    for gate in (unsettled, short):
+        part = Part("p", "", "", "", False, gate)
+        assert part.holds is None and part.status.startswith(claims.UNTESTABLE)
+        assert Finding("1. c", (part,)).verdict == "not testable here"
+    assert Part("p", "", "", "", False, done).holds is False
+    assert "1 of 3 models not settled at 2^14 steps" in unsettled.why
+    assert short.needs == ">= 2^17.2 steps (decay 0.03 at lr 0.001)"
+    both = unsettled & short
+    assert (both.n_models, both.n_settled, both.decay_steps) == (6, 5, 2**17.2) and not both.open
+    finding = Finding("1. c", (Part("a", "", "", "", True, done), Part("b", "", "", "", False, short)))
+    assert finding.verdict == "agree" and finding.needs == ">= 2^17.2 steps (decay 0.03 at lr 0.001)"
 
 
 def test_claim1_parts_hold_on_a_clean_result():

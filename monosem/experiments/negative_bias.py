@@ -19,6 +19,7 @@ from monosem.config import Sweep, make_sweep
 from monosem.experiments import basins
 from monosem.experiments.common import by_lr, converged_lrs, lr_sweep, median_by_lr, scale_numbers, seeds_text
 from monosem.metrics import POSITIVE_BIAS, mono_fraction, n_positive_bias
+from monosem.paper import decay_left
 from monosem.profiles import PROFILES, Profile
 from monosem.results import SETTLE_LOSS, SweepResult
 
@@ -386,12 +387,7 @@ def sparse_batches(profile: Profile) -> tuple[str, ...]:
 
 def bias_shrink(decay: float, lr: float, n_steps: int) -> float:
     """The fraction by which bias decay alone shrinks a bias over a run: 1 - (1 - decay lr)^(n_steps / 2)."""
-    return 1 - (1 - decay * lr) ** (n_steps // 2)
-
-
-def decay_left(decay: float, lr: float, n_steps: int) -> float:
-    """The fraction of the initial bias that bias decay alone leaves after the first half of a run of `n_steps`."""
-    return 1 - bias_shrink(decay, lr, n_steps)
+    return 1 - decay_left(decay, lr, n_steps)
 
 
 def bias_left(profile: Profile) -> pd.DataFrame:
