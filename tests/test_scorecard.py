@@ -3,7 +3,7 @@
 import pytest
 
 from monosem import pipeline
-from monosem.claims import Finding, Part
+from monosem.claims import Finding, Gate, Part
 from monosem.experiments import scorecard
 from monosem.profiles import get_profile
 
@@ -25,10 +25,24 @@ def test_table_orders_claims_and_links_chapter_and_figure():
     )
     frame = scorecard.table(card, ["00_scorecard", "01_basins", "02_negative_bias"])
     assert [c.split(".")[0] for c in frame["claim"]] == ["1", "2", "3"]
-    assert list(frame["verdict"]) == ["**agree**", "**agree**", "**no**"]
+    assert list(frame["verdict"]) == ["**agree** (1 of 1 parts tested)"] * 2 + ["**no** (1 of 1 parts tested)"]
     assert frame["shown in"][2] == "{doc}`02_negative_bias`, {numref}`Fig. %s <fig-neg-final>`"
     assert frame["shown in"][0] == "{doc}`01_basins`"
     assert scorecard.numbers(card)["n_agree"] == 2 and scorecard.numbers(card)["n_no"] == 1
+
+
+def test_an_untestable_claim_says_what_would_test_it_and_its_parts_fold_below():
+    gate = Gate(n_models=2, n_settled=1, steps=2**14, decay_steps=2**17.2, decay_text="decay 0.03 at lr 0.001")
+    untestable = Finding("4. d", (Part("a part", "p", "r", "x > 0", False, gate),), headline=("0.6-1", "0.3"))
+    card = scorecard.Scorecard(get_profile("ci"), {"negative_bias": [untestable], "basins": [_finding("1. a")]})
+    frame = scorecard.table(card, ["01_basins", "02_negative_bias"])
+    assert frame["verdict"][1] == "**not testable here** (0 of 1 parts tested)"
+    assert frame["to test the rest"][1] == ">= 2^17.2 steps (decay 0.03 at lr 0.001), > 2^14 steps (1 of 2 models still moving)"
+    assert (frame["the paper"][1], frame["this book (ci)"][1]) == ("0.6-1", "0.3")
+    assert frame["to test the rest"][0] == "every part tested"
+    assert scorecard.numbers(card)["n_not_testable_here"] == 1 and scorecard.numbers(card)["n_no"] == 0
+    page = scorecard.show(card, ["01_basins", "02_negative_bias"]).data
+    assert page.count(":::{dropdown}") == 2 and "cannot be tested at this scale: 1 of 2 models" in page
 
 
 def test_a_module_without_a_page_is_an_error():

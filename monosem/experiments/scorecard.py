@@ -16,7 +16,7 @@ from types import ModuleType
 import pandas as pd
 
 from monosem.cache import Cache
-from monosem.claims import Finding
+from monosem.claims import VERDICTS, Finding
 from monosem.config import Sweep
 from monosem.profiles import Profile
 
@@ -65,7 +65,9 @@ def numbers(card: Scorecard) -> dict[str, object]:
     return {
         "profile": card.profile.name,
         "n_claims": len(every),
-        **{f"n_{v.replace(' ', '_')}": verdicts.count(v) for v in ("agree", "partly", "no", "not tested")},
+        **{f"n_{v.replace(' ', '_')}": verdicts.count(v) for v in VERDICTS},
+        "n_parts": sum(len(f.parts) for f in every),
+        "n_parts_tested": sum(len(f.tested) for f in every),
     }
 
 
@@ -82,29 +84,46 @@ def _cell(text: str) -> str:
 
 
 def table(card: Scorecard, pages: list[str]) -> pd.DataFrame:
-    """One row per claim: the claim, the paper's numbers, this run's, the verdict, and where the book shows it
-    (MyST cross-references to the chapter page and the figure)."""
+    """One row per claim: the claim in a few words, the verdict (over the parts that could be tested), the paper's
+    headline number beside this build's, what it would take to test the parts that could not be tested here
+    (from their gates), and where the book shows it (MyST cross-references to the chapter page and the figure)."""
     page = {id(f): page_of(name, pages) for name, fs in card.findings.items() for f in fs}
     rows = []
     for f in findings(card):
         where = f"{{doc}}`{page[id(f)]}`" + (f", {{numref}}`Fig. %s <{f.figure}>`" if f.figure else "")
+        paper, here = f.headline_numbers
         rows.append(
             (
                 _cell(f.claim),
-                "<br>".join(_cell(f"• {p.text}: {p.paper}") for p in f.parts),
-                "<br>".join(_cell(f"• {p.this_run}") for p in f.parts),
-                f"**{f.verdict}**",
+                f"**{f.verdict}** ({len(f.tested)} of {len(f.parts)} parts tested)",
+                _cell(paper),
+                _cell(here),
+                _cell(f.needs) or "every part tested",
                 where,
             )
         )
-    return pd.DataFrame(rows, columns=["claim", "the paper", f"this book ({card.profile.name})", "verdict", "shown in"])
+    columns = ["claim", "verdict", "the paper", f"this book ({card.profile.name})", "to test the rest", "shown in"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _markdown(frame: pd.DataFrame) -> list[str]:
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    return lines + ["| " + " | ".join(_cell(str(v)) for v in row) + " |" for row in frame.itertuples(index=False)]
+
+
+def parts_table(finding: Finding) -> pd.DataFrame:
+    """The parts of one claim: the part, the paper's number, this run's, the test and whether it holds (or why it
+    cannot be tested here)."""
+    rows = [(p.text, p.paper, p.this_run, p.test, p.status) for p in finding.parts]
+    return pd.DataFrame(rows, columns=["part", "the paper", "this run", "test", "holds"])
 
 
 def show(card: Scorecard, pages: list[str]):
-    """The scorecard as a MyST markdown table (rendered by myst-nb, so that the cross-references resolve)."""
+    """The scorecard as MyST markdown (rendered by myst-nb, so that the cross-references resolve): one line per
+    claim, then each claim's parts folded in a dropdown."""
     from IPython.display import Markdown
 
-    frame = table(card, pages)
-    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join(row) + " |" for row in frame.itertuples(index=False)]
+    lines = _markdown(table(card, pages))
+    for f in findings(card):
+        lines += ["", f":::{{dropdown}} Claim {_cell(f.claim)}: **{f.verdict}**", *_markdown(parts_table(f)), ":::"]
     return Markdown("\n".join(lines))
