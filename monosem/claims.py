@@ -15,7 +15,6 @@ import torch
 from monosem.paper import decay_steps, log2_steps
 from monosem.results import SweepResult
 
-
 UNTESTABLE = "cannot be tested at this scale"
 
 
@@ -54,9 +53,8 @@ class Gate:
         """Why the part cannot be tested, in words ("" when it can)."""
         reasons = []
         if self.n_settled < self.n_models:
-            reasons.append(
-                f"{self.n_models - self.n_settled} of {self.n_models} models not settled at {log2_steps(self.steps)} steps"
-            )
+            unsettled = self.n_models - self.n_settled
+            reasons.append(f"{unsettled} of {self.n_models} models not settled at {log2_steps(self.steps)} steps")
         if self.steps < self.decay_steps:
             reasons.append(f"the bias decay ({self.decay_text}) needs {log2_steps(self.decay_steps)} steps")
         return "; ".join(reasons)
@@ -69,9 +67,8 @@ class Gate:
         if self.steps < self.decay_steps:
             out.append(f">= {log2_steps(self.decay_steps)} steps ({self.decay_text})")
         if self.n_settled < self.n_models:
-            out.append(
-                f"> {log2_steps(self.steps)} steps ({self.n_models - self.n_settled} of {self.n_models} models still moving)"
-            )
+            moving = self.n_models - self.n_settled
+            out.append(f"> {log2_steps(self.steps)} steps ({moving} of {self.n_models} models still moving)")
         return ", ".join(out)
 
 
@@ -86,7 +83,8 @@ def settled_gate(result: SweepResult, indices: Iterable[int] | None = None, deca
         slowest = max(configs, key=lambda c: decay_steps(c.bias_decay, c.lr))
         need = decay_steps(slowest.bias_decay, slowest.lr)
         text = f"decay {slowest.bias_decay:g} at lr {slowest.lr:g}"
-    return Gate(len(rows), int(sum(bool(ok[i]) for i in rows)), max((c.n_steps for c in configs), default=0), need, text)
+    n_settled = int(sum(bool(ok[i]) for i in rows))
+    return Gate(len(rows), n_settled, max((c.n_steps for c in configs), default=0), need, text)
 
 
 @dataclass(frozen=True)
@@ -177,9 +175,7 @@ def table(findings: list[Finding]) -> pd.DataFrame:
     """One row per part: the claim and its verdict, the part, the paper's number, this run's, the test and whether
     the part holds (or why it cannot be tested here)."""
     rows = [
-        (f"{f.claim} ({f.verdict})", p.text, p.paper, p.this_run, p.test, p.status)
-        for f in findings
-        for p in f.parts
+        (f"{f.claim} ({f.verdict})", p.text, p.paper, p.this_run, p.test, p.status) for f in findings for p in f.parts
     ]
     return pd.DataFrame(rows, columns=["claim (verdict)", "part", "paper", "this run", "test", "holds"])
 

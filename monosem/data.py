@@ -109,7 +109,10 @@ class DataStream:
         if n_samples % chunk:
             raise ValueError(f"the held-out set of {n_samples} samples must be whole chunks of {chunk}")
         device = self.probs.device
-        fresh = [(heldout_generator(seed, device), idx, probs) for seed, (_, idx, probs) in zip(self.seeds, self.groups)]
+        fresh = [
+            (heldout_generator(seed, device), idx, probs)
+            for seed, (_, idx, probs) in zip(self.seeds, self.groups, strict=True)
+        ]
         stream = dataclasses.replace(self, batch_size=chunk, groups=fresh)
         for _ in range(n_samples // chunk):
             yield stream.sample()

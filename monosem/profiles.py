@@ -2,8 +2,10 @@
 
 `paper` is the scale of Table 1 exactly. `cpu` scales N, d and k down by the same factor (keeping N/d, k/N,
 eps and so eps N / d fixed), and uses a smaller batch and fewer steps; the period of the lr schedule (2^10
-steps) is not scaled. `ci` is the same shape at toy size, to check that the code runs, not what it finds.
-What each chapter sweeps at each profile (its grid) belongs to the chapter's experiment module.
+steps) is not scaled. `long` is `cpu`'s shapes and grids at the paper's run length: the recipe's clock is steps
+(the bias decay acts once per step), so the steps, not the batch, decide whether a model settles. `ci` is the same
+shape at toy size, to check that the code runs, not what it finds. What each chapter sweeps at each profile (its
+grid) belongs to the chapter's experiment module; a profile may borrow another's grids (`grids`).
 """
 
 from __future__ import annotations
@@ -32,10 +34,20 @@ class Profile:
     lrs: tuple[float, ...]
     description: str
     lr_focus: float = 0.005
+    # the profile whose grids (what each chapter sweeps) this one uses: its own name when empty
+    grids: str = ""
 
     def __post_init__(self) -> None:
         if self.lr_focus not in self.lrs:
             raise ValueError(f"lr_focus {self.lr_focus} must be one of the profile's lrs {self.lrs}")
+
+    def pick(self, table: dict[str, Any], what: str) -> Any:
+        """This profile's entry of a per-profile `table` (a chapter's grids, its seeds), read under the name of the
+        profile whose grids it uses; `what` names the table in the error."""
+        name = self.grids or self.name
+        if name not in table:
+            raise ValueError(f"{what} has no entry for profile {self.name!r}; it has {', '.join(table)}")
+        return table[name]
 
     def base(self, **changes: Any) -> ModelConfig:
         """The profile's default model (Table 1's LR1 row) with `changes` applied."""
@@ -77,6 +89,17 @@ PROFILES = {
         n_steps=2**14,
         lrs=PAPER_LRS,
         description="Table 1 scaled down 2x in N, d, k; batch 256, 2^14 steps",
+    ),
+    "long": Profile(
+        name="long",
+        n_features=256,
+        d_embed=32,
+        d_hidden=512,
+        batch_size=256,
+        n_steps=2**17,
+        lrs=PAPER_LRS,
+        description="cpu's shapes and grids at the paper's run length, 2^17 steps",
+        grids="cpu",
     ),
     "paper": Profile(
         name="paper",

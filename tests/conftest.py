@@ -22,7 +22,10 @@ def make_result(sweep: Sweep, **arrays: torch.Tensor) -> SweepResult:
     loss_steps = arrays.get("loss_steps", torch.zeros(1))
     loss = arrays.get("loss", torch.zeros(n, 1))
     r = arrays.get("r", torch.zeros(n, k))
-    at = [int(torch.searchsorted(loss_steps.float(), float(s) - 0.5).clamp(max=len(loss_steps) - 1)) for s in (steps // 2, steps)]
+    at = [
+        int(torch.searchsorted(loss_steps.float(), float(s) - 0.5).clamp(max=len(loss_steps) - 1))
+        for s in (steps // 2, steps)
+    ]
     at[-1] = len(loss_steps) - 1
     mono = (r > MONO_THRESHOLD).sum(-1).float() / cfg.n_features
     defaults = {

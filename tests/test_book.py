@@ -35,7 +35,7 @@ def test_unknown_chapter_lists_the_valid_ones():
 def test_cli_rejects_unknown_profile_and_chapter():
     proc = _cli("book", "--profile", "gpu-cluster")
     assert proc.returncode == 2
-    assert "unknown profile 'gpu-cluster'" in proc.stderr and "ci, cpu, paper" in proc.stderr
+    assert "unknown profile 'gpu-cluster'" in proc.stderr and "ci, cpu, long, paper" in proc.stderr
     proc = _cli("run", "nonexistent", "--profile", "ci")
     assert proc.returncode == 2
     assert "unknown chapter 'nonexistent'" in proc.stderr and "01_basins" in proc.stderr

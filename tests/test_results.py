@@ -122,8 +122,14 @@ def test_index_picks_instances_by_value_and_lists_choices():
 
 def test_profiles():
     assert get_profile("auto").name == ("paper" if torch.cuda.is_available() else "cpu")
-    with pytest.raises(ValueError, match="valid profiles: auto, ci, cpu, paper"):
+    with pytest.raises(ValueError, match="valid profiles: auto, ci, cpu, long, paper"):
         get_profile("laptop")
+    long, cpu = get_profile("long"), get_profile("cpu")
+    # long is cpu's shapes and grids at the paper's run length: the clock of the recipe is steps
+    assert long.base() == cpu.base(n_steps=get_profile("paper").n_steps)
+    assert basins.lr1(long).configs == tuple(c.replace(n_steps=2**17) for c in basins.lr1(cpu).configs)
+    with pytest.raises(ValueError, match="has no entry for profile 'ci'"):
+        get_profile("ci").pick({"cpu": 1}, "a table")
     paper = basins.lr1(get_profile("paper")).configs[0]
     assert (paper.n_features, paper.d_embed, paper.d_hidden, paper.batch_size, paper.n_steps) == (
         512,

@@ -19,9 +19,7 @@ SEEDS = {"ci": (0, 1), "cpu": (0,), "paper": (0, 1, 2)}
 
 
 def seeds(profile: Profile) -> tuple[int, ...]:
-    if profile.name not in SEEDS:
-        raise ValueError(f"no seeds are set for profile {profile.name!r}; profiles with seeds: {', '.join(SEEDS)}")
-    return SEEDS[profile.name]
+    return profile.pick(SEEDS, "the seeds of LR1 and LR3")
 
 
 def seeds_text(result: SweepResult) -> dict[str, Any]:

@@ -71,11 +71,7 @@ GRIDS = {
 
 
 def grid(profile: Profile) -> Grid:
-    if profile.name not in GRIDS:
-        raise ValueError(
-            f"chapter incidental_polysemanticity has no grid for profile {profile.name!r}; it has {', '.join(GRIDS)}"
-        )
-    return GRIDS[profile.name]
+    return profile.pick(GRIDS, "chapter incidental_polysemanticity's grid")
 
 
 def sigma(m: int) -> float:

@@ -55,9 +55,7 @@ GRIDS = {
 
 
 def grid(profile: Profile) -> Grid:
-    if profile.name not in GRIDS:
-        raise ValueError(f"chapter l1 has no grid for profile {profile.name!r}; it has {', '.join(GRIDS)}")
-    return GRIDS[profile.name]
+    return profile.pick(GRIDS, "chapter l1's grid")
 
 
 def rg1(profile: Profile) -> Sweep:

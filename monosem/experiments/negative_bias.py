@@ -74,9 +74,7 @@ GRIDS = {
 
 
 def grid(profile: Profile) -> Grid:
-    if profile.name not in GRIDS:
-        raise ValueError(f"chapter negative_bias has no grid for profile {profile.name!r}; it has {', '.join(GRIDS)}")
-    return GRIDS[profile.name]
+    return profile.pick(GRIDS, "chapter negative_bias's grid")
 
 
 def lr3(profile: Profile) -> Sweep:

@@ -71,9 +71,7 @@ GRIDS = {
 
 
 def grid(profile: Profile) -> Grid:
-    if profile.name not in GRIDS:
-        raise ValueError(f"chapter other_tasks has no grid for profile {profile.name!r}; it has {', '.join(GRIDS)}")
-    return GRIDS[profile.name]
+    return profile.pick(GRIDS, "chapter other_tasks's grid")
 
 
 def abs_base(profile: Profile, **changes: Any) -> ModelConfig:
@@ -545,7 +543,7 @@ def numbers(res: OtherTasks) -> dict[str, Any]:
     out["grid_ci"] = grid_text("ci")
     out["grid_cpu"] = grid_text("cpu")
     out["grid_paper"] = grid_text("paper")
-    out["grid_here"] = grid_text(res.profile.name)
+    out["grid_here"] = grid_text(res.profile.grids or res.profile.name)
     out.update(cpu_cuts())
     rp = roughly_one(res.rp1)
     out["rp1_mono"] = lr_list(rp["mono"])

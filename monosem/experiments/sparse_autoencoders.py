@@ -125,11 +125,7 @@ GRIDS = {
 
 
 def grid(profile: Profile) -> Grid:
-    if profile.name not in GRIDS:
-        raise ValueError(
-            f"chapter sparse_autoencoders has no grid for profile {profile.name!r}; it has {', '.join(GRIDS)}"
-        )
-    return GRIDS[profile.name]
+    return profile.pick(GRIDS, "chapter sparse_autoencoders's grid")
 
 
 def sweeps(profile: Profile) -> list[Sweep]:

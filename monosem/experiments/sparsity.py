@@ -68,9 +68,7 @@ GRIDS = {
 
 
 def grid(profile: Profile) -> Grid:
-    if profile.name not in GRIDS:
-        raise ValueError(f"chapter sparsity has no grid for profile {profile.name!r}; it has {', '.join(GRIDS)}")
-    return GRIDS[profile.name]
+    return profile.pick(GRIDS, "chapter sparsity's grid")
 
 
 def e_sweep(profile: Profile, name: str) -> Sweep:

@@ -61,9 +61,7 @@ GRIDS = {
 
 
 def grid(profile: Profile) -> Grid:
-    if profile.name not in GRIDS:
-        raise ValueError(f"chapter width has no grid for profile {profile.name!r}; it has {', '.join(GRIDS)}")
-    return GRIDS[profile.name]
+    return profile.pick(GRIDS, "chapter width's grid")
 
 
 def row_config(profile: Profile, row: str, k: int) -> ModelConfig:

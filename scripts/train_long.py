@@ -1,0 +1,88 @@
+"""Train a profile's sweeps one by one in the background, exporting each finished sweep's compact form into
+`results/<profile>/` and committing it at once, so that a session that stops loses at most the sweep in training.
+
+    MONOSEM_RESULTS=/some/cache nice -n 10 python scripts/train_long.py --profile long [--budget MINUTES]
+
+The cache (MONOSEM_RESULTS) holds the full results; the checkout's `results/<profile>/` the committed compact ones.
+Run it again to go on: what is cached or committed is not trained again. What chapters 8-9 compute besides sweeps
+trains, is exported and is committed once every sweep is. Only the `git` calls make this a script of the
+repository rather than of the library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from monosem import pipeline, runner
+from monosem.cache import Cache
+from monosem.profiles import get_profile
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def git(*args: str) -> None:
+    for _ in range(20):  # another git command may hold the index lock for a moment
+        proc = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        if proc.returncode == 0 or "index.lock" not in proc.stderr:
+            if proc.returncode:
+                print(proc.stdout, proc.stderr, file=sys.stderr)
+            return
+        time.sleep(3)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="long")
+    parser.add_argument("--budget", type=float, default=None, metavar="MINUTES")
+    args = parser.parse_args()
+    profile = get_profile(args.profile)
+    cache = Cache.for_profile(profile.name)
+    target = Cache(ROOT / "results" / profile.name, cache.version)
+    if target.root.resolve() == cache.root.resolve():
+        raise SystemExit("set MONOSEM_RESULTS to a cache outside the checkout: results/ holds the committed exports")
+    weights = pipeline.weights_needed()
+    start = time.perf_counter()
+    for sweep in runner.distinct(pipeline.chapter_sweeps(profile), cache):
+        committed = target.path(sweep)
+        if committed.exists() and not cache.exists(sweep):
+            continue  # trained and committed before; the book reads it from results/
+        if not cache.valid(sweep):
+            elapsed = (time.perf_counter() - start) / 60
+            if args.budget is not None and elapsed > args.budget:
+                print(f"budget of {args.budget:g} min spent after {elapsed:.1f} min; run again to go on", flush=True)
+                return 3
+            print(f"training {sweep.name} ({sweep.n_inst} models, {sweep.configs[0].n_steps} steps)", flush=True)
+        result = cache.get_or_train(sweep, progress=True)
+        if committed.exists():
+            continue
+        runner.export_compact(cache, [sweep], weights, target)
+        settled = int(result.converged().sum())
+        git("add", str(committed.relative_to(ROOT)))
+        git(
+            "commit",
+            "-m",
+            f"results/{profile.name}: {sweep.name} ({sweep.n_inst} models, {result.seconds / 60:.0f} min of training, "
+            f"{settled} settled)",
+            "--",
+            str(committed.relative_to(ROOT)),
+        )
+    pipeline.compute_all(profile, None, cache)
+    written = pipeline.export_computations(profile, None, cache, target)
+    git("add", *(str(p.relative_to(ROOT)) for p in written))
+    git(
+        "commit",
+        "-m",
+        f"results/{profile.name}: what chapters 8-9 compute besides sweeps",
+        "--",
+        f"results/{profile.name}",
+    )
+    print("every sweep is trained and committed", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
