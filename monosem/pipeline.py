@@ -20,7 +20,7 @@ from types import ModuleType
 import torch
 
 from monosem import runner
-from monosem.cache import Cache, CacheError
+from monosem.cache import MAX_SEEDS, Cache, CacheError
 from monosem.config import Sweep
 from monosem.profiles import Profile, get_profile
 
@@ -84,6 +84,30 @@ def export_computations(
             log(f"{chapter}: {path.name} ({path.stat().st_size / 1e6:.1f} MB) -> {target.root}")
             written.append(target.root / path.name)
     return written
+
+
+def stale_results(profile: Profile, root: Path) -> list[str]:
+    """The result files in `root` (a folder of committed results of `profile`, e.g. results/long) that no sweep or
+    computation of the current code would read: trained under another configuration or RESULTS_VERSION. A sweep's
+    file may be the sweep at any number of seeds (`train --seeds S`); what chapters compute besides sweeps is
+    checked once every one of them is there (before that, what is missing is not yet committed, not stale)."""
+    cache = Cache(root, read_only=True)
+    sweeps = runner.distinct(chapter_sweeps(profile), cache)
+    current = {cache.path(s.with_seeds(n)).name for s in sweeps for n in range(1, MAX_SEEDS + 1)}
+    names = {s.name for s in sweeps}
+    files = sorted(p.name for p in root.glob("*.pt"))
+    stale = [f for f in files if f.rpartition("-")[0] in names and f not in current]
+    others = [f for f in files if f.rpartition("-")[0] not in names]
+    if others:
+        for chapter in chapters():
+            hook = getattr(experiment(chapter), "compute", None)
+            if hook is not None:
+                try:
+                    hook(profile, cache, progress=False)
+                except CacheError:
+                    return stale  # not every computation is committed yet: none of them can be judged
+        stale += [f for f in others if root / f not in cache.used]
+    return stale
 
 
 def weights_needed(names: list[str] | None = None) -> set[str]:

@@ -1,0 +1,53 @@
+"""Committed results never go stale silently: every file under results/<profile>/ is one that the current code reads.
+
+A result is keyed by its sweep's configurations and `RESULTS_VERSION` (not the library version), so a release that
+changes no training arithmetic leaves committed results fresh, and a changed configuration makes its file stale here.
+"""
+
+from pathlib import Path
+
+import pytest
+from conftest import make_result
+
+from monosem import pipeline
+from monosem.cache import Cache
+from monosem.experiments import basins
+from monosem.profiles import PROFILES, get_profile
+from monosem.version import RESULTS_VERSION, __version__
+
+ROOT = Path(__file__).resolve().parents[1]
+RETRAIN = {
+    "long": "MONOSEM_RESULTS=/some/cache nice python scripts/train_long.py --profile long",
+    "paper": "python -m monosem train --profile paper, then python -m monosem export --profile paper --to results",
+}
+
+
+@pytest.mark.parametrize("name", sorted(p for p in PROFILES if (ROOT / "results" / p).is_dir()))
+def test_every_committed_result_is_read_by_the_current_code(name):
+    stale = pipeline.stale_results(get_profile(name), ROOT / "results" / name)
+    assert not stale, (
+        f"{len(stale)} committed results of profile {name} are stale (trained under another configuration or "
+        f"RESULTS_VERSION): {', '.join(stale)}; delete them and retrain: {RETRAIN.get(name, 'python -m monosem train')}"
+    )
+
+
+def test_a_result_of_another_configuration_or_results_version_is_stale(tmp_path):
+    profile = get_profile("ci")
+    sweep = basins.lr2(profile)  # no seed axis of its own
+    Cache(tmp_path).save(make_result(sweep))
+    assert pipeline.stale_results(profile, tmp_path) == []
+    Cache(tmp_path, version="an older results version").save(make_result(sweep))
+    changed = sweep.base.replace(eps=1 / 32)
+    Cache(tmp_path).save(make_result(type(sweep)(sweep.name, changed, sweep.axes)))
+    assert len(pipeline.stale_results(profile, tmp_path)) == 2
+    # the sweep at three seeds (train --seeds 3) is read too
+    wider = sweep.with_seeds(3)
+    assert wider is not sweep
+    Cache(tmp_path).save(make_result(wider))
+    assert len(list(tmp_path.glob("*.pt"))) == 4 and len(pipeline.stale_results(profile, tmp_path)) == 2
+
+
+def test_the_cache_key_follows_the_results_version_not_the_library_version():
+    sweep = basins.lr1(get_profile("ci"))
+    assert Cache("x").version == RESULTS_VERSION != __version__
+    assert Cache("x").path(sweep) == Cache("x", version=RESULTS_VERSION).path(sweep)
