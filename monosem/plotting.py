@@ -356,11 +356,12 @@ def kinks_by_density(
     by_lr: dict[str, dict[float, tuple[float, bool]]],
     shown: dict[str, tuple[np.ndarray, np.ndarray]],
     paper: dict[str, tuple[float, float]],
+    optimum: dict[str, tuple[float, float]] | None = None,
 ) -> Figure:
     """Left: the median threshold of the one-neuron features against the learning rate, one line per labelled
-    density (`by_lr[label][lr] = (median, converged)`; hollow markers: not converged). Right: every threshold
-    (histogram) and every second kink (ticks) of the models shown (`shown[label] = (thresholds, second kinks)`).
-    Dashed: the paper's (threshold, second kink) per density."""
+    density (`by_lr[label][lr] = (median, testable)`; hollow markers: the model cannot be tested). Right: every
+    threshold (histogram) and every second kink (ticks) of the models shown (`shown[label] = (thresholds, second
+    kinks)`). Dashed: the paper's (threshold, second kink) per density; dash-dotted: the optimum at this scale."""
     fig = Figure(figsize=(10, 3.5), layout="constrained")
     axes = fig.subplots(1, 2)
     colors = dict(zip(by_lr, ("tab:blue", "tab:purple", "tab:brown"), strict=False))
@@ -372,12 +373,15 @@ def kinks_by_density(
             filled = points[lr][1]
             axes[0].plot(lr, m, "o", color=colors[label], mfc=colors[label] if filled else "white")
         axes[0].axhline(paper[label][0], color=colors[label], ls="--", lw=0.8)
+        if optimum:
+            axes[0].axhline(optimum[label][0], color=colors[label], ls="-.", lw=0.8)
     lrs = sorted({lr for points in by_lr.values() for lr in points})
     if lrs:
         log_ticks(axes[0], lrs)
     axes[0].set_xlabel(LABELS["lr"])
     axes[0].set_ylabel("median threshold")
-    axes[0].legend(fontsize="small", title="dashed: paper; hollow: not converged", title_fontsize="x-small")
+    title = "dashed: paper; " + ("dash-dotted: optimum here;\n" if optimum else "") + "hollow: cannot be tested"
+    axes[0].legend(fontsize="small", title=title, title_fontsize="x-small")
     bins = np.linspace(0, 1, 41)
     for label, (first, second) in shown.items():
         axes[1].hist(np.asarray(first), bins=bins, color=colors[label], alpha=0.45, label=f"{label}: thresholds")
@@ -386,6 +390,8 @@ def kinks_by_density(
             axes[1].plot(np.asarray(second), np.zeros(len(second)), "|", color=colors[label], ms=18, mew=2, label=tag)
         for value in paper[label]:
             axes[1].axvline(value, color=colors[label], ls="--", lw=0.8)
+        for value in (optimum or {}).get(label, ()):
+            axes[1].axvline(value, color=colors[label], ls="-.", lw=0.8)
     axes[1].set_xlim(0, 1)
     axes[1].set_xlabel("input amplitude of the kink")
     axes[1].set_ylabel("features")

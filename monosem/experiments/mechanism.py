@@ -1,13 +1,17 @@
 """Chapter 7, the mechanism of a monosemantic decoder (paper Section 5): claim 10.
 
-Chapter 2's LR3 models at the profile's focus learning rate (from the cache) and one more sweep, `LOWEPS`, at a
-quarter of the feature density (the paper's Fig. 25 density), each split by the sign of its final biases into a
-monosemantic part (bias <= POSITIVE_BIAS) and a polysemantic part (bias > POSITIVE_BIAS, the paper's proxy).
+The dissected models: the model of the paper's Fig. 24 and 26 (batch E1 at eps = 1/64: lr 0.003, bias decay 0.03,
+initial mean bias -1), read from chapter 5's E1 sweep, which trains it at every profile; at the lower density of
+the paper's Fig. 25 (eps = 1/256), one more sweep, `LOWEPS`, E1's recipe over the profile's lrs (its lr 0.003
+model is the one compared with the dense model); and chapter 2's LR3 at seed 0 over the lrs, for the thresholds
+against the learning rate. Each model is split by the sign of its final biases into a monosemantic part (bias <=
+POSITIVE_BIAS) and a polysemantic part (bias > POSITIVE_BIAS, the paper's proxy).
 
 The analysis tools are here too, each tested: the output on one feature of a single-feature input
 (`feature_outputs`), the kinks of a sampled piecewise-linear curve (`find_kinks`), the linear map of a set of
-neurons (`linear_map`) and the best estimate of a feature from one read-out of the input under the training
-distribution (`readout_posterior_mean`).
+neurons (`linear_map`), the best estimate of a feature from one read-out of the input under the training
+distribution (`readout_posterior_mean`) and the thresholds of the best one- and two-neuron outputs at a model's
+own N, d and eps (`optimal_kinks`), the yardstick for the paper's kinks, which it measured at N = 512.
 """
 
 from __future__ import annotations
@@ -20,17 +24,22 @@ import torch
 from torch import Tensor
 
 from monosem.cache import Cache
-from monosem.claims import Finding, Part, spread
+from monosem.claims import Finding, Gate, Part, settled_gate
 from monosem.config import Sweep
-from monosem.experiments import negative_bias
-from monosem.experiments.common import lr_sweep, scale_numbers, seeds
+from monosem.data import random_projection
+from monosem.experiments import negative_bias, sparsity
+from monosem.experiments.common import lr_sweep, scale_numbers
 from monosem.metrics import POSITIVE_BIAS, is_monosemantic, is_positive_bias, single_feature_activations
 from monosem.model import ToyModel
-from monosem.profiles import Profile
-from monosem.results import SweepResult
+from monosem.paper import DECAY_DONE, log2_steps
+from monosem.profiles import PROFILES, Profile
+from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
 
-WEIGHTS = {"LR3", "LOWEPS"}
+WEIGHTS = {"LR3", "LOWEPS", "E1"}
 
+# The model of the paper's Fig. 24 and 26: "a final model from batch E1 with eps = 1/64" (chapter 5's row E1).
+DENSE_ROW = "E1"
+DENSE_EPS = 1 / 64
 # The density of the paper's Fig. 25 (batch E3), a quarter of the default 1/64.
 LOW_EPS = 1 / 256
 # Amplitudes at which the single-feature curves are sampled (0, 0.005, ..., 1).
@@ -38,12 +47,21 @@ N_AMPLITUDES = 201
 
 
 def low_eps(profile: Profile) -> Sweep:
-    """LR3's recipe (initial bias -1, bias decay 0.03) at the lower density LOW_EPS, over the profile's lrs, seed 0."""
+    """LR3's recipe (initial bias -1, bias decay 0.03, E1's too) at the lower density LOW_EPS, over the profile's
+    lrs, seed 0."""
     return lr_sweep(profile, "LOWEPS", eps=LOW_EPS, **negative_bias.RECIPE)
 
 
+def dense_row(profile: Profile) -> Sweep:
+    """Chapter 5's row E1 (eps swept at lr 0.003, decay 0.03, initial bias -1): trained once for both chapters."""
+    sweep = sparsity.e_sweep(profile, DENSE_ROW)
+    if not any(math.isclose(c.eps, DENSE_EPS) for c in sweep.configs):
+        raise ValueError(f"chapter 5's {DENSE_ROW} grid at profile {profile.name!r} lacks eps = {DENSE_EPS}")
+    return sweep
+
+
 def sweeps(profile: Profile) -> list[Sweep]:
-    return [negative_bias.lr3(profile), low_eps(profile)]
+    return [negative_bias.lr3(profile), low_eps(profile), dense_row(profile)]
 
 
 # --- analysis tools -------------------------------------------------------------------------------------------
@@ -185,6 +203,94 @@ def readout_posterior_mean(
     return torch.where(s > 0, estimate, torch.zeros_like(estimate))
 
 
+class Optimum(NamedTuple):
+    """The thresholds of the best one-neuron output (`threshold`) and the two kinks of the best two-neuron output
+    (`two_first`, `two_second`) on feature j, as input amplitudes (see `optimal_kinks`)."""
+
+    threshold: float
+    two_first: float
+    two_second: float
+
+
+# The optimum's samples and grid: 2^17 draws of the interference give the threshold to about 0.01 and the second
+# kink to about 0.03 (the spread over generators at N = 256 and 512); thresholds are read on a grid of 0.01.
+OPTIMUM_SAMPLES = 2**17
+OPTIMUM_STEP = 0.01
+
+
+def optimal_kinks(
+    proj: Tensor, eps: float, generator: torch.Generator, n_samples: int = OPTIMUM_SAMPLES, step: float = OPTIMUM_STEP
+) -> Optimum:
+    """Where the best ReLU read-out of one feature puts its kinks under the training distribution of a decoder
+    with projection `proj` (d, N) and density `eps`: the yardstick for the paper's kinks at this N, d and eps.
+
+    What is optimised. The paper reads its thresholds (about 0.4 at eps = 1/64) as the amplitude below which an
+    apparent feature is more likely interference than signal, a trade-off whose balance point depends on N, d
+    and eps, so its numbers at N = 512 need not hold at another scale. The quantity computed here is that
+    balance point, exactly defined: the output on feature j is w relu(s - t) of the read-out s = P_j . x along
+    the feature's own direction (P_j has unit norm, so a clean feature at amplitude a reads s = a and t is the
+    threshold in amplitude units), and w and t minimise the squared error E[(f_j - w relu(s - t))^2] over the
+    data (every feature present with probability eps, then U(0, 1)): t is "the amplitude below which the
+    optimal one-neuron output is zero". The two-neuron optimum w1 relu(s - t1) + w2 relu(s - t2) gives the
+    two kinks t1 < t2. Why P_j and not the model's own neuron directions: a yardstick of the scale, not of one
+    model; the columns of P are nearly a tight frame (P P^T close to N/d times the identity), so the least-squares
+    direction (P P^T)^-1 P_j is nearly P_j. What it leaves out: the positive-bias neurons' slope, which the
+    model adds on top (so the model can afford a slightly different threshold) and a read-out direction tuned to
+    the features that interfere most.
+
+    How. The interference on feature j is z = sum_{k != j} f_k P_j . P_k; sample m draws the other features of
+    feature m mod N, so the samples pool the features' interference (the optimum for a feature drawn at random,
+    which the median over a model's features estimates). The amplitude of a present feature j runs over a
+    shuffled midpoint grid of [0, 1], and presence is weighted exactly (eps present, 1 - eps absent) rather than
+    drawn, so that only z carries sampling noise. For every t on a grid of `step` this gives the moments
+    A_t = E[f_j relu(s - t)] and B_tt' = E[relu(s - t) relu(s - t')]; the best one-neuron threshold maximises
+    A_t^2 / B_tt (the fall of the error at the best w = A_t / B_tt), the best pair A^T B^-1 A over the 2 x 2 block.
+    Without interference (d = N, orthonormal columns) the optimum is the identity: threshold 0.
+    """
+    return best_kinks(*kink_moments(proj, eps, generator, n_samples, step))
+
+
+def kink_moments(
+    proj: Tensor, eps: float, generator: torch.Generator, n_samples: int = OPTIMUM_SAMPLES, step: float = OPTIMUM_STEP
+) -> tuple[Tensor, Tensor, Tensor]:
+    """The thresholds t (T,) on a grid of `step` over [0, 1], and the moments of `optimal_kinks` at them:
+    A (T,) = E[f_j relu(s - t)] and B (T, T) = E[relu(s - t) relu(s - t')], sampled as described there."""
+    p = proj.double()
+    n = p.shape[1]
+    gram = p.T @ p
+    gram = gram / gram.diagonal()[:, None]  # row j: the read-out of feature k along P_j, per unit of f_k
+    gram.fill_diagonal_(0.0)
+    z = torch.empty(n_samples, dtype=torch.float64)
+    chunk = 2**13
+    for start in range(0, n_samples, chunk):
+        m = min(chunk, n_samples - start)
+        u = torch.rand(m, n, generator=generator, dtype=torch.float64)
+        f = torch.where(u < eps, u / eps, 0.0)
+        z[start : start + m] = (f * gram[torch.arange(start, start + m) % n]).sum(1)
+    shuffle = torch.randperm(n_samples, generator=generator)
+    a = ((torch.arange(n_samples, dtype=torch.float64) + 0.5) / n_samples)[shuffle]
+    t = torch.arange(0, 1 + step / 2, step, dtype=torch.float64)
+    present = torch.relu(a[:, None] + z[:, None] - t)
+    absent = torch.relu(z[:, None] - t)
+    B = (eps * present.T @ present + (1 - eps) * absent.T @ absent) / n_samples
+    A = eps * present.T @ a / n_samples
+    return t, A, B
+
+
+def best_kinks(t: Tensor, A: Tensor, B: Tensor) -> Optimum:
+    """The best one-neuron threshold (the t maximising A_t^2 / B_tt, the fall of the squared error at the best
+    output weight A_t / B_tt) and the best two-neuron kinks (the pair t < t' maximising A^T B^-1 A over their
+    2 x 2 block) from the moments of `kink_moments`."""
+    diag = B.diagonal()
+    one = torch.where(diag > 0, A**2 / diag.clamp(min=1e-300), 0.0)
+    det = diag[:, None] * diag[None, :] - B**2
+    # a pair whose 2 x 2 block is singular (both neurons silent, or one a copy of the other) adds nothing
+    ok = torch.ones_like(det, dtype=torch.bool).triu(1) & (det > 1e-12 * diag[:, None] * diag[None, :])
+    two = (A[:, None] ** 2 * diag[None, :] - 2 * A[:, None] * A[None, :] * B + A[None, :] ** 2 * diag[:, None]) / det
+    first, second = divmod(int(torch.where(ok, two, -math.inf).argmax()), len(t))
+    return Optimum(float(t[int(one.argmax())]), float(t[first]), float(t[second]))
+
+
 # --- one model, dissected ---------------------------------------------------------------------------------------
 
 # A bend of the curve of a feature's own monosemantic neurons smaller than this (1 % of the identity's slope) is
@@ -210,12 +316,14 @@ class Dissection:
     projection's norm. poly_slope, poly_intercept, poly_slope_range (N,): the positive-bias output on a feature alone,
     its rise from a = 0 to 1, its value at 0 (the biases' inner product with the second layer) and the spread of
     its local slope over [0, 1]. readout_units (N, d): the input weights of each feature's main monosemantic neuron
-    (the largest slope on the feature; zero where none), for `readout_posterior_mean`.
+    (the largest slope on the feature; zero where none), for `readout_posterior_mean`. gate: whether the model
+    can be tested (`claims.settled_gate` with the bias decay: every dissected model is a negative-bias recipe
+    model, whose thresholds the decay sets).
     """
 
     eps: float
     seed: int
-    converged: bool
+    gate: Gate
     d: int
     n_poly: int
     amplitudes: Tensor
@@ -235,6 +343,11 @@ class Dissection:
     projection_distance: float
     readout_units: Tensor
     proj: Tensor
+
+    @property
+    def settled(self) -> bool:
+        """The model has settled and its bias decay has done its job: it can be tested."""
+        return self.gate.open
 
     def features(self, n_neurons: int) -> list[int]:
         """Features served by exactly `n_neurons` monosemantic neurons whose own curve has that many kinks."""
@@ -291,7 +404,7 @@ def dissect(result: SweepResult, index: int, n_amplitudes: int = N_AMPLITUDES) -
     return Dissection(
         eps=cfg.eps,
         seed=cfg.seed,
-        converged=bool(result.converged()[index]),
+        gate=settled_gate(result, [index], decay=True),
         d=cfg.d_embed,
         n_poly=int(poly.sum()),
         amplitudes=a.float(),
@@ -329,27 +442,21 @@ class Panel(NamedTuple):
 
 @dataclass(frozen=True)
 class Mechanism:
-    """The dissected models: LR3 at the focus lr (every seed), LR3 seed 0 and LOWEPS at every lr, and the example
-    panels of the models shown in the figures."""
+    """The dissected models: E1 at eps = 1/64 (`dense`, the model of the paper's Fig. 24 and 26), LOWEPS at E1's lr
+    (`sparse`, at the density of Fig. 25), LR3 seed 0 and LOWEPS at every lr (`dense_by_lr`, `sparse_by_lr`); the
+    optimal kinks by eps at the models' own scale (`optimum`, with their projection) and at the paper's
+    (`paper_optimum`, with a projection drawn at N = 512, d = 64); the example panels of the two models."""
 
     profile: Profile
-    lr3: SweepResult
-    low: SweepResult
-    focus: tuple[Dissection, ...]
-    dense: dict[float, Dissection]
-    sparse: dict[float, Dissection]
-    shown_dense: Dissection
-    shown_sparse: Dissection
-    shown_sparse_lr: float
+    low: SweepResult | None
+    dense: Dissection
+    sparse: Dissection
+    dense_by_lr: dict[float, Dissection]
+    sparse_by_lr: dict[float, Dissection]
+    optimum: dict[float, Optimum]
+    paper_optimum: dict[float, Optimum]
     panels_dense: tuple[Panel, ...]
     panels_sparse: tuple[Panel, ...]
-
-
-def shown_lr(dissections: dict[float, Dissection]) -> float:
-    """The learning rate whose model a figure shows: of the converged models (of all, if none has converged) the
-    one with the most monosemantic neurons, as the paper dissects its highly monosemantic models."""
-    ok = [lr for lr, d in dissections.items() if d.converged] or list(dissections)
-    return max(ok, key=lambda lr: int(dissections[lr].n_serving.sum()))
 
 
 def example_features(d: Dissection, per_kind: int = 2) -> list[int]:
@@ -388,27 +495,41 @@ def panels(d: Dissection, features: list[int]) -> tuple[Panel, ...]:
     return tuple(out)
 
 
+# The generator of `optimal_kinks` (and of the projection drawn at the paper's scale): fixed, so that the
+# yardstick is the same number at every run.
+OPTIMUM_SEED = 0
+
+
+def _optimum_generator() -> torch.Generator:
+    return torch.Generator().manual_seed(OPTIMUM_SEED)
+
+
+def paper_scale_optimum(eps: float) -> Optimum:
+    """`optimal_kinks` at the paper's N = 512, d = 64 (a projection drawn as the training draws one)."""
+    paper = PROFILES["paper"]
+    proj = random_projection(paper.n_features, paper.d_embed, _optimum_generator())
+    return optimal_kinks(proj, eps, _optimum_generator())
+
+
 def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> Mechanism:
     cache = cache or Cache.for_profile(profile.name)
-    lr3, low = (cache.get_or_train(s, progress=progress) for s in sweeps(profile))
-    focus = tuple(dissect(lr3, lr3.index(lr=profile.lr_focus, seed=s)) for s in seeds(profile))
-    dense = {lr: focus[0] if lr == profile.lr_focus else dissect(lr3, lr3.index(lr=lr, seed=0)) for lr in profile.lrs}
-    sparse = {lr: dissect(low, low.index(lr=lr)) for lr in profile.lrs}
-    shown_dense = next((d for d in focus if d.converged), focus[0])
-    sparse_lr = shown_lr(sparse)
-    shown_sparse = sparse[sparse_lr]
+    lr3, low, row = (cache.get_or_train(s, progress=progress) for s in sweeps(profile))
+    dense = dissect(row, row.index(eps=DENSE_EPS))
+    dense_by_lr = {lr: dissect(lr3, lr3.index(lr=lr, seed=0)) for lr in profile.lrs}
+    sparse_by_lr = {lr: dissect(low, low.index(lr=lr)) for lr in profile.lrs}
+    sparse = sparse_by_lr[sparsity.E_LR]
+    optimum = {d.eps: optimal_kinks(d.proj, d.eps, _optimum_generator()) for d in (dense, sparse)}
     return Mechanism(
         profile,
-        lr3,
         low,
-        focus,
         dense,
         sparse,
-        shown_dense,
-        shown_sparse,
-        sparse_lr,
-        panels(shown_dense, example_features(shown_dense)),
-        panels(shown_sparse, example_features(shown_sparse)),
+        dense_by_lr,
+        sparse_by_lr,
+        optimum,
+        {eps: paper_scale_optimum(eps) for eps in (DENSE_EPS, LOW_EPS)},
+        panels(dense, example_features(dense)),
+        panels(sparse, example_features(sparse)),
     )
 
 
@@ -442,11 +563,6 @@ INTERCEPT = 0.005
 
 def _median(values: list[float]) -> float:
     return float(torch.tensor(values, dtype=torch.float64).median()) if values else math.nan
-
-
-def _over(ds: list[Dissection], measure) -> list[float]:
-    """`measure` of each dissection for which it is defined (not nan)."""
-    return [v for v in (measure(d) for d in ds) if not math.isnan(v)]
 
 
 def first_kink(d: Dissection) -> float:
@@ -505,156 +621,205 @@ def small_intercept(d: Dissection) -> float:
     return float((d.poly_intercept.abs() < INTERCEPT).double().mean())
 
 
-def _seeds_text(ds: tuple[Dissection, ...]) -> str:
-    ok = [d for d in ds if d.converged]
-    return f"{len(ok)} of {len(ds)} seeds converged"
+def _about(value: float, target: float, tol: float) -> bool | None:
+    return None if math.isnan(value) or math.isnan(target) else abs(value - target) <= tol
 
 
-def _about(values: list[float], target: float, tol: float) -> bool | None:
-    return None if not values else abs(_median(values) - target) <= tol
+def _at_least(value: float, bound: float) -> bool | None:
+    return None if math.isnan(value) else value >= bound
 
 
-def _fraction_part(values: list[float], at_least: float) -> bool | None:
-    return None if not values else _median(values) >= at_least
+def _both(a: float, b: float, test) -> bool | None:
+    return None if math.isnan(a) or math.isnan(b) else bool(test(a, b))
 
 
 def claim10(res: Mechanism) -> Finding:
-    dense = [d for d in res.focus if d.converged]
-    sparse = [d for d in res.sparse.values() if d.converged]
-    pairs = [lr for lr in res.profile.lrs if res.dense[lr].converged and res.sparse[lr].converged]
-    inv_dense = round(1 / res.focus[0].eps)
-    first_d, first_s = FIRST_KINK[1 / 64], FIRST_KINK[LOW_EPS]
-    second_d, second_s = SECOND_KINK[1 / 64], SECOND_KINK[LOW_EPS]
-    seeds_text = _seeds_text(res.focus)
-    lrs_text = f"{len(sparse)} of {len(res.sparse)} lrs converged"
-    v_first = _over(dense, first_kink)
-    v_under = _over(dense, under_identity)
-    v_steep = _over(dense, steep_middle)
-    v_second = _over(dense, second_kink)
-    v_track = _over(dense, lambda d: gap_at_one(d, 2))
-    s_first = _over(sparse, first_kink)
-    s_second = _over(sparse, second_kink)
-    lower = [lr for lr in pairs if first_kink(res.sparse[lr]) < first_kink(res.dense[lr])]
-    closer = [lr for lr in pairs if gap_at_one(res.sparse[lr]) < gap_at_one(res.dense[lr])]
-    n_two = [len(d.features(2)) for d in dense]
-    ranks = [d.rank() for d in dense]
-    ranges = {d.seed: nonzero_range(d) for d in dense}
-    d_embed = res.focus[0].d
+    """Claim 10 on the model of the paper's Fig. 24 and 26 (`dense`) and the low-density model (`sparse`), each part
+    gated on the models it reads having settled with their bias decay done. Each kink is compared twice, in two
+    parts: with the paper's number (measured at N = 512) and with the optimum at this run's N, d and eps
+    (`optimal_kinks`), the balance of signal and interference that the paper's reading of the kinks predicts."""
+    dense, sparse = res.dense, res.sparse
+    n, d_embed = len(dense.kinks), dense.d
+    inv_dense, inv_sparse = round(1 / dense.eps), round(1 / sparse.eps)
+    opt_d, opt_s = res.optimum[dense.eps], res.optimum[sparse.eps]
+    paper_d, paper_s = res.paper_optimum[DENSE_EPS], res.paper_optimum[LOW_EPS]
+    first_d, first_s = FIRST_KINK[DENSE_EPS], FIRST_KINK[LOW_EPS]
+    second_d, second_s = SECOND_KINK[DENSE_EPS], SECOND_KINK[LOW_EPS]
+    here = f"N = {n}, d = {d_embed}"
+    both = dense.gate & sparse.gate
+    k1_d, k2_d, k1_s, k2_s = first_kink(dense), second_kink(dense), first_kink(sparse), second_kink(sparse)
+    gap_d, gap_s = gap_at_one(dense), gap_at_one(sparse)
+    track = gap_at_one(dense, 2)
+    slope_var = float(dense.poly_slope_range.median())
     lo, hi = SLOPE_RANGE
+    lo_sv, hi_sv = nonzero_range(dense)
 
-    def per(values: list[float], fmt: str = ".2f") -> str:
-        return spread(values, fmt) if values else "none"
-
-    def pair_text(measure) -> str:
-        return "; ".join(f"lr {lr:g}: {measure(res.sparse[lr]):.2f} vs {measure(res.dense[lr]):.2f}" for lr in pairs)
+    def kink_parts(
+        label: str,
+        measured: float,
+        paper: float,
+        optimum: float,
+        at_paper: float,
+        tol: float,
+        name: str,
+        fig: str,
+        gate: Gate,
+    ) -> tuple[Part, Part]:
+        this_run = f"median {_text(measured)}"
+        return (
+            Part(
+                f"{label} at about the paper's {paper}",
+                f"about {paper} ({fig}, N = 512)",
+                this_run,
+                f"median within {tol} of {paper} ({name})",
+                _about(measured, paper, tol),
+                gate,
+            ),
+            Part(
+                f"{label} at about the optimum at this scale",
+                f"the balance of signal and interference (Sec. 5.1); optimum at N = 512: {at_paper:.2f}",
+                f"{this_run}; optimum at {here}: {optimum:.2f}",
+                f"median within {tol} of the optimum (optimal_kinks, {name})",
+                _about(measured, optimum, tol),
+                gate,
+            ),
+        )
 
     parts = (
-        Part(
-            f"one monosemantic neuron: no output below a threshold of about {first_d} (eps = 1/{inv_dense})",
-            f"about {first_d} (Fig. 24)",
-            f"median threshold {per(v_first)} ({seeds_text})",
-            f"median within {FIRST_TOL} of {first_d} (FIRST_TOL)",
-            _about(v_first, first_d, FIRST_TOL),
+        *kink_parts(
+            f"one monosemantic neuron (eps = 1/{inv_dense}): no output below a threshold",
+            k1_d,
+            first_d,
+            opt_d.threshold,
+            paper_d.threshold,
+            FIRST_TOL,
+            "FIRST_TOL",
+            "Fig. 24",
+            dense.gate,
         ),
         Part(
             "then a straight line under the identity",
             "always below the identity (Fig. 24)",
-            f"fraction of one-neuron features below it: {per(v_under)}",
-            f"median fraction >= {ALWAYS} (ALWAYS)",
-            _fraction_part(v_under, ALWAYS),
+            f"fraction of one-neuron features below it: {_text(under_identity(dense))}",
+            f">= {ALWAYS} (ALWAYS)",
+            _at_least(under_identity(dense), ALWAYS),
+            dense.gate,
         ),
         Part(
             "two monosemantic neurons: a steep middle segment between two kinks",
             "rapid rise between the kinks (Fig. 24)",
-            f"{per(n_two, '.0f')} two-neuron features; steeper between the kinks than after: {per(v_steep)}",
-            f"median fraction >= {MOST} (MOST)",
-            _fraction_part(v_steep, MOST),
+            f"{len(dense.features(2))} two-neuron features; steeper between the kinks than after: "
+            f"{_text(steep_middle(dense))}",
+            f"fraction >= {MOST} (MOST)",
+            _at_least(steep_middle(dense), MOST),
+            dense.gate,
         ),
-        Part(
-            f"with the second kink at about {second_d}",
-            f"about {second_d} (Fig. 24)",
-            f"median second kink {per(v_second)}",
-            f"median within {SECOND_TOL} of {second_d} (SECOND_TOL)",
-            _about(v_second, second_d, SECOND_TOL),
+        *kink_parts(
+            "with the second kink",
+            k2_d,
+            second_d,
+            opt_d.two_second,
+            paper_d.two_second,
+            SECOND_TOL,
+            "SECOND_TOL",
+            "Fig. 24",
+            dense.gate,
         ),
         Part(
             "then tracking the identity",
             "closely tracks the input (Fig. 24)",
-            f"median |1 - output| at amplitude 1: {per(v_track)}",
+            f"median |1 - output| at amplitude 1: {_text(track)}",
             f"median <= {TRACK} (TRACK)",
-            None if not v_track else _median(v_track) <= TRACK,
+            None if math.isnan(track) else track <= TRACK,
+            dense.gate,
         ),
-        Part(
-            f"at eps = 1/{round(1 / LOW_EPS)}: a threshold of about {first_s}",
-            f"about {first_s} (Fig. 25)",
-            f"median threshold {per(s_first)} over lrs ({lrs_text})",
-            f"median within {FIRST_TOL} of {first_s} (FIRST_TOL)",
-            _about(s_first, first_s, FIRST_TOL),
+        *kink_parts(
+            f"at eps = 1/{inv_sparse}: a threshold",
+            k1_s,
+            first_s,
+            opt_s.threshold,
+            paper_s.threshold,
+            FIRST_TOL,
+            "FIRST_TOL",
+            "Fig. 25",
+            sparse.gate,
         ),
         Part(
             "lower than at the higher density",
             f"{first_s} vs {first_d}",
-            pair_text(first_kink) or "no lr at which both converged",
-            "lower at every lr at which both models converged",
-            None if not pairs else len(lower) == len(pairs),
+            f"{_text(k1_s)} vs {_text(k1_d)} (optimum: {opt_s.threshold:.2f} vs {opt_d.threshold:.2f})",
+            "lower in the low-density model (same lr, decay and initial bias)",
+            _both(k1_s, k1_d, lambda s, d: s < d),
+            both,
         ),
-        Part(
-            f"and a second kink at about {second_s}",
-            f"about {second_s}, down from {second_d} (Fig. 25)",
-            f"median second kink {per(s_second)}",
-            f"median within {SECOND_TOL} of {second_s} (SECOND_TOL)",
-            _about(s_second, second_s, SECOND_TOL),
+        *kink_parts(
+            "and a second kink",
+            k2_s,
+            second_s,
+            opt_s.two_second,
+            paper_s.two_second,
+            SECOND_TOL,
+            "SECOND_TOL",
+            "Fig. 25",
+            sparse.gate,
         ),
         Part(
             "and outputs closer to the truth at high amplitude",
             "closer to the input amplitude (Fig. 25)",
-            f"median |1 - output| at amplitude 1, {pair_text(gap_at_one)}"
-            if pairs
-            else "no lr at which both converged",
-            "smaller at every lr at which both models converged",
-            None if not pairs else len(closer) == len(pairs),
+            f"median |1 - output| at amplitude 1: {_text(gap_s)} vs {_text(gap_d)}",
+            "smaller in the low-density model",
+            _both(gap_s, gap_d, lambda s, d: s < d),
+            both,
         ),
         Part(
             f"positive-bias neurons: a linear map of rank about d = {d_embed}",
             "rank d (Fig. 26)",
-            f"singular values > {SV_HALF}: {per(ranks, '.0f')} ({seeds_text})",
-            f"within {negative_bias.D_TOL} of d in every converged seed (D_TOL)",
-            None if not dense else all(abs(r - d_embed) <= negative_bias.D_TOL for r in ranks),
+            f"singular values > {SV_HALF}: {dense.rank()}",
+            f"within {negative_bias.D_TOL} of d (D_TOL)",
+            abs(dense.rank() - d_embed) <= negative_bias.D_TOL,
+            dense.gate,
         ),
         Part(
             "whose singular values are all about 0 or about 1",
             "all 0 or 0.99-1.03 (Fig. 26)",
-            "; ".join(f"seed {seed}: those > {SV_HALF} in {a:.2f}-{b:.2f}" for seed, (a, b) in ranges.items())
-            or "none",
-            f"every one within {UNITY_TOL} of 0 or 1 (UNITY_TOL), in every converged seed",
-            None if not dense else all(near_zero_or_one(d) for d in dense),
+            f"those > {SV_HALF} in {_text(lo_sv)}-{_text(hi_sv)}",
+            f"every one within {UNITY_TOL} of 0 or 1 (UNITY_TOL)",
+            near_zero_or_one(dense),
+            dense.gate,
         ),
         Part(
             f"adding a slope of {lo}-{hi} to every feature's output",
             f"{lo}-{hi} for most features",
-            f"fraction of features in range: {per(_over(dense, slope_in_range))}",
-            f"median fraction >= {MOST} (MOST)",
-            _fraction_part(_over(dense, slope_in_range), MOST),
+            f"fraction of features in range: {_text(slope_in_range(dense))}",
+            f"fraction >= {MOST} (MOST)",
+            _at_least(slope_in_range(dense), MOST),
+            dense.gate,
         ),
         Part(
             "a nearly constant slope",
             f"varies typically < {SLOPE_VARIES} over [0, 1]",
-            f"median variation {per(_over(dense, lambda d: float(d.poly_slope_range.median())), '.3f')}",
+            f"median variation {_text(slope_var, '.3f')}",
             f"median < {SLOPE_VARIES} (SLOPE_VARIES)",
-            None if not dense else _median(_over(dense, lambda d: float(d.poly_slope_range.median()))) < SLOPE_VARIES,
+            slope_var < SLOPE_VARIES,
+            dense.gate,
         ),
         Part(
             "and almost nothing at zero amplitude",
             f"biases . second layer < {INTERCEPT}",
-            f"fraction of features below: {per(_over(dense, small_intercept))}",
-            f"median fraction >= {MOST} (MOST)",
-            _fraction_part(_over(dense, small_intercept), MOST),
+            f"fraction of features below: {_text(small_intercept(dense))}",
+            f"fraction >= {MOST} (MOST)",
+            _at_least(small_intercept(dense), MOST),
+            dense.gate,
         ),
     )
     return Finding(
         "10. Mechanism: thresholds against interference, and a rank-d linear map from the positive-bias neurons",
         parts,
         "fig-mech-dense",
+        headline=(
+            f"threshold about {first_d} at eps = 1/{inv_dense} (optimum at N = 512: {paper_d.threshold:.2f})",
+            f"{_text(k1_d)} (optimum at N = {n}: {opt_d.threshold:.2f})",
+        ),
     )
 
 
@@ -668,22 +833,32 @@ def _text(value: float, fmt: str = ".2f") -> str:
     return "n/a" if math.isnan(value) else format(value, fmt)
 
 
+def _status(d: Dissection) -> str:
+    return "has settled, its bias decay done" if d.settled else f"cannot be tested at this scale ({d.gate.why})"
+
+
 def numbers(res: Mechanism) -> dict[str, Any]:
-    out = scale_numbers(res.profile, [res.low])
-    dense, sparse = res.shown_dense, res.shown_sparse
+    out = scale_numbers(res.profile, [res.low] if res.low is not None else [])
+    dense, sparse = res.dense, res.sparse
     n = res.profile.n_features
     sv_lo, sv_hi = nonzero_range(dense)
+    everything = [dense, *res.dense_by_lr.values(), *res.sparse_by_lr.values()]
     out.update(
         low_eps_inv=round(1 / LOW_EPS),
         eps_n_over_d=dense.eps * n / dense.d,
         positive_bias=POSITIVE_BIAS,
-        n_seeds=len(res.focus),
-        n_focus_converged=sum(d.converged for d in res.focus),
-        dense_seed=dense.seed,
-        dense_converged="has converged" if dense.converged else "has not converged",
-        sparse_lr=res.shown_sparse_lr,
-        sparse_converged="has converged" if sparse.converged else "has not converged",
-        n_sparse_converged=sum(d.converged for d in res.sparse.values()),
+        settle_loss=SETTLE_LOSS,
+        settle_mono=SETTLE_MONO,
+        learned=LEARNED,
+        decay_done=DECAY_DONE,
+        dense_lr=sparsity.E_LR,
+        dense_decay=sparsity.E_ROWS[DENSE_ROW],
+        dense_steps=log2_steps(dense.gate.steps),
+        dense_status=_status(dense),
+        sparse_status=_status(sparse),
+        decay_steps=log2_steps(dense.gate.decay_steps),
+        n_dense_settled=sum(d.settled for d in res.dense_by_lr.values()),
+        n_sparse_settled=sum(d.settled for d in res.sparse_by_lr.values()),
         n_poly=dense.n_poly,
         rank=dense.rank(),
         sv_range=f"{_text(sv_lo)}-{_text(sv_hi)}" if not math.isnan(sv_lo) else f"n/a (none above {SV_HALF})",
@@ -696,8 +871,14 @@ def numbers(res: Mechanism) -> dict[str, Any]:
         intercept_median=float(dense.poly_intercept.abs().median()),
         intercept_small=small_intercept(dense),
         projection_distance=dense.projection_distance,
-        kink_error=max(d.kink_error for d in [*res.focus, *res.dense.values(), *res.sparse.values()]),
+        kink_error=max(d.kink_error for d in everything),
+        optimum_samples=OPTIMUM_SAMPLES,
     )
+    for label, eps in (("dense", DENSE_EPS), ("sparse", LOW_EPS)):
+        for where, optimum in (("here", res.optimum[eps]), ("paper", res.paper_optimum[eps])):
+            out[f"opt_{label}_{where}_first"] = optimum.threshold
+            out[f"opt_{label}_{where}_two_first"] = optimum.two_first
+            out[f"opt_{label}_{where}_second"] = optimum.two_second
     for label, d, shown in (("dense", dense, res.panels_dense), ("sparse", sparse, res.panels_sparse)):
         counts = torch.bincount(d.n_serving, minlength=3)
         out[f"{label}_n0"], out[f"{label}_n1"], out[f"{label}_n2"] = (int(c) for c in counts[:3])
