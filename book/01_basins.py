@@ -140,8 +140,11 @@ ms.tables.summary_tables({"LR1": res.lr1, "LR2": res.lr2})
 # their run ({glue:text}`continue_steps:,` steps, each model on its own seed's data stream: the seed also fixes
 # the projection the model was trained on); then we apply the rule between the start and the end of that
 # continuation. It calls {glue:text}`false_alarms` of the models that had learned unsettled; the issue that set
-# the rule asks for at most {glue:text}`false_alarm_bar_pct:.0f` %. (The continuations took
-# {glue:text}`continue_minutes:.1f` min of training.)
+# the rule asks for at most {glue:text}`false_alarm_bar_pct:.0f` %. The largest fall of the held-out loss over a
+# continuation is {glue:text}`continue_max_fall`: a model that ends its run at the top of the schedule's cosine
+# (a run of a whole number of periods does) sits higher in its basin than the schedule's troughs let it, and a
+# tiny learning rate lets it sink a little further. (The continuations took {glue:text}`continue_minutes:.1f` min
+# of training.)
 #
 # *Detection.* A model still learning must be called unsettled. A model whose held-out loss fell by more than
 # {glue:text}`still_learning_x:.0f` x `SETTLE_LOSS`, or whose # mono / # features moved by more than

@@ -279,6 +279,8 @@ def settling_changes(table: pd.DataFrame) -> Figure:
     )
     learning = table["still learning at T/2"].to_numpy(bool)
     for mask, label, color in ((learning, "T/4 -> T/2, still learning", "tab:red"), (~learning, "T/4 -> T/2", "0.5")):
+        if not mask.any():
+            continue
         ax.scatter(
             table["T/4 -> T/2: loss change"][mask],
             table["T/4 -> T/2: mono change"][mask],

@@ -288,7 +288,10 @@ def settling_numbers(res: Basins, flat: dict[str, SweepResult]) -> dict[str, Any
     """The page's numbers on the settledness rule: its constants, the continuation, and both error rates."""
     rates = settling_rates(res, flat)
     cont = flat["LR1"].configs[0]
+    table = settling_table(res, flat)
+    worst = table.loc[table["continued: loss change"].idxmin()]
     return {
+        "continue_max_fall": f"{-worst['continued: loss change']:.2%} ({worst['sweep']} at lr {worst['lr']:g})",
         "continue_lr": settling.CONTINUE_LR,
         "continue_steps": cont.n_steps,
         "continue_part": settling.CONTINUE_PART,
