@@ -31,7 +31,9 @@ import monosem as ms
 ms.plotting.use_book_style()
 P = ms.get_profile(profile)
 res = ms.basins.run(P)
+flat = ms.basins.continuations(res)
 ms.claims.glue_numbers("", ms.basins.numbers(res))
+ms.claims.glue_numbers("", ms.basins.settling_numbers(res, flat))
 
 # %% [markdown]
 # The **{glue:text}`profile`** profile: N = {glue:text}`N` features, an embedding of d = {glue:text}`d`
@@ -43,8 +45,10 @@ ms.claims.glue_numbers("", ms.basins.numbers(res))
 # ## Training traces
 #
 # The loss, the number of monosemantic neurons per feature and the mean bias during training, for each
-# learning rate of LR1. The learning-rate schedule is a cosine that restarts every 2^10 steps, which is why
-# the loss curve is scalloped late in training.
+# learning rate of LR1. The learning-rate schedule is periodic: a cosine that falls to zero over 2^9 steps and
+# rises back, just as smoothly, over the next 2^9 (the paper's cosine annealing with T_max = 2^9, run through the
+# whole training), so it repeats every 2^10 steps without a jump. Its troughs are why the loss curve is scalloped
+# late in training.
 
 # %% mystnb={"figure": {"caption": "Training traces of LR1 (uniform feature frequencies, zero initial bias), coloured by learning rate: loss (log scale), number of monosemantic neurons per feature, and mean bias, against log2 of the step. Compare with Fig. 3 of the paper.", "name": "fig-lr1-traces"}}
 ms.plotting.training_traces(res.lr1, by="lr")
@@ -83,10 +87,9 @@ ms.plotting.bias_by_rank(res.lr1, ms.basins.first_seed(res.lr1), by="lr")
 #
 # Final number of monosemantic neurons per feature and final loss (the mean of the recorded losses over the
 # last 2^10 steps, one period of the schedule) against the learning rate, for uniform (LR1) and power-law
-# (LR2) feature frequencies. A model counts as converged when its loss neither falls nor rises by
-# {glue:text}`still_falling_pct:.1f` % or more per window over the last four windows (a window is one period of
-# the schedule, or an eighth of the run when that is shorter); here {glue:text}`c1_n_converged` of the {glue:text}`c1_n_lrs` learning rates
-# of LR1 are converged at every seed.
+# (LR2) feature frequencies. Here {glue:text}`c1_n_settled` of the {glue:text}`c1_n_models` LR1 models and
+# {glue:text}`n_settled_lr2` of the {glue:text}`n_models_lr2` LR2 models have settled (the rule is in
+# {ref}`sec-settled` below); a claim's part that reads a model still moving cannot be tested at this scale.
 
 # %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature (left) and final loss (right) against the learning rate, zero initial bias, for uniform (LR1: median over seeds, band: their range, where more than one is cached) and power-law (LR2) feature frequencies. Compare with Fig. 1 (left) of the paper.", "name": "fig-lr-final"}}
 ms.plotting.final_against({"LR1 (uniform)": res.lr1, "LR2 (power law)": res.lr2}, by="lr")
@@ -95,8 +98,9 @@ ms.plotting.final_against({"LR1 (uniform)": res.lr1, "LR2 (power law)": res.lr2}
 # With uniform frequencies the number of monosemantic neurons per feature goes from
 # {glue:text}`c1_mono_low_spread` at lr = {glue:text}`c1_lr_low` to {glue:text}`c1_mono_high_spread` at
 # lr = {glue:text}`c1_lr_high` (rank correlation with the learning rate over all learning rates
-# {glue:text}`c1_rho_mono_all:+.2f`), and the median loss from {glue:text}`c1_loss_low:.3f` to
-# {glue:text}`c1_loss_high:.3f`. With power-law frequencies it goes from {glue:text}`lr2_mono_low:.3f` to
+# {glue:text}`c1_rho_mono:+.2f`), and the median held-out loss (the final model's loss on a fixed held-out set,
+# the same samples for every learning rate) from {glue:text}`c1_loss_low:.3f` to {glue:text}`c1_loss_high:.3f`.
+# With power-law frequencies it goes from {glue:text}`lr2_mono_low:.3f` to
 # {glue:text}`lr2_mono_high:.3f`. The loss is a sum over the N outputs, so it scales with N: the paper's plateau
 # of 0.85-0.95 at N = 512 is {glue:text}`c1_plateau_low:.3f`-{glue:text}`c1_plateau_high:.3f` at
 # N = {glue:text}`N`.
@@ -113,12 +117,58 @@ ms.plotting.training_traces(res.lr2, by="lr")
 ms.tables.summary_tables({"LR1": res.lr1, "LR2": res.lr2})
 
 # %% [markdown]
+# (sec-settled)=
+# ## When is a model settled?
+#
+# The paper trains "well past the loss plateau" and compares the minima its models reach; a model still moving
+# is at no minimum yet, and a claim about minima cannot be tested on it. Every snapshot of training (steps 1,
+# 2, 4, ..., T) is evaluated on one fixed held-out set of samples, the same at every snapshot, so that the change
+# between two snapshots is a paired difference, free of the noise of the training batches. A model has
+# **settled** when, over the last doubling of its steps (from T/2 to T):
+#
+# - its held-out loss moved by less than {glue:text}`settle_loss_pct:.0f` % of itself (`SETTLE_LOSS`),
+# - its number of monosemantic neurons per feature moved by less than {glue:text}`settle_mono:.2f`
+#   (`SETTLE_MONO`): the quantity the claims are about, which can still move once the loss is flat, and
+# - its held-out loss is at most {glue:text}`learned:.1f` times the loss of the best constant output
+#   (`LEARNED`): a model stuck there, every neuron dead, is flat but has learned nothing.
+#
+# The constants live in `monosem.results`, with their reasons. A rule like this errs two ways, and we measure
+# both on this chapter's models.
+#
+# *False alarms.* A model that cannot move must be called settled. We take the final LR1 and LR2 models and
+# train them on at {glue:text}`continue_lr:g` times their learning rate, without bias decay, for a quarter of
+# their run ({glue:text}`continue_steps:,` steps, each model on its own seed's data stream: the seed also fixes
+# the projection the model was trained on); then we apply the rule between the start and the end of that
+# continuation. It calls {glue:text}`false_alarms` of the models that had learned unsettled; the issue that set
+# the rule asks for at most {glue:text}`false_alarm_bar_pct:.0f` %. The largest fall of the held-out loss over a
+# continuation is {glue:text}`continue_max_fall`: a model that ends its run at the top of the schedule's cosine
+# (a run of a whole number of periods does) sits higher in its basin than the schedule's troughs let it, and a
+# tiny learning rate lets it sink a little further. (The continuations took {glue:text}`continue_minutes:.1f` min
+# of training.)
+#
+# *Detection.* A model still learning must be called unsettled. A model whose held-out loss fell by more than
+# {glue:text}`still_learning_x:.0f` x `SETTLE_LOSS`, or whose # mono / # features moved by more than
+# {glue:text}`still_learning_x:.0f` x `SETTLE_MONO`, between T/2 and T was still learning at T/2; the rule
+# applied to its snapshots at T/4 and T/2 (the doubling before the last) catches {glue:text}`caught` of
+# them, over the LR1 and LR2 models.
+
+# %% mystnb={"figure": {"caption": "The settledness rule on this chapter's models: the change of the held-out loss (relative; symmetric log scale) and of the number of monosemantic neurons per feature over a continuation at a thousandth of the learning rate (circles: these models cannot move much, the rule should call them settled) and over the doubling of steps from T/4 to T/2 (crosses, red where the model was still learning after T/2: the rule should call them unsettled). The shaded box is where the rule calls a model settled (if its loss is also clearly below the constant-output loss).", "name": "fig-settling"}}
+ms.plotting.settling_changes(ms.basins.settling_table(res, flat))
+
+# %% [markdown]
+# Per model: the changes over the continuation, and over the doubling before the last:
+
+# %%
+ms.basins.settling_table(res, flat)
+
+# %% [markdown]
 # ## What we found
 #
 # Each claim is split into the parts the paper states; each part is a test with a named threshold (a constant
-# of `monosem.experiments.basins`, whose docstring gives its reason). A claim "agrees" only when every part
-# holds; "partly" when some do, "no" when none does. A part about minima is "not tested" when no model it needs
-# has converged: a loss still falling is counted neither for nor against the claim.
+# of `monosem.experiments.basins`, whose comment gives its reason). A part that reads a model that has not
+# settled ({ref}`sec-settled`) cannot be tested at this scale: it counts neither for nor against the claim. A
+# claim "agrees" when every part that could be tested holds, "partly" when some do, "no" when none does, and
+# is "not testable here" when no part could be tested.
 
 # %%
 ms.claims.show(ms.basins.findings(res))

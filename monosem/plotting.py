@@ -14,6 +14,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 from torch import Tensor
 
@@ -26,7 +27,7 @@ from monosem.metrics import (
     n_monosemantic,
     n_positive_bias,
 )
-from monosem.results import SweepResult
+from monosem.results import SETTLE_LOSS, SETTLE_MONO, SweepResult
 
 LABELS = {
     "lr": "learning rate",
@@ -245,6 +246,51 @@ def bias_by_rank(result: SweepResult, indices: Sequence[int], by: str = "lr") ->
     ax.axhline(0, color="black", lw=0.6)
     ax.set_xlabel(r"neuron (sorted by decreasing $r_i$)")
     ax.set_ylabel("final bias")
+    ax.legend(fontsize="small")
+    return fig
+
+
+def settling_changes(table: pd.DataFrame) -> Figure:
+    """The settledness rule at work (chapter 1): per model, the change of the held-out loss (relative, symlog) and
+    of # mono / # features over a continuation at a tiny lr (circles: should be called settled) and over the
+    doubling T/4 -> T/2 (crosses: red where the model was still learning then, and should be called unsettled;
+    grey where not), with the box in which the rule calls a model settled (SETTLE_LOSS, SETTLE_MONO). `table`:
+    `monosem.settling.table`'s columns."""
+    fig = Figure(figsize=(6, 3.6), layout="constrained")
+    ax = fig.subplots()
+    ax.add_patch(
+        Rectangle(
+            (-SETTLE_LOSS, -SETTLE_MONO),
+            2 * SETTLE_LOSS,
+            2 * SETTLE_MONO,
+            color="tab:green",
+            alpha=0.15,
+            lw=0,
+            label="settled (if learned)",
+        )
+    )
+    ax.scatter(
+        table["continued: loss change"],
+        table["continued: mono change"],
+        marker="o",
+        facecolors="none",
+        edgecolors="tab:blue",
+        label="continued at a tiny lr",
+    )
+    learning = table["still learning at T/2"].to_numpy(bool)
+    for mask, label, color in ((learning, "T/4 -> T/2, still learning", "tab:red"), (~learning, "T/4 -> T/2", "0.5")):
+        if not mask.any():
+            continue
+        ax.scatter(
+            table["T/4 -> T/2: loss change"][mask],
+            table["T/4 -> T/2: mono change"][mask],
+            marker="x",
+            color=color,
+            label=label,
+        )
+    ax.set_xscale("symlog", linthresh=SETTLE_LOSS / 10)
+    ax.set_xlabel("held-out loss change (relative)")
+    ax.set_ylabel(f"change of {MONO_LABEL}")
     ax.legend(fontsize="small")
     return fig
 

@@ -9,17 +9,19 @@ from monosem.claims import Finding, Part
 from monosem.config import make_sweep
 from monosem.experiments import basins, negative_bias
 from monosem.profiles import get_profile
-from monosem.results import SweepResult
+from monosem.results import SETTLE_LOSS, SweepResult
 
 CI = get_profile("ci")
 LRS = (0.001, 0.01, 0.03)
 
 
-def _loss_trace(n: int, final: torch.Tensor, falling: float = 0.0) -> dict[str, torch.Tensor]:
-    """Recorded losses every 16 steps of a 256-step run: flat at `final`, or falling by `falling` per window."""
+def _loss_trace(n: int, final: torch.Tensor, falling=0.0) -> dict[str, torch.Tensor]:
+    """Recorded losses every 16 steps of a 256-step run: flat at `final`, or falling by `falling` (one number, or
+    one per instance) per window."""
     steps = torch.arange(0, 256, 16)
     t = torch.arange(len(steps), dtype=torch.float32) / 2  # windows of 32 steps = 2 records
-    loss = final[:, None] * (1 + falling * (t.max() - t))[None, :]
+    fall = torch.as_tensor(falling, dtype=torch.float32).expand(n)
+    loss = final[:, None] * (1 + fall[:, None] * (t.max() - t)[None, :])
     return {"loss_steps": steps, "loss": loss}
 
 
@@ -77,13 +79,21 @@ def test_claim1_parts_hold_on_a_clean_result():
     loss = [PLATEAU[0] * 1.05, PLATEAU[0] * 1.02, PLATEAU[0]]
     finding = _basins(_result([0.0, 0.3, 0.7], loss))[0]
     assert finding.verdict == "agree", claims.table([finding])
+    assert finding.headline == ("about 0 -> 0.9 mono / feature, lr 0.001 -> 0.03", "0.00 -> 0.70, lr 0.001 -> 0.03")
+    assert not any(p.text.startswith("the runs have reached") for p in finding.parts)  # a gate now, not a part
 
 
-def test_claim1_loss_still_falling_is_not_converged_and_not_counted():
-    finding = _basins(_result([0.0, 0.3, 0.7], PLATEAU, falling=0.05))[0]
-    assert _part(finding, "the runs have reached").holds is False
-    assert _part(finding, "higher lr gives").holds is None  # no converged lr: counted neither way
-    assert finding.verdict == "no"
+def test_claim1_unsettled_models_make_its_parts_untestable_not_false():
+    finding = _basins(_result([0.7, 0.3, 0.0], [0.2, 0.16, 0.12], falling=0.05))[0]  # every part would fail
+    assert all(p.holds is None and p.status.startswith(claims.UNTESTABLE) for p in finding.parts)
+    assert finding.verdict == "not testable here"
+
+
+def test_claim1_gates_each_part_on_the_models_it_reads():
+    # only the middle lr still falling: the parts over every lr cannot be tested, the loss at the two ends can
+    finding = _basins(_result([0.0, 0.3, 0.7], PLATEAU, falling=[0.0, 0.05, 0.0]))[0]
+    assert _part(finding, "higher lr gives").holds is None and _part(finding, "the loss plateaus").holds is None
+    assert _part(finding, "and slightly lower").holds is True and finding.verdict == "agree"
 
 
 def test_a_rising_loss_is_not_converged_either():
@@ -96,8 +106,23 @@ def test_claim1_fails_when_mono_falls_or_loss_falls_too_much():
     falling_mono = _basins(_result([0.7, 0.3, 0.0], PLATEAU))[0]
     assert _part(falling_mono, "higher lr gives").holds is False
     steep = _basins(_result([0.0, 0.3, 0.7], [0.2, 0.16, 0.12]))[0]  # -40 %: not "slightly"
-    assert _part(steep, "and slightly lower loss").holds is False
+    assert _part(steep, "and slightly lower").holds is False
     assert _part(steep, "the loss plateaus").holds is False  # 0.2 is far above 0.106-0.119
+
+
+def test_claim1_loss_the_same_or_slightly_lower_holds_higher_beyond_the_tolerance_fails():
+    def holds(high: float) -> Part:
+        return _part(_basins(_result([0.0, 0.3, 0.7], [PLATEAU[0], PLATEAU[0], PLATEAU[0] * high]))[0], "and slightly")
+
+    assert basins.NOT_HIGHER == 2 * SETTLE_LOSS
+    assert holds(1.0).holds is True  # "indistinguishable": the old strict "lower" failed here
+    assert holds(1 + 0.5 * basins.NOT_HIGHER).holds is True  # higher, but within twice the settle tolerance
+    assert holds(1 + 2 * basins.NOT_HIGHER).holds is False  # higher beyond it
+    assert holds(1 - 0.5 * basins.SLIGHTLY).holds is True and holds(1 - 2 * basins.SLIGHTLY).holds is False
+
+
+def _claim2(b: torch.Tensor, r: torch.Tensor, falling: float = 0.0) -> Finding:
+    return _basins(_result([0, 0, 0], PLATEAU, r=r, b=b, falling=falling))[1]
 
 
 def test_claim2_margin_and_shuffled_biases():
@@ -106,16 +131,41 @@ def test_claim2_margin_and_shuffled_biases():
     r[:, :10] = 1.0
     b = torch.full((3, k), 0.3)
     b[:, :10] = -0.5
-    good = _basins(_result([0, 0, 0], PLATEAU, r=r, b=b))[1]
-    assert good.verdict == "agree"
+    good = _claim2(b, r)
+    assert good.verdict == "agree" and good.headline[1] == "mono -0.50, poly +0.30 (medians)"
     split = basins.bias_split(_result([0, 0, 0], PLATEAU, r=r, b=b))
     assert split["n_mono"] == 30 and split["n_poly"] == 3 * (k - 10) and split["median_mono"] == -0.5
     shuffled = b.flatten()[torch.randperm(b.numel(), generator=torch.Generator().manual_seed(0))].view_as(b)
-    assert _basins(_result([0, 0, 0], PLATEAU, r=r, b=shuffled))[1].verdict != "agree"
+    assert _claim2(shuffled, r).verdict != "agree"
     barely = torch.where(b > 0, torch.full_like(b, 0.01), b)  # +0.01 is not clearly positive
-    assert _part(_basins(_result([0, 0, 0], PLATEAU, r=r, b=barely))[1], "polysemantic").holds is False
-    deep = torch.where(b < 0, torch.full_like(b, -3.0), b)  # -3 is not moderate
-    assert _part(_basins(_result([0, 0, 0], PLATEAU, r=r, b=deep))[1], "moderate").holds is False
+    assert _part(_claim2(barely, r), "polysemantic").holds is False
+
+
+def test_claim2_moderate_fails_too_deep_and_too_shallow():
+    k = CI.d_hidden
+    r = torch.full((3, k), 0.2)
+    r[:, :10] = 1.0
+    sqrt_eps = CI.base().eps ** 0.5  # 0.125 at eps = 1/64
+
+    def moderate(bias: float) -> Part:
+        b = torch.full((3, k), 0.3)
+        b[:, :10] = bias
+        return _part(_claim2(b, r), "moderate")
+
+    assert moderate(-4 * sqrt_eps).holds is True
+    assert moderate(-3.0).holds is False  # -24 sqrt(eps): many times the typical input, not moderate
+    assert moderate(-(basins.MODERATE_MAX + 0.5) * sqrt_eps).holds is False
+    shallow = moderate(-0.8 * basins.MODERATE_MIN * sqrt_eps)  # clearly negative, but small: the transition region
+    assert shallow.holds is False and -0.8 * sqrt_eps < -basins.CLEAR_BIAS
+
+
+def test_claim2_is_untestable_on_unsettled_models():
+    k = CI.d_hidden
+    r = torch.full((3, k), 0.2)
+    r[:, :10] = 1.0
+    b = torch.full((3, k), -3.0)  # every part would fail
+    finding = _claim2(b, r, falling=0.05)
+    assert all(p.holds is None for p in finding.parts) and finding.verdict == "not testable here"
 
 
 def _d_result(counts: list[int], name="LR3", d=8) -> SweepResult:

@@ -1,6 +1,7 @@
 """Figures: each function returns a Figure with the panels it promises, and never touches pyplot."""
 
 import matplotlib.pyplot as plt
+import pandas as pd
 import pytest
 import torch
 from matplotlib.figure import Figure
@@ -9,6 +10,7 @@ from monosem import plotting
 from monosem.experiments import negative_bias
 from monosem.metrics import display_order
 from monosem.profiles import get_profile
+from monosem.results import SETTLE_LOSS, SETTLE_MONO
 from monosem.training import train
 
 
@@ -46,6 +48,24 @@ def test_figures_have_their_panels_and_stay_out_of_pyplot(lr_sweep, grid_sweep):
         assert isinstance(fig, Figure), name
         assert _n_data_axes(fig) == panels, name
     assert plt.get_fignums() == before
+
+
+def test_settling_changes_shows_the_rules_box_and_both_kinds_of_model():
+    table = pd.DataFrame(
+        {
+            "continued: loss change": [-1e-4, 2e-3],
+            "continued: mono change": [0.0, 0.01],
+            "T/4 -> T/2: loss change": [-0.2, -0.001],
+            "T/4 -> T/2: mono change": [0.1, 0.0],
+            "still learning at T/2": [True, False],
+        }
+    )
+    fig = plotting.settling_changes(table)
+    assert _n_data_axes(fig) == 1
+    ax = fig.axes[0]
+    box = ax.patches[0]
+    assert (box.get_x(), box.get_width()) == (-SETTLE_LOSS, 2 * SETTLE_LOSS) and box.get_height() == 2 * SETTLE_MONO
+    assert [len(c.get_offsets()) for c in ax.collections] == [2, 1, 1]  # continued, still learning, not
 
 
 def test_traces_plot_one_line_per_instance(lr_sweep):

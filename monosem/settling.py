@@ -1,0 +1,205 @@
+"""How well the settledness rule tells a settled model from one still learning: its two error rates, measured.
+
+The rule (`monosem.results.settled`) reads two snapshots one doubling of steps apart, both evaluated on the same
+held-out samples: a model has settled when its held-out loss moved by less than SETTLE_LOSS of itself and its
+# mono / # features by less than SETTLE_MONO, and its loss is at most LEARNED x the constant-output loss.
+
+- False alarms: a model that cannot move (much) must be called settled. A trained model, trained on at a tiny
+  learning rate (CONTINUE_LR x its own) without bias decay for a quarter of its run (`continuation`), is such a
+  model; the rule is applied between the start and the end of that continuation (`false_alarms`).
+- Detection: a model still learning must be called unsettled. A model whose held-out loss fell, or whose
+  # mono / # features moved, by more than STILL_LEARNING x the rule's thresholds between T/2 and T was still
+  learning at T/2; the rule is applied to its snapshots at T/4 and T/2 (`detection`).
+
+Chapter 1 prints both rates. Nothing here tests them against a bar: they are measurements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+from torch import Tensor
+
+from monosem import training
+from monosem.cache import Cache
+from monosem.config import Sweep
+from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, WEIGHT_ARRAYS, SweepResult, settled
+
+# The continuation: the learning rate times this (a thousandth: the model can drift by at most about 1e-3 of what
+# it moved per step in training), no bias decay, for a quarter of the run (a doubling of steps at that lr would
+# cost as much as the run itself; a quarter keeps chapter 1's two sweeps within about 2 minutes at `cpu`).
+CONTINUE_LR = 1e-3
+CONTINUE_PART = 4
+# What the issue asks of the rule's false alarms (quoted on the page beside the measured rate, not tested).
+FALSE_ALARM_BAR = 0.05
+# Ground truth of "still learning at T/2": between T/2 and T its held-out loss fell by more than this many times
+# SETTLE_LOSS, or its # mono / # features moved by more than this many times SETTLE_MONO. Twice the thresholds,
+# so that a model just at a threshold (which the rule may call either way) is not counted as a miss.
+STILL_LEARNING = 2.0
+# What a continuation leaves out of the cache: its weights (and every neuron's r_i at every snapshot).
+DROPPED = (*WEIGHT_ARRAYS, "snap_r")
+
+
+def between(
+    before_loss: Tensor, after_loss: Tensor, before_mono: Tensor, after_mono: Tensor, const: Tensor
+) -> pd.DataFrame:
+    """The rule's three columns (as `SweepResult.settling` names them) between two snapshots, one row per model:
+    the relative change of the held-out loss (over the later loss; negative: falling), the change of # mono /
+    # features, and the later loss over the constant-output loss."""
+    before_loss, after_loss, const = before_loss.double(), after_loss.double(), const.double()
+    return pd.DataFrame(
+        {
+            "loss change": ((after_loss - before_loss) / after_loss).tolist(),
+            "mono change": (after_mono.double() - before_mono.double()).tolist(),
+            "loss / constant": (after_loss / const).tolist(),
+        }
+    )
+
+
+def snapshot_index(result: SweepResult, step: int) -> int:
+    """The index of the snapshot at `step`; ValueError when there is none."""
+    hits = (result.snap_steps == step).nonzero().flatten().tolist()
+    if not hits:
+        steps = result.snap_steps.tolist()
+        raise ValueError(f"sweep {result.sweep.name!r} has no snapshot at step {step} (snapshots at {steps})")
+    return hits[0]
+
+
+def at_steps(result: SweepResult, first: int, last: int) -> pd.DataFrame:
+    """The rule's columns between the snapshots at steps `first` and `last` of every instance."""
+    i, j = snapshot_index(result, first), snapshot_index(result, last)
+    if result.snap_heldout is None or result.heldout_const is None:
+        raise ValueError(f"sweep {result.sweep.name!r} has no held-out losses: trained before they were recorded")
+    h, m = result.snap_heldout, result.snap_mono
+    return between(h[:, i], h[:, j], m[:, i], m[:, j], result.heldout_const)
+
+
+# --- false alarms ----------------------------------------------------------------------------------------------
+
+
+def continuation(sweep: Sweep) -> Sweep:
+    """`sweep` trained on: every instance at CONTINUE_LR x its lr, no bias decay, a CONTINUE_PART-th of its steps,
+    its own seed (the seed fixes the projection the model was trained on, so it must stay; its data stream then
+    replays the first batches of the run, samples the model last saw long ago). Instance i is instance i of
+    `sweep`. Needs a sweep whose axes do not touch bias_decay or n_steps and sweep lr on an axis of its own."""
+    names = [n for name, _ in sweep.axes for n in name.split(",")]
+    shared_lr = any("lr" in name.split(",") and name != "lr" for name, _ in sweep.axes)
+    if {"bias_decay", "n_steps"} & set(names) or shared_lr:
+        raise ValueError(f"sweep {sweep.name!r} sweeps {names}: its continuation needs lr alone on its axis")
+    n_steps = sweep.base.n_steps // CONTINUE_PART
+    base = sweep.base.replace(lr=sweep.base.lr * CONTINUE_LR, bias_decay=0.0, n_steps=n_steps)
+    axes = tuple(
+        (name, tuple(v * CONTINUE_LR for v in values)) if name == "lr" else (name, values)
+        for name, values in sweep.axes
+    )
+    return Sweep(f"{sweep.name}_flat", base, axes)
+
+
+def continue_flat(result: SweepResult, cache: Cache, progress: bool = True) -> SweepResult:
+    """The continuation of `result`'s final models (`continuation`), from the cache when it is there: keyed by the
+    continuation's configurations and the trained sweep's key (the weights it starts from). Keeps every array but
+    `DROPPED`, and the training seconds."""
+    sweep = continuation(result.sweep)
+    config = {"from": result.sweep.key(cache.version), "configs": [c.to_dict() for c in sweep.configs]}
+
+    def compute() -> dict[str, Tensor]:
+        trained = training.train(sweep, init=result.model(), progress=progress)
+        kept = {k: v for k, v in trained.arrays.items() if k not in DROPPED}
+        return {**kept, "seconds": torch.tensor(trained.seconds, dtype=torch.float64)}
+
+    arrays = dict(cache.get_or_compute(sweep.name, config, compute))
+    seconds = float(arrays.pop("seconds"))
+    return SweepResult.from_arrays(sweep, arrays, {"seconds": seconds})
+
+
+def false_alarms(cont: SweepResult) -> pd.DataFrame:
+    """The rule between the first snapshot of a continuation (its step 1: the trained weights after one step at the
+    tiny lr) and its last, one row per model, with `flagged` (called unsettled) and `learned` (loss at most LEARNED
+    x the constant-output loss: a model that had learned nothing is rightly flagged and is no false alarm)."""
+    table = at_steps(cont, int(cont.snap_steps[0]), int(cont.snap_steps[-1]))
+    table["learned"] = table["loss / constant"] <= LEARNED
+    table["flagged"] = ~settled(table)
+    return table
+
+
+# --- detection -------------------------------------------------------------------------------------------------
+
+
+def still_learning(result: SweepResult) -> pd.Series:
+    """Which models were still learning at T/2: between T/2 and T the held-out loss fell by more than
+    STILL_LEARNING x SETTLE_LOSS, or # mono / # features moved by more than STILL_LEARNING x SETTLE_MONO."""
+    t = result.configs[0].n_steps
+    later = at_steps(result, t // 2, t)
+    return (later["loss change"] < -STILL_LEARNING * SETTLE_LOSS) | (
+        later["mono change"].abs() > STILL_LEARNING * SETTLE_MONO
+    )
+
+
+def detection(result: SweepResult) -> pd.DataFrame:
+    """The rule on the snapshots before the last, at T/4 and T/2, one row per model, with `still learning` (the
+    ground truth, `still_learning`) and `flagged` (called unsettled there)."""
+    t = result.configs[0].n_steps
+    table = at_steps(result, t // 4, t // 2)
+    table["still learning"] = still_learning(result)
+    table["flagged"] = ~settled(table)
+    return table
+
+
+# --- both rates ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rates:
+    """n_flat: continued models that had learned; n_false: those the rule called unsettled. n_learning: models still
+    learning at T/2; n_caught: those the rule called unsettled at (T/4, T/2)."""
+
+    n_flat: int
+    n_false: int
+    n_learning: int
+    n_caught: int
+
+    @property
+    def false_alarm_rate(self) -> float:
+        return self.n_false / self.n_flat if self.n_flat else float("nan")
+
+    @property
+    def detection_rate(self) -> float:
+        return self.n_caught / self.n_learning if self.n_learning else float("nan")
+
+
+def rates(continuations: Iterable[SweepResult], trained: Iterable[SweepResult]) -> Rates:
+    """Both error rates: false alarms over the learned models of `continuations`, detection over the models of
+    `trained` still learning at T/2."""
+    fa = pd.concat([false_alarms(c) for c in continuations], ignore_index=True)
+    det = pd.concat([detection(r) for r in trained], ignore_index=True)
+    flat = fa[fa["learned"]]
+    learning = det[det["still learning"]]
+    return Rates(len(flat), int(flat["flagged"].sum()), len(learning), int(learning["flagged"].sum()))
+
+
+def table(named: dict[str, SweepResult], continuations: dict[str, SweepResult]) -> pd.DataFrame:
+    """One row per model of the `named` trained sweeps: its lr and seed, the rule's loss and mono changes over the
+    continuation and whether it was flagged there; the same at (T/4, T/2), whether it was still learning and
+    whether the rule flagged it. For the page."""
+    rows = []
+    for name, result in named.items():
+        fa, det = false_alarms(continuations[name]), detection(result)
+        for i, c in enumerate(result.configs):
+            rows.append(
+                {
+                    "sweep": name,
+                    "lr": c.lr,
+                    "seed": c.seed,
+                    "continued: loss change": fa["loss change"][i],
+                    "continued: mono change": fa["mono change"][i],
+                    "continued: flagged": bool(fa["flagged"][i]),
+                    "T/4 -> T/2: loss change": det["loss change"][i],
+                    "T/4 -> T/2: mono change": det["mono change"][i],
+                    "still learning at T/2": bool(det["still learning"][i]),
+                    "T/4 -> T/2: flagged": bool(det["flagged"][i]),
+                }
+            )
+    return pd.DataFrame(rows)

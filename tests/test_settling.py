@@ -1,0 +1,117 @@
+"""The settledness rule's error rates (`monosem.settling`): false alarms on hand-built flat continuations, detection
+of a model still falling and of one stuck at the constant-output loss, and a continuation trained and cached."""
+
+import pytest
+import torch
+from conftest import make_result
+
+from monosem import settling
+from monosem.cache import Cache
+from monosem.config import make_sweep
+from monosem.profiles import get_profile
+from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO
+
+CI = get_profile("ci")
+T = 256
+
+
+def _result(heldout: list[list[float]], mono: list[list[float]] | None = None, steps=None, const: float = 10.0):
+    """A result of len(heldout) models with the held-out losses (and # mono / # features) given at `steps`."""
+    n = len(heldout)
+    sweep = make_sweep("LR1", CI.base(n_steps=T), lr=tuple(0.001 * (i + 1) for i in range(n)))
+    h = torch.tensor(heldout)
+    steps = torch.tensor(steps if steps is not None else [T // 4, T // 2, T])
+    m = torch.tensor(mono) if mono is not None else torch.zeros_like(h)
+    return make_result(
+        sweep,
+        snap_steps=steps,
+        snap_heldout=h,
+        snap_mono=m,
+        snap_loss=h,
+        snap_bias=torch.zeros_like(h),
+        heldout_const=torch.full((n,), const),
+    )
+
+
+def test_between_is_the_rules_columns():
+    table = settling.between(*(torch.tensor([x]) for x in (1.0, 0.9, 0.1, 0.15, 3.0)))
+    assert table["loss change"][0] == pytest.approx(-0.1 / 0.9)
+    assert table["mono change"][0] == pytest.approx(0.05) and table["loss / constant"][0] == pytest.approx(0.3)
+
+
+def test_no_false_alarm_on_flat_continuations_and_a_moving_one_is_flagged():
+    steps = [1, 2, 4, 8, 16, 32, 64]
+    noise = torch.Generator().manual_seed(0)
+    flat = (1 + 0.3 * SETTLE_LOSS * (2 * torch.rand(5, len(steps), generator=noise) - 1)).tolist()  # +-0.3 %
+    mono = [[0.5 + 0.2 * SETTLE_MONO * (j % 2) for j in range(len(steps))] for _ in range(5)]
+    table = settling.false_alarms(_result(flat, mono, steps))
+    assert not table["flagged"].any() and table["learned"].all()
+    moving = _result([[1.0] * 6 + [1 - 3 * SETTLE_LOSS]], steps=steps)  # fell 3 % over the continuation
+    assert settling.false_alarms(moving)["flagged"].all()
+    shifted = _result([[1.0] * 7], [[0.5] * 6 + [0.5 + 2 * SETTLE_MONO]], steps)  # # mono moved
+    assert settling.false_alarms(shifted)["flagged"].all()
+
+
+def test_detection_catches_a_falling_model_and_a_dead_plateau_and_spares_a_settled_one():
+    const = 10.0
+    falling = [1.2, 1.1, 1.0]  # still falling at T/2 and after it
+    dead = [const, const, 0.5]  # at the constant-output loss until T/2 (flat there), then learned
+    settled = [1.0, 1.0, 1.0]
+    table = settling.detection(_result([falling, dead, settled], const=const))
+    assert table["still learning"].tolist() == [True, True, False]
+    assert table["flagged"].tolist() == [True, True, False]
+    assert table["loss / constant"][1] > LEARNED  # the dead plateau is flat: only LEARNED flags it
+    assert abs(table["loss change"][1]) < SETTLE_LOSS
+
+
+def test_still_learning_is_twice_the_rules_thresholds():
+    just = 1 / (1 + 1.5 * SETTLE_LOSS)  # fell 1.5 x SETTLE_LOSS between T/2 and T: not counted as still learning
+    clear = 1 / (1 + 2.5 * SETTLE_LOSS)
+    mono = [[0.1, 0.1, 0.1], [0.1, 0.1, 0.1], [0.1, 0.1, 0.1 + 2.5 * SETTLE_MONO]]
+    got = settling.still_learning(_result([[1, 1, just], [1, 1, clear], [1, 1, 1]], mono))
+    assert got.tolist() == [False, True, True]
+
+
+def test_rates_count_over_learned_flat_models_and_models_still_learning():
+    steps = [1, 2, 4, 8, 16, 32, 64]
+    cont = _result([[1.0] * 7, [1.0] * 6 + [0.9], [10.0] * 7], steps=steps)  # flat, moving, dead (not learned)
+    trained = _result([[1.2, 1.1, 1.0], [1.0, 1.0, 1.0], [1.0, 1.0, 0.9]])  # caught, settled, missed
+    rates = settling.rates([cont], [trained])
+    assert (rates.n_flat, rates.n_false, rates.n_learning, rates.n_caught) == (2, 1, 2, 1)
+    assert rates.false_alarm_rate == 0.5 and rates.detection_rate == 0.5
+
+
+def test_a_snapshot_not_taken_is_an_error():
+    with pytest.raises(ValueError, match="no snapshot at step 128"):
+        settling.at_steps(_result([[1, 1]], [[0, 0]], steps=[64, 256]), 128, 256)
+
+
+def test_the_continuation_is_the_sweep_at_a_tiny_lr_without_decay_for_a_quarter_of_the_run():
+    sweep = make_sweep("LR1", CI.base(n_steps=T), lr=(0.003, 0.03), seed=(0, 1))
+    cont = settling.continuation(sweep)
+    assert cont.n_inst == sweep.n_inst and cont.name == "LR1_flat"
+    for old, new in zip(sweep.configs, cont.configs, strict=True):
+        assert new.lr == pytest.approx(old.lr * settling.CONTINUE_LR) and new.seed == old.seed
+        assert new.bias_decay == 0 and new.n_steps == T // settling.CONTINUE_PART
+        assert new.replace(lr=old.lr, bias_decay=old.bias_decay, n_steps=old.n_steps) == old
+    with pytest.raises(ValueError, match="lr alone"):
+        settling.continuation(make_sweep("B", CI.base(), **{"lr,bias_decay": ((0.003, 0.03), (0.01, 0.0))}))
+
+
+def test_continue_flat_trains_from_the_final_weights_once_and_barely_moves(tmp_path, monkeypatch):
+    from monosem import training
+
+    sweep = make_sweep("LR1", CI.base(n_steps=64), lr=(0.003, 0.03))
+    trained = training.train(sweep, device="cpu", progress=False)
+    calls = []
+    real = training.train
+    monkeypatch.setattr(training, "train", lambda s, **kw: calls.append(kw["init"]) or real(s, device="cpu", **kw))
+    cache = Cache(tmp_path)
+    cont = settling.continue_flat(trained, cache, progress=False)
+    again = settling.continue_flat(trained, cache, progress=False)
+    assert len(calls) == 1 and torch.equal(calls[0].W_in, trained.model().W_in)
+    assert torch.equal(cont.snap_heldout, again.snap_heldout) and cont.seconds == again.seconds > 0
+    assert cont.W_in is None  # the weights are not cached
+    # at lr x 1e-3 the held-out loss is the trained model's, to well within the rule's tolerance
+    rel = (cont.snap_heldout[:, 0] - trained.snap_heldout[:, -1]).abs() / trained.snap_heldout[:, -1]
+    assert (rel < 0.1 * SETTLE_LOSS).all()
