@@ -194,6 +194,7 @@ def test_parts_that_cannot_be_tested_at_this_scale():
         assert _part(single, name).holds is None and "one seed of K0 and K1" in _part(single, name).this_run
     assert _part(single, "peak").holds is None and "one seed of K1" in _part(single, "peak").this_run
     assert _part(single, "rise K0").holds is True and _part(single, "sparse").holds is True
+    assert width.numbers(single)["loss_noise_text"].startswith("unknown (one seed")
     # seeds that spread by more than LITTLE: a little loss cannot be told from noise
     wide = {**SEEDS, "K0": ((0.0, 0.1), (0.0, -0.1))}
     assert _part(_width(seeds=wide), "loses a little").holds is None

@@ -553,10 +553,12 @@ def numbers(res: Width) -> dict[str, Any]:
     for row in res.rows:
         spread = seed_spread(res.rows[row])
         out[f"{row}_n_seeds"] = spread["n_seeds"]
-    noise, unknown = loss_noise(res)
-    out["loss_noise_text"] = unknown or f"{noise:.1%}"
-    frac, frac_unknown = fraction_noise(res)
-    out["fraction_noise_text"] = frac_unknown or f"{frac:.2f}"
+    noise, _ = loss_noise(res)
+    out["loss_noise_text"] = (
+        f"{noise:.1%}" if not math.isnan(noise) else "unknown (one seed of K0 or K1 at every width)"
+    )
+    frac, _ = fraction_noise(res)
+    out["fraction_noise_text"] = f"{frac:.2f}" if not math.isnan(frac) else "unknown: one seed of K1 at every width"
     dense = res.sparse_base
     out["sparse_base"] = g.sparse_base
     out["sparse_batch"] = res.profile.batch_for(g.sparse_base)
