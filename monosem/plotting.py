@@ -577,7 +577,8 @@ def against_width(
 ) -> Figure:
     """Final values against the number of neurons k (log2 axis), one line per labelled family of models (a single
     model: a marker), with a dotted line at k = N (paper Fig. 17). metrics: any of "mono" (# mono / # features),
-    "fraction" (of neurons monosemantic) and "loss" (log scale). Hollow markers: the loss had not settled."""
+    "fraction" (of neurons monosemantic) and "loss" (log scale). Hollow markers: the model has not settled (the rule
+    of `monosem.results.settled`)."""
     fig = Figure(figsize=(4.2 * len(metrics), 3.5), layout="constrained")
     axes = fig.subplots(1, len(metrics), squeeze=False)[0]
     ks = sorted({k for models in series.values() for k in models})
@@ -585,7 +586,7 @@ def against_width(
         color = f"C{j}"
         points = sorted(models.items())
         x = [k for k, _ in points]
-        converged = np.array([bool(r.converged()[i]) for _, (r, i) in points])
+        settled = np.array([bool(r.converged()[i]) for _, (r, i) in points])
         for ax, metric in zip(axes, metrics, strict=True):
             y = np.array([WIDTH_METRICS[metric][1](r, i) for _, (r, i) in points])
             if len(points) > 1:
@@ -593,11 +594,9 @@ def against_width(
             xa = np.array(x)
             # a family of one model gets its legend entry from its marker, filled or hollow
             one = label if len(points) == 1 else "_nolegend_"
-            filled, hollow = (one, "_nolegend_") if converged.any() else ("_nolegend_", one)
-            ax.scatter(xa[converged], y[converged], color=color, s=30, zorder=3, label=filled)
-            ax.scatter(
-                xa[~converged], y[~converged], facecolors="white", edgecolors=color, s=30, zorder=3, label=hollow
-            )
+            filled, hollow = (one, "_nolegend_") if settled.any() else ("_nolegend_", one)
+            ax.scatter(xa[settled], y[settled], color=color, s=30, zorder=3, label=filled)
+            ax.scatter(xa[~settled], y[~settled], facecolors="white", edgecolors=color, s=30, zorder=3, label=hollow)
     for ax, metric in zip(axes, metrics, strict=True):
         ax.set_xscale("log", base=2)
         ax.xaxis.set_major_locator(FixedLocator(ks))
@@ -609,7 +608,7 @@ def against_width(
         if metric == "loss":
             ax.set_yscale("log")
     axes[0].legend(
-        fontsize="x-small", title=f"dotted: k = N = {n_features}; hollow: not converged", title_fontsize="x-small"
+        fontsize="x-small", title=f"dotted: k = N = {n_features}; hollow: not settled", title_fontsize="x-small"
     )
     return fig
 
@@ -688,7 +687,7 @@ def against_strength(
     results: dict[str, SweepResult], references: dict[str, tuple[SweepResult, Sequence[int]]], by: str = "l1"
 ) -> Figure:
     """Final # mono / # features (left) and final loss (right) against the (positive) swept strength `by` on a log
-    axis, one line per labelled result, hollow markers where the loss was still falling; each labelled reference
+    axis, one line per labelled result, hollow markers where the model has not settled; each labelled reference
     (a result and its instances, e.g. the seeds of a model without the penalty) as a horizontal line at their median
     with their range as a band."""
     fig = Figure(figsize=(10, 4.4), layout="constrained")
@@ -722,7 +721,7 @@ def against_strength(
         loc="outside lower center",
         ncol=3,
         fontsize="x-small",
-        title="dashed: no penalty (band: its seeds' range); hollow markers: not converged",
+        title="dashed: no penalty (band: its seeds' range); hollow markers: not settled",
         title_fontsize="x-small",
     )
     return fig

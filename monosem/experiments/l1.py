@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from monosem.cache import Cache
-from monosem.claims import Finding, Part, spread
+from monosem.claims import Finding, Gate, Part, settled_gate, spread
 from monosem.config import Sweep, make_sweep
 from monosem.experiments import basins, negative_bias
 from monosem.experiments.common import scale_numbers
 from monosem.metrics import POSITIVE_BIAS, n_positive_bias
+from monosem.paper import DECAY_DONE, decay_left, decay_steps, log2_steps
 from monosem.profiles import Profile
-from monosem.results import SETTLE_LOSS, SweepResult
+from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
 
 WEIGHTS = {"RG1Z"}
 
@@ -84,7 +85,15 @@ class L1:
 
 def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> L1:
     cache = cache or Cache.for_profile(profile.name)
-    return L1(profile, *(cache.get_or_train(s, progress=progress) for s in sweeps(profile)))
+    # the references without L1 at the most seeds cached (`train --seeds S`): their medians and ranges are over seeds
+    lr1, lr3, rg1_, rg1z = sweeps(profile)
+    return L1(
+        profile,
+        cache.get_or_train(cache.seeded(lr1), progress=progress),
+        cache.get_or_train(cache.seeded(lr3), progress=progress),
+        cache.get_or_train(rg1_, progress=progress),
+        cache.get_or_train(rg1z, progress=progress),
+    )
 
 
 # Claim 6. "Comparable monosemanticity": the smaller # mono / # features at least 1 - 0.2 times the larger, about the
@@ -102,24 +111,22 @@ def at_lr(result: SweepResult, lr: float = RG1_LR) -> list[int]:
 
 
 def reference(result: SweepResult, lr: float = RG1_LR) -> dict[str, Any]:
-    """# mono / # features and final loss of a no-L1 sweep at `lr`: the median over its converged seeds (over every
-    seed, flagged, when none has converged), and the spread over every seed as text."""
+    """# mono / # features and final loss of a no-L1 sweep at `lr`: the median over its seeds, how many of them have
+    settled, and the spread over the seeds as text."""
     idx = at_lr(result, lr)
-    ok = [i for i in idx if bool(result.converged()[i])]
-    use = ok or idx
     mono, loss = result.mono_per_feature(), result.final_loss
     return {
-        "mono": float(mono[use].median()),
-        "loss": float(loss[use].median()),
+        "mono": float(mono[idx].median()),
+        "loss": float(loss[idx].median()),
         "n_seeds": len(idx),
-        "n_converged": len(ok),
+        "n_settled": int(result.converged()[idx].sum()),
         "mono_spread": spread(mono[idx]),
         "loss_spread": spread(loss[idx], ".3f"),
     }
 
 
 def strengths(result: SweepResult) -> dict[str, list]:
-    """The nonzero-L1 models of an L1 sweep, in ascending l1: index, l1, # mono / # features, loss, converged."""
+    """The nonzero-L1 models of an L1 sweep, in ascending l1: index, l1, # mono / # features, loss, settled."""
     l1s = result.values("l1")
     idx = sorted((i for i, v in enumerate(l1s) if v > 0), key=lambda i: l1s[i])
     return {
@@ -127,7 +134,7 @@ def strengths(result: SweepResult) -> dict[str, list]:
         "l1": [l1s[i] for i in idx],
         "mono": [float(result.mono_per_feature()[i]) for i in idx],
         "loss": [float(result.final_loss[i]) for i in idx],
-        "converged": [bool(result.converged()[i]) for i in idx],
+        "settled": [bool(result.converged()[i]) for i in idx],
     }
 
 
@@ -153,45 +160,46 @@ def crossing(l1s: list[float], mono: list[float], loss: list[float], target: flo
 
 def comparison(res: L1) -> dict[str, Any]:
     """Claim 6's numbers: L1 with zero initial bias (RG1Z) against the negative-bias recipe without L1 (LR3 at lr
-    0.005). The best L1 model is the most monosemantic converged one; the match is read off the whole sweep."""
+    0.005). The best L1 model is the most monosemantic of the sweep (the parts that read it are gated on every model
+    of the sweep having settled); the match is read off the whole sweep."""
     rec = reference(res.lr3)
     s = strengths(res.rg1z)
-    ok = [j for j, c in enumerate(s["converged"]) if c]
     out: dict[str, Any] = {
         "recipe_mono": rec["mono"],
         "recipe_loss": rec["loss"],
         "recipe_n_seeds": rec["n_seeds"],
-        "recipe_n_converged": rec["n_converged"],
+        "recipe_n_settled": rec["n_settled"],
         "recipe_mono_spread": rec["mono_spread"],
         "recipe_loss_spread": rec["loss_spread"],
         "n_l1": len(s["l1"]),
-        "n_l1_converged": len(ok),
+        "n_l1_settled": sum(s["settled"]),
         "l1_min": s["l1"][0],
         "l1_max": s["l1"][-1],
     }
     nan = math.nan
-    best = max(ok, key=lambda j: s["mono"][j]) if ok else None
-    out["best_l1"] = s["l1"][best] if best is not None else nan
-    out["best_mono"] = s["mono"][best] if best is not None else nan
-    out["best_loss"] = s["loss"][best] if best is not None else nan
-    out["best_index"] = s["index"][best] if best is not None else -1
+    best = max(range(len(s["l1"])), key=lambda j: s["mono"][j])
+    out["best_l1"], out["best_mono"], out["best_loss"] = s["l1"][best], s["mono"][best], s["loss"][best]
+    out["best_index"] = s["index"][best]
     out["best_mono_ratio"] = out["best_mono"] / rec["mono"] if rec["mono"] > 0 else nan
     out["best_loss_cost"] = out["best_loss"] / rec["loss"] - 1
-    # on the whole sweep; the comparison counts only if the models it interpolates between have converged
     match = crossing(s["l1"], s["mono"], s["loss"], rec["mono"])
     out["matched"] = match is not None
     used = [v for v in (match["l1_below"], match["l1_above"]) if not math.isnan(v)] if match else []
-    out["match_converged"] = bool(used) and all(s["converged"][s["l1"].index(v)] for v in used)
+    out["match_indices"] = [s["index"][s["l1"].index(v)] for v in used]
+    out["match_settled"] = bool(used) and all(s["settled"][s["l1"].index(v)] for v in used)
     for key in ("l1", "loss", "l1_below", "l1_above", "interpolated"):
         out[f"match_{key}"] = match[key] if match else nan
     out["match_loss_cost"] = out["match_loss"] / rec["loss"] - 1 if match else nan
     # the ends of the sweep, for the paper's trade-off (too weak: polysemantic; too strong: costly)
-    out["weak_l1"], out["weak_mono"], out["weak_converged"] = s["l1"][0], s["mono"][0], s["converged"][0]
-    out["strong_l1"], out["strong_loss"], out["strong_converged"] = s["l1"][-1], s["loss"][-1], s["converged"][-1]
-    # over the converged models (over every model when none has converged: then the trade-off parts are not tested)
-    out["lowest_loss"] = min(s["loss"][j] for j in (ok or range(len(s["loss"]))))
+    out["weak_l1"], out["weak_mono"] = s["l1"][0], s["mono"][0]
+    out["strong_l1"], out["strong_loss"] = s["l1"][-1], s["loss"][-1]
+    out["lowest_loss"] = min(s["loss"])
     out["strong_loss_cost"] = out["strong_loss"] / out["lowest_loss"] - 1
     return out
+
+
+def _settled_word(ok: bool) -> str:
+    return "settled" if ok else "not settled"
 
 
 def match_text(c: dict[str, Any]) -> str:
@@ -203,9 +211,10 @@ def match_text(c: dict[str, Any]) -> str:
         if c["match_interpolated"]
         else "the weakest l1 already reaches it"
     )
-    models = "both models converged" if c["match_interpolated"] else "converged"
-    if not c["match_converged"]:
-        models = "not both converged" if c["match_interpolated"] else "not converged"
+    if c["match_interpolated"]:
+        models = "both models settled" if c["match_settled"] else "not both settled"
+    else:
+        models = _settled_word(c["match_settled"])
     return (
         f"L1 reaches the recipe's {c['recipe_mono']:.2f} per feature at l1 = {c['match_l1']:.2g} ({where}; "
         f"{models}), at loss {c['match_loss']:.3f}: {c['match_loss_cost']:+.1%} against the recipe's "
@@ -213,55 +222,56 @@ def match_text(c: dict[str, Any]) -> str:
     )
 
 
-def best_text(result: SweepResult, recipe: dict[str, Any], prefer_converged: bool = True) -> str:
+def best_text(result: SweepResult, recipe: dict[str, Any]) -> str:
     """The most monosemantic nonzero-L1 model of an L1 sweep (`best_index`) against the recipe without L1
-    (`reference`), in words, saying whether it has converged."""
+    (`reference`), in words, saying whether it and the sweep have settled."""
     s = strengths(result)
-    j = s["index"].index(best_index(result, prefer_converged))
-    if not prefer_converged:
-        head = f"the most monosemantic model ({'converged' if s['converged'][j] else 'not converged'})"
-    elif s["converged"][j]:
-        head = "the most monosemantic converged model"
-    else:
-        head = "none of the L1 models has converged; the most monosemantic"
+    j = s["index"].index(best_index(result))
+    n_open = len(s["settled"]) - sum(s["settled"])
+    n_all = len(s["settled"])
+    sweep = f"{n_open} of the sweep's {n_all} not settled" if n_open else "every model of the sweep settled"
     ratio = f", {s['mono'][j] / recipe['mono']:.2f} times the recipe's" if recipe["mono"] > 0 else ""
     return (
-        f"{head}, at l1 = {s['l1'][j]:g}, has {s['mono'][j]:.2f} monosemantic neurons per feature{ratio}, at a loss "
+        f"the most monosemantic model ({_settled_word(s['settled'][j])}; {sweep}), at l1 = {s['l1'][j]:g}, has "
+        f"{s['mono'][j]:.2f} monosemantic neurons per feature{ratio}, at a loss "
         f"{s['loss'][j] / recipe['loss'] - 1:+.1%} from the recipe's"
     )
 
 
-def _converged_count(res: L1) -> tuple[int, int]:
-    idx = at_lr(res.lr3)
-    conv = res.rg1z.converged()[strengths(res.rg1z)["index"]].tolist() + res.lr3.converged()[idx].tolist()
-    return sum(conv), len(conv)
+def gates(res: L1) -> dict[str, Gate]:
+    """What claim 6's parts read: `sweep`, every nonzero-L1 model of RG1Z (the best model and the ends of the sweep
+    are chosen over all of them); `recipe`, the recipe's seeds at lr 0.005; `match`, the RG1Z models the match is
+    read from (every nonzero-L1 model when none reaches the recipe). The parts that compare L1 with the recipe rest
+    on the bias decay (the recipe's, and RG1Z keeps it): the `_decay` gates."""
+    nonzero = strengths(res.rg1z)["index"]
+    c = comparison(res)
+    match = c["match_indices"] or nonzero
+    return {
+        "sweep": settled_gate(res.rg1z, nonzero),
+        "sweep_decay": settled_gate(res.rg1z, nonzero, decay=True),
+        "recipe_decay": settled_gate(res.lr3, at_lr(res.lr3), decay=True),
+        "match_decay": settled_gate(res.rg1z, match, decay=True),
+    }
 
 
 def claim6(res: L1) -> Finding:
     c = comparison(res)
-    n_ok, n_all = _converged_count(res)
-    any_l1 = c["n_l1_converged"] > 0 and c["recipe_n_converged"] > 0  # both sides of the comparison converged
+    g = gates(res)
     pair = sorted((c["best_mono"], c["recipe_mono"]))
     recipe = (
-        f"the recipe (LR3, lr {RG1_LR:g}, median over {c['recipe_n_converged']} of {c['recipe_n_seeds']} seeds "
-        f"converged): {c['recipe_mono']:.2f} per feature at loss {c['recipe_loss']:.3f}"
+        f"the recipe (LR3, lr {RG1_LR:g}, median over {c['recipe_n_seeds']} seeds, {c['recipe_n_settled']} settled): "
+        f"{c['recipe_mono']:.2f} per feature at loss {c['recipe_loss']:.3f}"
     )
-    matched = match_text(c)
     lo_mono, hi_loss = 1 - COMPARABLE_MONO, 1 + COMPARABLE_LOSS
+    versus_recipe = g["sweep_decay"] & g["recipe_decay"]
     parts = (
-        Part(
-            "the runs have reached their minima",
-            "trained well past the loss plateau",
-            f"{n_ok} of {n_all} models converged (the L1 models and the recipe's seeds at lr {RG1_LR:g})",
-            f"loss falls < {SETTLE_LOSS:.1%} per period over the last 4 (SETTLE_LOSS)",
-            n_ok == n_all,
-        ),
         Part(
             "the recipe and the best L1 model (zero initial bias) are comparably monosemantic",
             "comparable: the recipe's model against the best L1 model (Fig. 14)",
-            f"best converged L1 model (l1 = {c['best_l1']:g}): {c['best_mono']:.2f} per feature; {recipe}",
+            f"best L1 model (l1 = {c['best_l1']:g}): {c['best_mono']:.2f} per feature; {recipe}",
             f"the smaller >= {lo_mono:.2f} x the larger (COMPARABLE_MONO)",
-            None if not any_l1 else pair[0] >= lo_mono * pair[1],
+            pair[0] >= lo_mono * pair[1],
+            versus_recipe,
         ),
         Part(
             "at comparable loss",
@@ -269,35 +279,44 @@ def claim6(res: L1) -> Finding:
             f"the best L1 model's loss {c['best_loss']:.3f}, {c['best_loss_cost']:+.1%} against the recipe's "
             f"{c['recipe_loss']:.3f}",
             f"within {COMPARABLE_LOSS:.0%} of the recipe's either way (COMPARABLE_LOSS)",
-            None if not any_l1 else abs(c["best_loss_cost"]) <= COMPARABLE_LOSS,
+            abs(c["best_loss_cost"]) <= COMPARABLE_LOSS,
+            versus_recipe,
         ),
         Part(
             "where L1 matches the recipe's monosemanticity, the recipe has the lower loss",
             "the negative-bias model has lower loss (Fig. 14 caption)",
-            matched,
-            "L1's loss at the matching l1 > the recipe's (if the models it is read from converged)",
-            None if not (c["match_converged"] and c["recipe_n_converged"]) else c["match_loss"] > c["recipe_loss"],
+            match_text(c),
+            "L1's loss at the matching l1 > the recipe's (no L1 model reaching the recipe: not tested)",
+            c["match_loss"] > c["recipe_loss"] if c["matched"] else None,
+            g["match_decay"] & g["recipe_decay"],
         ),
         Part(
             "regularising too weakly leaves the model polysemantic",
             "qualitative (Section 4.1.3)",
             f"l1 = {c['weak_l1']:g}: {c['weak_mono']:.2f} per feature against the best L1 model's {c['best_mono']:.2f}",
-            f"weakest l1 below {lo_mono:.2f} x the best (COMPARABLE_MONO), if converged",
-            None if not (c["n_l1_converged"] and c["weak_converged"]) else c["weak_mono"] < lo_mono * c["best_mono"],
+            f"weakest l1 below {lo_mono:.2f} x the best (COMPARABLE_MONO)",
+            c["weak_mono"] < lo_mono * c["best_mono"],
+            g["sweep"],
         ),
         Part(
             "regularising too strongly hurts the task loss",
             "qualitative (Section 4.1.3)",
             f"l1 = {c['strong_l1']:g}: loss {c['strong_loss']:.3f}, {c['strong_loss_cost']:+.1%} against the "
             f"sweep's lowest {c['lowest_loss']:.3f}",
-            f"strongest l1 more than {COMPARABLE_LOSS:.0%} above the lowest (COMPARABLE_LOSS), if converged",
-            None if not c["strong_converged"] else c["strong_loss"] > hi_loss * c["lowest_loss"],
+            f"strongest l1 more than {COMPARABLE_LOSS:.0%} above the lowest (COMPARABLE_LOSS)",
+            c["strong_loss"] > hi_loss * c["lowest_loss"],
+            g["sweep"],
         ),
     )
     return Finding(
         "6. L1 on the activations reaches monosemanticity and loss comparable to the negative bias",
         parts,
         "fig-l1-final",
+        headline=(
+            "comparable (Fig. 14)",
+            f"best L1 {c['best_mono']:.2f} vs recipe {c['recipe_mono']:.2f} per feature, "
+            f"loss {c['best_loss_cost']:+.0%}",
+        ),
     )
 
 
@@ -306,12 +325,10 @@ def findings(res: L1) -> list[Finding]:
     return [claim6(res)]
 
 
-def best_index(result: SweepResult, prefer_converged: bool = True) -> int:
-    """The most monosemantic nonzero-L1 model of an L1 sweep: among the converged ones if `prefer_converged` and
-    any has converged, else among all."""
+def best_index(result: SweepResult) -> int:
+    """The most monosemantic nonzero-L1 model of an L1 sweep."""
     s = strengths(result)
-    pool = [j for j, c in enumerate(s["converged"]) if c and prefer_converged] or list(range(len(s["index"])))
-    return s["index"][max(pool, key=lambda j: s["mono"][j])]
+    return s["index"][max(range(len(s["index"])), key=lambda j: s["mono"][j])]
 
 
 def by_label(res: L1) -> dict[str, SweepResult]:
@@ -368,23 +385,27 @@ def numbers(res: L1) -> dict[str, Any]:
     lr1 = reference(res.lr1)
     out["lr1_mono_spread"], out["lr1_loss_spread"] = lr1["mono_spread"], lr1["loss_spread"]
     recipe = reference(res.lr3)
-    used = (
-        f"its converged seeds ({recipe['n_converged']} of {recipe['n_seeds']})"
-        if recipe["n_converged"]
-        else f"all {recipe['n_seeds']} seeds, none of which has converged"
-    )
+    seeds = "its seed" if recipe["n_seeds"] == 1 else f"its {recipe['n_seeds']} seeds"
     out["recipe_text"] = (
-        f"the comparisons below use the median over {used}: {recipe['mono']:.2f} per feature at a loss of "
-        f"{recipe['loss']:.3f}"
+        f"the comparisons below use the median over {seeds} ({recipe['n_settled']} settled): {recipe['mono']:.2f} "
+        f"per feature at a loss of {recipe['loss']:.3f}"
     )
     out["best_text"] = best_text(res.rg1z, recipe)
     # L1 on top of the recipe (Table 1's RG1)
-    out["rg1_best_text"] = best_text(res.rg1, recipe, prefer_converged=False)
+    out["rg1_best_text"] = best_text(res.rg1, recipe)
     s = strengths(res.rg1)
     out["rg1_strong_mono"], out["rg1_strong_loss"] = s["mono"][-1], s["loss"][-1]
-    out["rg1_n_converged"] = sum(s["converged"])
+    out["rg1_n_settled"] = sum(s["settled"])
     out["rg1_n"] = len(s["index"])
-    out["n_converged_all"], out["n_models_all"] = _converged_count(res)
+    g = gates(res)
+    both = g["sweep"] & g["recipe_decay"]
+    out["n_settled_all"], out["n_models_all"] = both.n_settled, both.n_models
+    # the settledness rule (chapter 1) and the bias decay's job, for the verdict's explanation
+    out["settle_loss"], out["settle_mono"], out["learned"] = SETTLE_LOSS, SETTLE_MONO, LEARNED
+    out["decay_done"] = DECAY_DONE
+    out["decay_need"] = log2_steps(decay_steps(RECIPE["bias_decay"], RG1_LR))
+    out["decay_left"] = decay_left(RECIPE["bias_decay"], RG1_LR, res.profile.n_steps)
+    out["decay_ok"] = "has" if g["recipe_decay"].steps >= g["recipe_decay"].decay_steps else "has not"
     out["match_text"] = match_text(c)
     best = best_index(res.rg1z)
     out["best_mean_bias"] = float(res.rg1z.b_in[best].mean())

@@ -10,18 +10,22 @@ random (Erdos-Renyi) connectivity, as wide as 2 or 4 dense models of the same co
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+import torch
 
 from monosem.cache import Cache
-from monosem.claims import Finding, Part
+from monosem.claims import Finding, Gate, Part, settled_gate
 from monosem.config import ModelConfig, Sweep, make_sweep
 from monosem.experiments import negative_bias
 from monosem.experiments.common import scale_numbers
+from monosem.paper import DECAY_DONE, decay_left, decay_steps, log2_steps
 from monosem.profiles import PROFILES, Profile
-from monosem.results import Instance, SweepResult
+from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, Instance, SweepResult
 
 WEIGHTS: set[str] = set()
 
@@ -54,6 +58,11 @@ GRIDS = {
     "ci": Grid(ks=(32, 64, 128, 256), sparse_base=64, sparse_factors=(2,)),
     # N = 256: k from N / 2 to 4N (the paper: N / 32 to 4N). The narrowest models have the largest batches (batch x k
     # is fixed): the three at k = N / 4 took 4.1 of the chapter's 15.1 min on the 2-core machine, unloaded.
+    # Claim 7's peak needs a width below N / PEAK_NEAR to be seen rising (`peak_range`): from N / 2 this grid cannot
+    # show a rise, so that part cannot be tested at `cpu`. K1 alone at N / 4 would show it for K1, at about 1.4 min
+    # more (a third of the 4.1 min: an estimate, not measured; the cpu book is at about 80 of its 90 minutes), but
+    # at 2^14 steps K1's bias decay (0.03 at lr 0.007) has not done its job (it needs 2^14.4 steps: DECAY_DONE), so
+    # every part on K1 or K2 cannot be tested at `cpu` whatever the grid: the model is not added.
     # One sparse model, twice as wide (the one 4 times as wide took 2.7 min), to keep the chapter within 12 minutes.
     "cpu": Grid(ks=(128, 256, 512, 1024), sparse_base=256, sparse_factors=(2,)),
     "paper": Grid(ks=tuple(2**i for i in range(4, 12)), sparse_base=512, sparse_factors=(2, 4)),
@@ -166,10 +175,14 @@ def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> 
     cache = cache or Cache.for_profile(profile.name)
     rows, sparse = plan(profile)
     donors = {s.name for s in _donors(profile)}
-    results = {s.name: cache.get_or_train(s, progress=progress) for s in sweeps(profile)}
+    # every sweep at the most seeds cached (`train --seeds S`): where a width has several seeds, claim 7's tests
+    # read their spread (`seed_spread`); the model of each width is the one at the profile's seed
+    results = {s.name: cache.get_or_train(cache.seeded(s), progress=progress) for s in sweeps(profile)}
 
     def trained(source: tuple[Sweep, int]) -> Trained:
-        return Trained(results[source[0].name], source[1])
+        sweep, i = source
+        result = results[sweep.name]
+        return Trained(result, result.configs.index(sweep.configs[i]))
 
     return Width(
         profile,
@@ -179,34 +192,86 @@ def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> 
     )
 
 
-# Claim 7. Single models, one seed each: a difference in # mono / # features smaller than this is noise (the range
-# over three seeds of LR3 at lr 0.007, which is K1 at k = 2N, is 0.13 per feature at `cpu`).
+# Claim 7. Single models, one seed each at most widths: a difference in # mono / # features smaller than this is noise
+# (the range over three seeds of LR3 at lr 0.007, which is K1 at k = 2N, is 0.13 per feature at `cpu`).
 NOISE = 0.1
 # "Peaks near k = N": the grid steps by factors of 2, so near N is N or a neighbouring grid point.
 PEAK_NEAR = 2
+# "Peaks": the fraction of monosemantic neurons at its largest k near N exceeds its value at both ends of the grid by
+# more than this, so that it rises and then falls (a monotone decline, or a plateau, does not peak). A tenth of the
+# neurons: above the range over three seeds of K1 at k = 2N at `cpu` (0.13 per feature, 0.065 of the neurons), and
+# the part is tested only where the seed spread this module measures (`seed_spread`) is below it.
+PEAK_MARGIN = 0.1
 # "Loses a little": worse by at most this fraction of the loss. The paper's Fig. 15 (middle) shows loss
 # differences within 0.1 at losses of order 1.
 LITTLE = 0.1
 # "Significantly greater loss": above the range of the final loss over three seeds of the same model (LR3 at lr
 # 0.007, K1 at k = 2N: 3.3 % at `cpu`).
 SIGNIFICANT = 0.05
+# The families whose recipe is the bias decay: their parts rest on it (`monosem.paper.DECAY_DONE`).
+DECAYED = tuple(row for row, fields in ROWS.items() if fields.get("bias_decay", 0.0) > 0)
 
 
-def converged_ks(models: dict[int, Trained]) -> list[int]:
-    return [k for k, m in sorted(models.items()) if m.converged]
+def seeds_of(model: Trained) -> list[Trained]:
+    """`model` and every other instance of its result that is the same model at another seed."""
+    cfg = model.config
+    return [Trained(model.result, i) for i, c in enumerate(model.result.configs) if c.replace(seed=cfg.seed) == cfg]
+
+
+def seed_spread(models: dict[int, Trained]) -> dict[str, Any]:
+    """The spread over seeds of a family, at the widths where it has several (chapter 2's sweeps at k = 2N, or any
+    width trained with `--seeds S`): the largest relative range of the final loss, (max - min) / median, and of the
+    fraction of monosemantic neurons, max - min, over those widths; n_seeds: the most seeds at any width (1: the
+    spread is unknown, both NaN); models: every seed read."""
+    out: dict[str, Any] = {"n_seeds": 1, "loss": float("nan"), "fraction": float("nan"), "models": []}
+    for m in models.values():
+        seeds = seeds_of(m)
+        if len(seeds) < 2:
+            continue
+        loss = torch.tensor([s.loss for s in seeds])
+        fraction = torch.tensor([s.fraction for s in seeds])
+        rel = float((loss.max() - loss.min()) / loss.median())
+        out["n_seeds"] = max(out["n_seeds"], len(seeds))
+        out["loss"] = rel if math.isnan(out["loss"]) else max(out["loss"], rel)
+        wide = float(fraction.max() - fraction.min())
+        out["fraction"] = wide if math.isnan(out["fraction"]) else max(out["fraction"], wide)
+        out["models"] += seeds
+    return out
+
+
+def models_gate(models: Iterable[tuple[Trained, bool]]) -> Gate:
+    """The gate of the models a part reads, each with whether it rests on the bias decay (each model once)."""
+    gate, seen = Gate(), set()
+    for m, decay in models:
+        if (id(m.result), m.index) not in seen:
+            seen.add((id(m.result), m.index))
+            gate = gate & settled_gate(m.result, [m.index], decay=decay)
+    return gate
+
+
+def _read(res: Width, rows: Iterable[str], ks: Iterable[int] | None = None, seeds: bool = False) -> Gate:
+    """The gate of the models of `rows` (at the widths `ks`, every width if None), with their seeds if `seeds`."""
+    wanted = None if ks is None else set(ks)
+    pairs = []
+    for row in rows:
+        models = res.rows[row]
+        pairs += [(m, row in DECAYED) for k, m in models.items() if wanted is None or k in wanted]
+        if seeds:
+            pairs += [(m, row in DECAYED) for m in seed_spread(models)["models"]]
+    return models_gate(pairs)
 
 
 def _listing(models: dict[int, Trained], value: str, fmt: str = ".2f") -> str:
     return ", ".join(
-        f"{format(getattr(m, value), fmt)} (k {k}{'' if m.converged else ', not converged'})"
+        f"{format(getattr(m, value), fmt)} (k {k}{'' if m.converged else ', not settled'})"
         for k, m in sorted(models.items())
     )
 
 
 def rises(models: dict[int, Trained]) -> bool | None:
-    """# mono / # features rises with k over the converged models: no step to the next larger k loses more than
-    NOISE, and the widest has more than the narrowest by more than NOISE. None with fewer than 2 converged."""
-    ks = converged_ks(models)
+    """# mono / # features rises with k: no step to the next larger k loses more than NOISE, and the widest has more
+    than the narrowest by more than NOISE. None with fewer than 2 widths."""
+    ks = sorted(models)
     if len(ks) < 2:
         return None
     mono = [models[k].mono for k in ks]
@@ -215,20 +280,45 @@ def rises(models: dict[int, Trained]) -> bool | None:
 
 
 def peak_k(models: dict[int, Trained]) -> int | None:
-    """The converged k at which the fraction of monosemantic neurons is largest (None if none converged)."""
-    ks = converged_ks(models)
-    return max(ks, key=lambda k: models[k].fraction) if ks else None
+    """The k at which the fraction of monosemantic neurons is largest (None without models)."""
+    return max(sorted(models), key=lambda k: models[k].fraction) if models else None
+
+
+def _ratio(k: int, n: int) -> str:
+    """k in units of N: N/2, N, 4N."""
+    return "N" if k == n else (f"{k // n}N" if k > n else f"N/{n // k}")
+
+
+def peak_range(ks: Iterable[int], n: int) -> str:
+    """Why a grid of widths cannot show a peak near N ("" when it can): a peak within PEAK_NEAR of N is seen to rise
+    and fall only with a width below N / PEAK_NEAR and one above N x PEAK_NEAR."""
+    ks = sorted(ks)
+    if ks[0] * PEAK_NEAR >= n:
+        return f"the grid starts at {_ratio(ks[0], n)}: it cannot show a rise"
+    if ks[-1] <= n * PEAK_NEAR:
+        return f"the grid ends at {_ratio(ks[-1], n)}: it cannot show a fall"
+    return ""
+
+
+def peaks(models: dict[int, Trained], n: int) -> bool:
+    """The fraction of monosemantic neurons rises and then falls, with its peak near N: the largest fraction is at a
+    k within a factor PEAK_NEAR of N and exceeds the fraction at both ends of the grid by more than PEAK_MARGIN."""
+    ks = sorted(models)
+    peak = peak_k(models)
+    top = models[peak].fraction
+    near = n / PEAK_NEAR <= peak <= n * PEAK_NEAR
+    return near and top - models[ks[0]].fraction > PEAK_MARGIN and top - models[ks[-1]].fraction > PEAK_MARGIN
 
 
 def loss_gap(res: Width) -> dict[int, float]:
-    """(K1 loss - K0 loss) / K0 loss per k at which both converged: > 0 where the negative bias loses."""
+    """(K1 loss - K0 loss) / K0 loss per k: > 0 where the negative bias loses."""
     k0, k1 = res.rows["K0"], res.rows["K1"]
-    return {k: (k1[k].loss - k0[k].loss) / k0[k].loss for k in converged_ks(k0) if k in converged_ks(k1)}
+    return {k: (k1[k].loss - k0[k].loss) / k0[k].loss for k in sorted(k0) if k in k1}
 
 
 def sparse_gap(res: Width) -> dict[int, dict[str, float]]:
     """Each sparse model, by width factor, against the dense model of the same compute: the relative loss gap (> 0:
-    the sparse one is worse), both models' final values, and whether both have converged."""
+    the sparse one is worse), both models' final values, and whether both have settled."""
     dense = res.sparse_base
     out = {}
     for factor, m in sorted(res.sparse.items()):
@@ -241,88 +331,144 @@ def sparse_gap(res: Width) -> dict[int, dict[str, float]]:
             "fraction": m.fraction,
             "dense_loss": dense.loss,
             "dense_mono": dense.mono,
-            "both_converged": m.converged and dense.converged,
+            "both_settled": m.converged and dense.converged,
         }
     return out
 
 
+def loss_noise(res: Width) -> tuple[float, str]:
+    """The noise of a loss difference between K1 and K0 at one width: the larger relative range of the final loss
+    over the seeds of either family (NaN when either has one seed), and why it is unknown ("" when it is known)."""
+    spreads = {row: seed_spread(res.rows[row]) for row in ("K0", "K1")}
+    single = [row for row, s in spreads.items() if s["n_seeds"] < 2]
+    if single:
+        return float("nan"), f"one seed of {' and '.join(single)} at every width: the seed spread is unknown"
+    return max(s["loss"] for s in spreads.values()), ""
+
+
+def fraction_noise(res: Width) -> tuple[float, str]:
+    """The noise of the fraction of monosemantic neurons in K1 and K2: the largest range over the seeds of either
+    (K1's alone where K2 has one seed; NaN when K1 has one), and why it is unknown or too large ("" when usable)."""
+    spreads = [seed_spread(res.rows[row]) for row in DECAYED]
+    measured = [s["fraction"] for s in spreads if s["n_seeds"] >= 2]
+    if seed_spread(res.rows["K1"])["n_seeds"] < 2:
+        return float("nan"), "one seed of K1 at every width: the seed spread is unknown"
+    noise = max(measured)
+    if noise >= PEAK_MARGIN:
+        return noise, f"the fraction spreads by {noise:.2f} over seeds, not less than PEAK_MARGIN = {PEAK_MARGIN}"
+    return noise, ""
+
+
 def claim7(res: Width) -> Finding:
     n = res.n_features
-    neg = ("K1", "K2")
-    peaks = {row: peak_k(models) for row, models in res.rows.items()}
+    neg = DECAYED
+    tops = {row: peak_k(models) for row, models in res.rows.items()}
 
     def peak_text(row: str) -> str:
-        k = peaks[row]
-        if k is None:
-            return f"{row}: no converged k"
-        if res.rows[row][k].fraction == 0:
-            return f"{row}: no monosemantic neuron at any converged k"
-        return f"{row}: peak {res.rows[row][k].fraction:.0%} at k {k}" + ("" if row in neg else " (not tested)")
+        models = res.rows[row]
+        k = tops[row]
+        ends = sorted(models)
+        return (
+            f"{row}: {models[k].fraction:.0%} at k {k} (ends: {models[ends[0]].fraction:.0%} at k {ends[0]}, "
+            f"{models[ends[-1]].fraction:.0%} at k {ends[-1]})"
+        )
 
-    # no monosemantic neuron at all: no peak, near N or anywhere
-    near = {
-        row: None
-        if peaks[row] is None
-        else res.rows[row][peaks[row]].fraction > 0 and n / PEAK_NEAR <= peaks[row] <= n * PEAK_NEAR
-        for row in neg
-    }
     gaps = loss_gap(res)
     below = {k: g for k, g in gaps.items() if n // 2 <= k <= n}
     above = {k: g for k, g in gaps.items() if k > n}
+    noise, unknown = loss_noise(res)
+    if not unknown and noise >= LITTLE:
+        unknown = f"the loss spreads by {noise:.1%} over seeds, not less than LITTLE = {LITTLE:.0%}"
+    spread_text = f"; seed spread of the loss {noise:.1%}" if not math.isnan(noise) else ""
+    frac_noise, frac_unknown = fraction_noise(res)
+    grid_unknown = "; ".join(sorted({peak_range(res.rows[row], n) for row in neg} - {""}))
     sparse = sparse_gap(res)
-    sparse_ok = {f: s for f, s in sparse.items() if s["both_converged"]}
     rise = {row: rises(models) for row, models in res.rows.items()}
-    decided = [v for v in rise.values() if v is not None]
+
+    def all_of(rows: Iterable[str]) -> bool | None:
+        decided = [rise[row] for row in rows if rise[row] is not None]
+        return all(decided) if decided else None
 
     def gap_text(values: dict[int, float]) -> str:
-        return ", ".join(f"{g:+.1%} (k {k})" for k, g in values.items()) or "no k where K0 and K1 both converged"
+        return ", ".join(f"{g:+.1%} (k {k})" for k, g in values.items()) or "no width in the grid"
 
+    def untestable(why: str, holds: bool) -> tuple[str, bool | None]:
+        return (f"; cannot be tested at this scale: {why}", None) if why else ("", holds)
+
+    peak_note, peak_holds = untestable(
+        grid_unknown or frac_unknown, all(peaks(res.rows[row], n) for row in neg) if not grid_unknown else False
+    )
+    below_note, below_holds = untestable(
+        unknown or ("" if below else "no width in [N/2, N]"),
+        bool(below) and all(noise < g <= LITTLE for g in below.values()),
+    )
+    above_note, above_holds = untestable(
+        unknown or ("" if above else "no width above N"), bool(above) and all(g < -noise for g in above.values())
+    )
     parts = (
         Part(
-            "more neurons give more monosemantic neurons",
-            "# mono / # features rises with k in K0, K1 and K2 (Fig. 15-17)",
-            "; ".join(f"{row}: {_listing(models, 'mono')}" for row, models in res.rows.items()),
-            f"over converged k, no step loses more than {NOISE} and the widest gains more than {NOISE} (NOISE), "
-            "in every row",
-            None if not decided else all(decided),
+            "more neurons give more monosemantic neurons, with zero bias",
+            "# mono / # features rises with k in K0 (Fig. 15, 17)",
+            f"K0: {_listing(res.rows['K0'], 'mono')}",
+            f"no step to a wider k loses more than {NOISE} and the widest gains more than {NOISE} (NOISE)",
+            all_of(["K0"]),
+            _read(res, ["K0"]),
+        ),
+        Part(
+            "and with the negative bias",
+            "# mono / # features rises with k in K1 and K2 (Fig. 15-17)",
+            "; ".join(f"{row}: {_listing(res.rows[row], 'mono')}" for row in neg),
+            "as for K0 (NOISE), in K1 and in K2",
+            all_of(neg),
+            _read(res, neg),
         ),
         Part(
             "the fraction of monosemantic neurons peaks near k = N",
             "peaks at k = N = 512 (Fig. 17, upper)",
-            "; ".join(peak_text(row) for row in res.rows) + f" (N = {n})",
-            f"the converged k with the largest fraction within a factor {PEAK_NEAR} of N (PEAK_NEAR), in K1 and K2",
-            None if not [v for v in near.values() if v is not None] else all(v for v in near.values() if v is not None),
+            "; ".join(peak_text(row) for row in neg) + f" (N = {n}){peak_note}",
+            f"in K1 and K2 the largest fraction is at a k within a factor {PEAK_NEAR} of N (PEAK_NEAR) and exceeds "
+            f"both ends of the grid by more than {PEAK_MARGIN} (PEAK_MARGIN, above the seed spread)",
+            peak_holds,
+            _read(res, neg, seeds=True),
         ),
         Part(
             "the negative bias loses a little at k = N/2..N",
             "slightly worse loss at 256-512 neurons (Fig. 15, middle)",
-            f"K1 vs K0 loss: {gap_text(below)}",
-            f"0 < (K1 - K0) / K0 <= {LITTLE:.0%} (LITTLE) at every converged k in [N/2, N]",
-            None if not below else all(0 < g <= LITTLE for g in below.values()),
+            f"K1 vs K0 loss: {gap_text(below)}{spread_text}{below_note}",
+            f"seed spread < (K1 - K0) / K0 <= {LITTLE:.0%} (LITTLE) at every k in [N/2, N]",
+            below_holds,
+            _read(res, ["K0", "K1"], below, seeds=True),
         ),
         Part(
             "and wins beyond k = N",
             "better loss above 512 neurons (Fig. 15, middle)",
-            f"K1 vs K0 loss: {gap_text(above)}",
-            "K1 loss < K0 loss at every converged k > N",
-            None if not above else all(g < 0 for g in above.values()),
+            f"K1 vs K0 loss: {gap_text(above)}{spread_text}{above_note}",
+            "(K1 - K0) / K0 < -seed spread at every k > N",
+            above_holds,
+            _read(res, ["K0", "K1"], above, seeds=True),
         ),
         Part(
             "sparse (Erdos-Renyi) layers at fixed compute are worse than dense ones",
             "significantly greater loss even at modest sparsity (Section 4.1.4, no numbers given)",
             "; ".join(
                 f"k {s['k']} at density {s['density']:g}: loss {s['loss']:.3f} vs {s['dense_loss']:.3f} dense "
-                f"({s['loss_gap']:+.1%}{'' if s['both_converged'] else ', not converged'})"
+                f"({s['loss_gap']:+.1%}{'' if s['both_settled'] else ', not settled'})"
                 for s in sparse.values()
             ),
             f"loss above the dense model's by more than {SIGNIFICANT:.0%} (SIGNIFICANT) at every density",
-            None if not sparse_ok else all(s["loss_gap"] > SIGNIFICANT for s in sparse_ok.values()),
+            all(s["loss_gap"] > SIGNIFICANT for s in sparse.values()) if sparse else None,
+            models_gate([(res.sparse_base, True), *((m, True) for m in res.sparse.values())]),
         ),
     )
+    k1_peak = tops["K1"]
     return Finding(
         "7. More neurons, more monosemantic neurons; the fraction peaks near k = N; sparse layers do not pay",
         parts,
         "fig-width-final",
+        headline=(
+            "the fraction peaks at k = N (Fig. 17)",
+            f"K1: largest fraction {res.rows['K1'][k1_peak].fraction:.0%}, at k = {_ratio(k1_peak, n)}",
+        ),
     )
 
 
@@ -353,7 +499,7 @@ def table(res: Width) -> pd.DataFrame:
             for row, m in models
         ],
         columns=["model", "k", "batch", "weight density", "# mono / # features", "fraction monosemantic",
-                 "fraction silent", "final loss", "converged"],
+                 "fraction silent", "final loss", "settled"],
     )  # fmt: skip
 
 
@@ -379,24 +525,38 @@ def numbers(res: Width) -> dict[str, Any]:
         out[f"{row}_mono_max_k"] = widest.mono
         out[f"{row}_mono_min_k"] = narrowest.mono
         peak = peak_k(models)
-        out[f"{row}_peak_k"] = peak or 0
-        out[f"{row}_peak_fraction"] = models[peak].fraction if peak else float("nan")
-        out[f"{row}_n_converged"] = len(converged_ks(models))
+        out[f"{row}_peak_k"] = peak
+        out[f"{row}_peak_fraction"] = models[peak].fraction
+        out[f"{row}_n_settled"] = sum(m.converged for m in models.values())
         out[f"{row}_at_n_mono"] = models[n].mono if n in models else float("nan")
         out[f"{row}_at_n_fraction"] = models[n].fraction if n in models else float("nan")
         out[f"{row}_silent"] = ", ".join(f"{m.silent:.0%} (k {k})" for k, m in sorted(models.items()))
     out["n_ks"] = len(g.ks)
-    gaps = loss_gap(res)
-    out["loss_gaps"] = ", ".join(f"{v:+.1%} at k = {k}" for k, v in gaps.items()) or "none"
     k0, k1 = res.rows["K0"], res.rows["K1"]
-    out["loss_gaps_all"] = ", ".join(
-        f"{(k1[k].loss - k0[k].loss) / k0[k].loss:+.1%} at k = {k}"
-        + ("" if k0[k].converged and k1[k].converged else " (not converged)")
-        for k in sorted(k0)
+    out["loss_gaps"] = ", ".join(
+        f"{gap:+.1%} at k = {k}" + ("" if k0[k].converged and k1[k].converged else " (not settled)")
+        for k, gap in loss_gap(res).items()
     )
     decay, lr = ROWS["K1"]["bias_decay"], K_LR
     out["decay_shrink"] = negative_bias.bias_shrink(decay, lr, res.profile.n_steps)
     out["decay_shrink_paper"] = negative_bias.bias_shrink(decay, lr, PROFILES["paper"].n_steps)
+    # the rule of the verdicts: settled models (chapter 1), the bias decay done, the seed spread known
+    out["settle_loss"], out["settle_mono"], out["learned"] = SETTLE_LOSS, SETTLE_MONO, LEARNED
+    out["decay_done"] = DECAY_DONE
+    out["decay_need"] = log2_steps(decay_steps(decay, lr))
+    out["decay_left"] = decay_left(decay, lr, res.profile.n_steps)
+    out["decay_ok"] = "has" if res.profile.n_steps >= decay_steps(decay, lr) else "has not"
+    out["peak_near"], out["peak_margin"], out["little"] = PEAK_NEAR, PEAK_MARGIN, LITTLE
+    out["peak_range"] = peak_range(g.ks, n) or "it can show a rise and a fall around N"
+    for row in res.rows:
+        spread = seed_spread(res.rows[row])
+        out[f"{row}_n_seeds"] = spread["n_seeds"]
+    noise, _ = loss_noise(res)
+    out["loss_noise_text"] = (
+        f"{noise:.1%}" if not math.isnan(noise) else "unknown (one seed of K0 or K1 at every width)"
+    )
+    frac, _ = fraction_noise(res)
+    out["fraction_noise_text"] = f"{frac:.2f}" if not math.isnan(frac) else "unknown: one seed of K1 at every width"
     dense = res.sparse_base
     out["sparse_base"] = g.sparse_base
     out["sparse_batch"] = res.profile.batch_for(g.sparse_base)
