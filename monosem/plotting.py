@@ -252,7 +252,8 @@ def bias_by_rank(result: SweepResult, indices: Sequence[int], by: str = "lr") ->
 
 def settling_changes(table: pd.DataFrame) -> Figure:
     """The settledness rule at work (chapter 1): per model, the change of the held-out loss (relative, symlog) and
-    of # mono / # features over a continuation at a tiny lr (circles: should be called settled) and over the
+    of # mono / # features over a continuation at the model's own lr (circles, filled where the model had settled
+    at the end of its run: those should still be called settled) and over the
     doubling T/4 -> T/2 (crosses: red where the model was still learning then, and should be called unsettled;
     grey where not), with the box in which the rule calls a model settled (SETTLE_LOSS, SETTLE_MONO). `table`:
     `monosem.settling.table`'s columns."""
@@ -269,14 +270,20 @@ def settling_changes(table: pd.DataFrame) -> Figure:
             label="settled (if learned)",
         )
     )
-    ax.scatter(
-        table["continued: loss change"],
-        table["continued: mono change"],
-        marker="o",
-        facecolors="none",
-        edgecolors="tab:blue",
-        label="continued at a tiny lr",
-    )
+    was_settled = table["settled at T"].to_numpy(bool)
+    for mask, label, face in (
+        (was_settled, "continued, settled at T", "tab:blue"),
+        (~was_settled, "continued", "none"),
+    ):
+        if mask.any():
+            ax.scatter(
+                table["continued: loss change"][mask],
+                table["continued: mono change"][mask],
+                marker="o",
+                facecolors=face,
+                edgecolors="tab:blue",
+                label=label,
+            )
     learning = table["still learning at T/2"].to_numpy(bool)
     for mask, label, color in ((learning, "T/4 -> T/2, still learning", "tab:red"), (~learning, "T/4 -> T/2", "0.5")):
         if not mask.any():

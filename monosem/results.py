@@ -53,9 +53,10 @@ class SweepResult:
     loss_steps (n_rec,): the steps at which the loss was recorded; loss (n, n_rec).
     snap_steps (n_snap,): the snapshot steps (powers of two and the last step); snap_mono, snap_bias and
     snap_loss (n, n_snap): # mono / # features, mean bias and loss there, computed on the training device;
-    snap_r (n, n_snap, k): every neuron's r_i there; snap_heldout (n, n_snap): the task loss there on a fixed
-    held-out set (the same samples at every snapshot); heldout_const (n,): the loss of the best constant output on
-    that set.
+    snap_r (n, n_snap, k): every neuron's r_i there; snap_heldout (n, n_snap): the task loss on a fixed held-out
+    set (the same samples at every snapshot), taken where the model is at rest: from step 2^10 on, at the bottom of
+    the lr schedule half a period before the snapshot (`training.rest_steps`); heldout_const (n,): the loss of the
+    best constant output on that set.
     final_loss (n,): the mean recorded loss over the last period of the lr schedule.
     r (n, k): the final monosemanticity r_i, computed in float32 on the CPU from the final weights.
     b_in (n, k): the final biases. W_in (n, d, k), W_out (n, k, d_out), proj (n, d, N) and, for the

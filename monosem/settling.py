@@ -4,9 +4,10 @@ The rule (`monosem.results.settled`) reads two snapshots one doubling of steps a
 held-out samples: a model has settled when its held-out loss moved by less than SETTLE_LOSS of itself and its
 # mono / # features by less than SETTLE_MONO, and its loss is at most LEARNED x the constant-output loss.
 
-- False alarms: a model that cannot move (much) must be called settled. A trained model, trained on at a tiny
-  learning rate (CONTINUE_LR x its own) without bias decay for a quarter of its run (`continuation`), is such a
-  model; the rule is applied between the start and the end of that continuation (`false_alarms`).
+- False alarms: a settled model trained on must still be called settled. Every model the rule called settled at
+  the end of its run is trained on at its own learning rate, without bias decay, for a quarter of its run
+  (`continuation`); the rule is applied between the first and the last snapshot of that continuation that are
+  read at rest (`false_alarms`), so that the model's noise at its own lr is in the comparison, as it is in the rule.
 - Detection: a model still learning must be called unsettled. A model whose held-out loss fell, or whose
   # mono / # features moved, by more than STILL_LEARNING x the rule's thresholds between T/2 and T was still
   learning at T/2; the rule is applied to its snapshots at T/4 and T/2 (`detection`).
@@ -26,12 +27,15 @@ from torch import Tensor
 from monosem import training
 from monosem.cache import Cache
 from monosem.config import Sweep
+from monosem.optim import T_MAX
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, WEIGHT_ARRAYS, SweepResult, settled
 
-# The continuation: the learning rate times this (a thousandth: the model can drift by at most about 1e-3 of what
-# it moved per step in training), no bias decay, for a quarter of the run (a doubling of steps at that lr would
-# cost as much as the run itself; a quarter keeps chapter 1's two sweeps within about 2 minutes at `cpu`).
-CONTINUE_LR = 1e-3
+# The continuation: the model's own learning rate (times this), no bias decay, for a quarter of the run (a doubling
+# would cost as much as the run itself; a quarter keeps chapter 1's two sweeps within about 2 minutes at `cpu`). Not
+# a tiny lr: the final weights sit at the top of the lr schedule, at the top of their noise (`training.rest_steps`),
+# and a model trained on at a tiny lr from there sinks to the bottom of it (14 % in loss at lr 0.03 at `cpu`), which
+# the rule would rightly see as movement; at its own lr, read at rest at both ends, a settled model stays put.
+CONTINUE_LR = 1.0
 CONTINUE_PART = 4
 # What the issue asks of the rule's false alarms (quoted on the page beside the measured rate, not tested).
 FALSE_ALARM_BAR = 0.05
@@ -115,11 +119,21 @@ def continue_flat(result: SweepResult, cache: Cache, progress: bool = True) -> S
     return SweepResult.from_arrays(sweep, arrays, {"seconds": seconds})
 
 
-def false_alarms(cont: SweepResult) -> pd.DataFrame:
-    """The rule between the first snapshot of a continuation (its step 1: the trained weights after one step at the
-    tiny lr) and its last, one row per model, with `flagged` (called unsettled) and `learned` (loss at most LEARNED
-    x the constant-output loss: a model that had learned nothing is rightly flagged and is no false alarm)."""
-    table = at_steps(cont, int(cont.snap_steps[0]), int(cont.snap_steps[-1]))
+def flat_pair(cont: SweepResult) -> tuple[int, int]:
+    """The steps of a continuation between which the rule is applied: its first snapshot read at rest (after it has
+    annealed from the top of the schedule it started at) and its last."""
+    steps = cont.snap_steps.tolist()
+    rest = [s for s in steps if s >= 2 * T_MAX]
+    first = rest[0] if len(rest) >= 2 else steps[0]
+    return int(first), int(steps[-1])
+
+
+def false_alarms(cont: SweepResult, trained: SweepResult) -> pd.DataFrame:
+    """The rule over the continuation `cont` of `trained` (`flat_pair`), one row per model, with `settled at T`
+    (the rule called the trained model settled at the end of its run: only such a model is a flat one), `learned`
+    (loss at most LEARNED x the constant-output loss) and `flagged` (called unsettled over the continuation)."""
+    table = at_steps(cont, *flat_pair(cont))
+    table["settled at T"] = trained.converged().tolist()
     table["learned"] = table["loss / constant"] <= LEARNED
     table["flagged"] = ~settled(table)
     return table
@@ -153,7 +167,8 @@ def detection(result: SweepResult) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Rates:
-    """n_flat: continued models that had learned; n_false: those the rule called unsettled. n_learning: models still
+    """n_flat: continued models that the rule called settled at the end of their run; n_false: those it called
+    unsettled over the continuation. n_learning: models still
     learning at T/2; n_caught: those the rule called unsettled at (T/4, T/2)."""
 
     n_flat: int
@@ -171,11 +186,12 @@ class Rates:
 
 
 def rates(continuations: Iterable[SweepResult], trained: Iterable[SweepResult]) -> Rates:
-    """Both error rates: false alarms over the learned models of `continuations`, detection over the models of
-    `trained` still learning at T/2."""
-    fa = pd.concat([false_alarms(c) for c in continuations], ignore_index=True)
+    """Both error rates: false alarms over the continued models that had settled at the end of their run (the
+    continuations of `trained`, in order), detection over the models of `trained` still learning at T/2."""
+    trained = list(trained)
+    fa = pd.concat([false_alarms(c, r) for c, r in zip(continuations, trained, strict=True)], ignore_index=True)
     det = pd.concat([detection(r) for r in trained], ignore_index=True)
-    flat = fa[fa["learned"]]
+    flat = fa[fa["settled at T"] & fa["learned"]]
     learning = det[det["still learning"]]
     return Rates(len(flat), int(flat["flagged"].sum()), len(learning), int(learning["flagged"].sum()))
 
@@ -186,7 +202,7 @@ def table(named: dict[str, SweepResult], continuations: dict[str, SweepResult]) 
     whether the rule flagged it. For the page."""
     rows = []
     for name, result in named.items():
-        fa, det = false_alarms(continuations[name]), detection(result)
+        fa, det = false_alarms(continuations[name], result), detection(result)
         for i, c in enumerate(result.configs):
             rows.append(
                 {
@@ -195,6 +211,7 @@ def table(named: dict[str, SweepResult], continuations: dict[str, SweepResult]) 
                     "seed": c.seed,
                     "continued: loss change": fa["loss change"][i],
                     "continued: mono change": fa["mono change"][i],
+                    "settled at T": bool(fa["settled at T"][i]),
                     "continued: flagged": bool(fa["flagged"][i]),
                     "T/4 -> T/2: loss change": det["loss change"][i],
                     "T/4 -> T/2: mono change": det["mono change"][i],

@@ -4,8 +4,8 @@ Recipe (Appendix A and the reference code): LAMB with a periodic cosine schedule
 loss is the sum of squared errors over output dimensions, averaged over the batch, plus l1 * sum|h| / B;
 during the first half of training the bias decays after every step as b <- b (1 - bias_decay * lr) with
 the *base* learning rate. The loss is recorded every 16 steps; the mean bias and the number of
-monosemantic neurons and every neuron's r_i, with that step's loss and the loss on a fixed held-out set, at steps
-1, 2, 4, ... (and at the last step).
+monosemantic neurons and every neuron's r_i, with that step's loss, at steps 1, 2, 4, ... (and at the last step),
+and for each of them the loss on a fixed held-out set, taken where the model is at rest (`rest_steps`).
 A sparse model (`weight_density` < 1) trains in the same loop: its connectivity masks live in the model, which
 zeroes the missing weights at initialisation and their gradients at every step (`monosem.model`).
 """
@@ -23,7 +23,7 @@ from monosem.data import DataStream
 from monosem.metrics import model_monosemanticity, mono_per_feature
 from monosem.model import ToyModel
 from monosem.numerics import numerics
-from monosem.optim import BatchedLamb, lr_factor
+from monosem.optim import T_MAX, BatchedLamb, lr_factor
 from monosem.results import SweepResult
 
 LOSS_EVERY = 16
@@ -67,6 +67,19 @@ def heldout_loss(model: ToyModel, data: DataStream, n_samples: int = HELDOUT_SAM
     mean = t_sum / n_samples
     const = (t_sq / n_samples - mean.square()).sum(-1).expand(model.n_inst)
     return loss / n_samples, const
+
+
+def rest_steps(snaps: list[int], n_steps: int) -> list[int]:
+    """The step at which each snapshot's held-out loss is taken: where the model is at rest. The lr schedule is
+    periodic (2^10 steps) and every snapshot from 2^10 on falls at the top of a period, where the model is at the
+    top of its noise (at lr 0.03 the recorded loss there is about 14 % above that half a period later, at lr 0.001
+    0.2 %: comparing losses there would penalise high learning rates). So from 2^10 on, the held-out loss is taken
+    half a period earlier, at the bottom of the schedule (lr factor 0: the model has annealed), in runs long enough
+    to have two such points (2^11 steps); earlier snapshots, and every snapshot of a shorter run, at their own step.
+    Snapshots 2^9 and 2^10 then share a value."""
+    if n_steps < 4 * T_MAX:
+        return list(snaps)
+    return [s - T_MAX if s >= 2 * T_MAX else s for s in snaps]
 
 
 def default_device() -> torch.device:
@@ -125,6 +138,9 @@ def train(
     snap_bias = torch.empty(n_inst, len(snaps), device=device)
     snap_loss = torch.empty(n_inst, len(snaps), device=device)
     snap_heldout = torch.empty(n_inst, len(snaps), device=device)
+    heldout_at: dict[int, list[int]] = {}
+    for j, rest in enumerate(rest_steps(snaps, n_steps)):
+        heldout_at.setdefault(rest, []).append(j)
 
     start = time.perf_counter()
     with numerics(device, tf32):
@@ -143,7 +159,10 @@ def train(
                 snap_mono[:, j] = mono_per_feature(snap_r[:, j], base.n_features)
                 snap_bias[:, j] = model.b_in.mean(-1)
                 snap_loss[:, j] = loss
-                snap_heldout[:, j], heldout_const = heldout_loss(model, data)
+            if step + 1 in heldout_at:
+                value, heldout_const = heldout_loss(model, data)
+                for j in heldout_at[step + 1]:
+                    snap_heldout[:, j] = value
             if profiler is not None:
                 profiler.step()
         if device.type == "cuda":

@@ -58,6 +58,7 @@ def test_settling_changes_shows_the_rules_box_and_both_kinds_of_model():
             "T/4 -> T/2: loss change": [-0.2, -0.001],
             "T/4 -> T/2: mono change": [0.1, 0.0],
             "still learning at T/2": [True, False],
+            "settled at T": [False, True],
         }
     )
     fig = plotting.settling_changes(table)
@@ -65,7 +66,8 @@ def test_settling_changes_shows_the_rules_box_and_both_kinds_of_model():
     ax = fig.axes[0]
     box = ax.patches[0]
     assert (box.get_x(), box.get_width()) == (-SETTLE_LOSS, 2 * SETTLE_LOSS) and box.get_height() == 2 * SETTLE_MONO
-    assert [len(c.get_offsets()) for c in ax.collections] == [2, 1, 1]  # continued, still learning, not
+    # continued (settled at T, then not), still learning, not
+    assert [len(c.get_offsets()) for c in ax.collections] == [1, 1, 1, 1]
 
 
 def test_traces_plot_one_line_per_instance(lr_sweep):

@@ -255,7 +255,7 @@ def numbers(res: Basins) -> dict[str, Any]:
 
 
 def continuations(res: Basins, cache: Cache | None = None, progress: bool = True) -> dict[str, SweepResult]:
-    """LR1's and LR2's final models trained on at a tiny lr (`settling.continuation`), from the cache when there."""
+    """LR1's and LR2's final models trained on at their own lr (`settling.continuation`), from the cache when there."""
     cache = cache or Cache.for_profile(res.profile.name)
     return {
         "LR1": settling.continue_flat(res.lr1, cache, progress),
@@ -301,7 +301,7 @@ def settling_numbers(res: Basins, flat: dict[str, SweepResult]) -> dict[str, Any
         "still_learning_x": settling.STILL_LEARNING,
         "n_flat": rates.n_flat,
         "n_false": rates.n_false,
-        "false_alarms": _rate(rates.n_false, rates.n_flat, "had learned"),
+        "false_alarms": _rate(rates.n_false, rates.n_flat, "had settled at the end of its run"),
         "false_alarm_pct": 100 * rates.false_alarm_rate,
         "n_learning": rates.n_learning,
         "n_caught": rates.n_caught,
