@@ -160,10 +160,7 @@ ms.plotting.sae_frontier(res.table, res.true_l0)
 
 # %% mystnb={"figure": {"caption": "Each true feature's largest cosine with a unit's direction, sorted from best to worst: the polysemantic model's neurons (LR1), the dictionary vectors on those activations of the autoencoder chosen without the ground truth and of the best by MMCS (one curve when they are the same autoencoder), and the engineered model's neurons (LR3). Dashed: the 0.9 threshold of a recovered feature.", "name": "fig-sae-cosines"}}
 ms.plotting.sorted_cosines(
-    {
-        u.label: u.cosines
-        for u in (res.neurons["poly"], res.blind_units, res.best_units, res.neurons["engineered"])
-    },
+    {u.label: u.cosines for u in (res.neurons["poly"], res.blind_units, res.best_units, res.neurons["engineered"])},
     ms.sparse_autoencoders.RECOVERED,
 )
 
