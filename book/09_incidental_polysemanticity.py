@@ -234,6 +234,6 @@ ms.claims.show(ms.incidental_polysemanticity.findings(res))
 # %% [markdown]
 # Training took {glue:text}`minutes:.1f` minutes for {glue:text}`n_models` models ({glue:text}`n_settings`
 # settings × {glue:text}`n_seeds` seeds × {glue:text}`n_m` values of m, one batched model per m), as recorded
-# when they were trained (a cached run is not retrained). The control with bias 0 and the decay makes each batch a
-# quarter larger than the four settings before it: at `cpu` about 1.9 minutes more (4.4 to 6.3 minutes,
-# extrapolated from 64 steps per m on one thread of a shared 2-core machine).
+# when they were trained (a cached run is not retrained). The control with bias 0 and the decay, which makes the
+# comparison of the initial bias clean, is one setting of the {glue:text}`n_settings`, so about a fifth of that
+# time.
