@@ -418,7 +418,7 @@ def test_figures_have_their_panels_and_stay_out_of_pyplot():
     }
     figs = {
         "sweep": (plotting.sae_sweep(table, references), 6),
-        "frontier": (plotting.sae_frontier(table, 4.0), 2),
+        "frontier": (plotting.sae_frontier(table, 4.0, {"chosen": table.iloc[0], "best": table.iloc[1]}), 2),
         "cosines": (plotting.sorted_cosines({"a": torch.rand(8), "b": torch.rand(8)}, 0.9), 1),
         "heatmaps": (
             plotting.unit_heatmaps({"a": (acts, monosemanticity(acts)), "b": (acts, monosemanticity(acts))}),
@@ -430,3 +430,5 @@ def test_figures_have_their_panels_and_stay_out_of_pyplot():
         data_axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
         assert len(data_axes) == panels, name
     assert plt.get_fignums() == before
+    frontier = figs["frontier"][0].axes[0]
+    assert {"chosen", "best"} <= {line.get_label() for line in frontier.get_lines()}  # the two choices ringed
