@@ -441,7 +441,7 @@ def claim_recovery(res: SparseAutoencoders) -> Finding:
         Part(
             f"most features are recovered (cosine > {RECOVERED})",
             "qualitative",
-            f"{both('recovered', '.0%')} of features; the neurons {poly['recovered']:.0%}",
+            f"features recovered: {both('recovered', '.0%')}; the neurons {poly['recovered']:.0%}",
             f"fraction > {MOST} (MOST) {BLIND_TEST}",
             bool(blind["recovered"] > MOST),
         ),
