@@ -899,7 +899,7 @@ def count_traces(
 SAE_MEASURES = {
     "fvu": "fraction of variance unexplained",
     "l0": "L0 (active latents per input)",
-    "dead_frac": "fraction of latents dead",
+    "dead_frac": "fraction of latents dead (held-out inputs)",
     "mmcs": "MMCS with the true features",
     "recovered": "features at cosine > 0.9",
     "mono_per_feature": "# mono latents / # features",
@@ -929,10 +929,11 @@ def sae_sweep(table: pd.DataFrame, references: dict[str, dict[str, float]]) -> F
     return fig
 
 
-def sae_frontier(table: pd.DataFrame, true_l0: float) -> Figure:
+def sae_frontier(table: pd.DataFrame, true_l0: float, chosen: dict[str, pd.Series] | None = None) -> Figure:
     """The sparsity-reconstruction trade-off: the fraction of variance unexplained against L0 (log scale), one
     line per dictionary size through its L1 coefficients (each point labelled with its lambda); dotted: the mean
-    number of true features present per input; right, the MMCS against L0."""
+    number of true features present per input; right, the MMCS against L0. `chosen`: rows of `table` to ring, by
+    label (the autoencoders a chapter singles out)."""
     fig = Figure(figsize=(11, 4), layout="constrained")
     axes = fig.subplots(1, 2)
     sizes = sorted(table["d_dict"].unique())
@@ -950,6 +951,8 @@ def sae_frontier(table: pd.DataFrame, true_l0: float) -> Figure:
                     xytext=(3, 3),
                     textcoords="offset points",
                 )
+        for (label, row), marker in zip((chosen or {}).items(), ("o", "s", "D"), strict=False):
+            ax.plot(row["l0"], row[column], marker, ms=11, mfc="none", mec="black", mew=1.2, label=label)
         ax.axvline(true_l0, color="black", ls=":", lw=1, label="true features per input")
         lo, hi = min(true_l0, table["l0"].min()), table["l0"].max()
         log_ticks(ax, [2.0**i for i in range(-4, 12) if lo / 2 < 2.0**i < hi * 2])

@@ -65,10 +65,10 @@ class SAEConfig:
     d_in: width of the activations (the toy model's k). d_dict: m, latents per autoencoder. l1s: the L1
     coefficients lambda, one autoencoder each (the instance axis). n_steps, batch_size, lr: Adam's steps, inputs
     per step and learning rate. n_resamples: how many times dead latents are resampled, every `resample_every`
-    steps from step `resample_every` on; dead_window: a latent is dead when it has not fired in this many steps
-    before a resampling. resample_inputs: inputs whose losses weight the draw of the new directions.
-    resample_scale: the new encoder column's norm over the mean of the alive ones. seed: data, initialisation and
-    resampling streams (`sae_generator`).
+    steps from step `resample_every` on; dead_window: a latent is dead (for resampling) when it has not fired on
+    any input of the training batches of this many steps before a resampling. resample_inputs: inputs whose losses
+    weight the draw of the new directions. resample_scale: the new encoder column's norm over the mean of the
+    alive ones. seed: data, initialisation and resampling streams (`sae_generator`).
     """
 
     d_in: int
@@ -423,8 +423,10 @@ def features_covered(acts: Tensor, mono: Tensor) -> Tensor:
 def evaluate(sae: SparseAutoencoder, h: Tensor, target: Tensor, w_out: Tensor) -> dict[str, Tensor]:
     """On held-out activations h (1, B, d_in) with the toy task's targets (1, B, d_out) and the toy model's
     second layer w_out (1, d_in, d_out), per instance (n,): fvu, the fraction of variance unexplained
-    sum |h - h_hat|^2 / sum |h - mean h|^2; l0, mean active latents per input; dead, latents that fire on none
-    of the inputs; spliced_loss, the toy task's loss with h_hat in place of h."""
+    sum |h - h_hat|^2 / sum |h - mean h|^2; l0, mean active latents per input; dead, latents whose code is 0 on every
+    one of these B held-out inputs (samples of the toy model's own input distribution, not single-feature inputs;
+    a latent alive here may still be silent on every F_j, and a dead one might fire on an input outside these B);
+    spliced_loss, the toy task's loss with h_hat in place of h."""
     f = sae.encode(h)
     h_hat = sae.decode(f)
     fvu = (h_hat - h).pow(2).sum((1, 2)) / (h - h.mean(1, keepdim=True)).pow(2).sum()

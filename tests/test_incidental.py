@@ -43,6 +43,19 @@ def test_counter_on_hand_built_weights():
     assert int(inc.n_uncarried(W)) == 1
 
 
+def test_lecomte_band_count():
+    """Their code's count: two weights with |w| in [0.8, 1.2]; ours: two with |w| > CARRY_THRESHOLD. They agree on
+    carried weights near 1 and differ on a weight between the threshold and 0.8, or above 1.2."""
+    W = permutation_like(8, 6)
+    W[1, 1], W[0, 1] = 0.0, -0.98
+    assert int(inc.n_polysemantic_band(W)) == int(inc.n_polysemantic(W)) == 1
+    W[0, 1] = -0.7  # carried by our threshold, outside their band
+    assert (int(inc.n_polysemantic(W)), int(inc.n_polysemantic_band(W))) == (1, 0)
+    W[0, 1] = -1.3  # above their band
+    assert (int(inc.n_polysemantic(W)), int(inc.n_polysemantic_band(W))) == (1, 0)
+    assert inc.n_polysemantic_band(torch.stack([W, permutation_like(8, 6)])).tolist() == [0, 0]
+
+
 def test_counter_batches_and_same_sign_neurons():
     clean, two = permutation_like(8, 6), permutation_like(8, 6)
     two[1, 1], two[0, 1] = 0.0, 0.98  # same sign as feature 0: polysemantic, but not mixed-sign
@@ -166,6 +179,22 @@ def test_settled():
     assert inc.settled(moved).tolist() == [False, True]
 
 
+def test_settled_uses_the_chapters_own_tolerance(monkeypatch):
+    """A drift of 0.7 % between the last two eighths is unsettled by chapter 9's SETTLE_TOL (0.5 %), whatever the
+    toy model's tolerance is; 0.3 % is settled."""
+    import monosem.results
+
+    assert inc.SETTLE_TOL == 0.005
+    steps = torch.tensor(inc.snapshot_steps(64))
+    loss = torch.ones(2, 32)
+    loss[0, -4:] = 1 / 1.007  # the last eighth 0.7 % below the one before
+    loss[1, -4:] = 1 / 1.003
+    run = {"loss": loss, "snap_steps": steps, "snap_pairs": torch.zeros(2, len(steps))}
+    assert inc.settled(run).tolist() == [False, True]
+    monkeypatch.setattr(monosem.results, "SETTLE_LOSS", 0.5)
+    assert inc.settled(run).tolist() == [False, True]
+
+
 # --- the chapter's claim checks on hand-built runs --------------------------------------------------------------
 
 
@@ -210,35 +239,57 @@ def holds(finding) -> list:
 def test_lecomte_agrees_with_n_squared_over_4m_and_fails_without_collisions():
     n = X.GRIDS["ci"].n_features
     res = fake_result(lambda m: round(inc.predicted(n, m)))
-    assert X.lecomte(res).verdict == "agree"
+    finding = X.lecomte(res)
+    assert finding.verdict == "agree"
+    assert "runs have settled" not in " ".join(p.text for p in finding.parts)  # a precondition, not a part
+    assert "over the 10 of 10 runs that settled" in finding.parts[0].this_run
+    assert finding.headline == ("n²/4m (16, 8, 4, 2, 1 at n = 64)", "0.90 x n²/4m")  # 7 of 7.75
     counts, settled = res.lecomte_counts()
     assert torch.equal(counts["collided pairs"][:, 0], torch.tensor([4.0, 2, 1, 0, 0], dtype=torch.float64))
     assert bool(settled["collided pairs"].all())
     assert set(res.by_setting("poly")) == set(X.SETTINGS.values())
     assert res.weights(16, ("linear",))["Lecomte et al.'s model"].shape == (16, 16)
     none = fake_result(lambda m: 0)
-    parts = holds(X.lecomte(none))
-    assert parts[1] is False  # "they appear"
+    assert holds(X.lecomte(none))[0] is False  # "they appear"
     all_kept = fake_result(lambda m: round(inc.expected_colliding_pairs(n, m)))
-    assert holds(X.lecomte(all_kept))[3] is False  # twice the predicted count is not n^2 / 4m
+    assert holds(X.lecomte(all_kept))[2] is False  # twice the predicted count is not n^2 / 4m
     same_sign = fake_result(lambda m: round(inc.predicted(n, m)), mixed=False)
-    assert holds(X.lecomte(same_sign))[4] is False
-    falling = fake_result(lambda m: round(inc.predicted(n, m)), falling=True)
-    assert X.lecomte(falling).verdict == "not tested" or holds(X.lecomte(falling))[0] is False
+    assert holds(X.lecomte(same_sign))[3] is False
+    # no run settled: nothing to test, and the claim is "not testable here", never "no"
+    falling = X.lecomte(fake_result(lambda m: round(inc.predicted(n, m)), falling=True))
+    assert holds(falling) == [None] * 4 and falling.verdict == "not testable here"
+    numbers = X.numbers(res)
+    assert (numbers["band_same"], numbers["band_runs"]) == (10, 10)  # weights of +-1: their count is ours
+    assert numbers["settle_tol"] == inc.SETTLE_TOL
 
 
-def test_negative_bias_comparison():
+def test_negative_bias_comparison_is_against_bias_0_with_the_decay():
     n = X.GRIDS["ci"].n_features
     pred = lambda m: round(inc.predicted(n, m))  # noqa: E731
-    fewer = fake_result(pred, relu_pairs=lambda s, m: 2 if s == "relu0" else 0)
-    assert X.negative_bias(fewer).verdict == "agree"
-    more = fake_result(pred, relu_pairs=lambda s, m: 0 if s == "relu0" else 2)
+    fewer = fake_result(pred, relu_pairs=lambda s, m: 2 if s == X.CONTROL else 0)
+    finding = X.negative_bias(fewer)
+    assert finding.verdict == "agree"
+    assert finding.headline[1] == "-1σ vs 0: fewer at 5, more at 0 of 5 m"
+    more = fake_result(pred, relu_pairs=lambda s, m: 0 if s == X.CONTROL else 2)
     assert X.negative_bias(more).verdict == "no"
+    # fewer than bias 0 without the decay, but not than bias 0 with it: the decay did it, not the initial bias
+    decay_did_it = fake_result(pred, relu_pairs=lambda s, m: 2 if s == "relu0" else 0)
+    assert X.negative_bias(decay_did_it).verdict == "no"
+    numbers = X.numbers(decay_did_it)
+    assert (numbers["neg1_nodecay_fewer"], numbers["decay_fewer"], numbers["neg1_fewer"]) == (5, 5, 0)
     # a model that carries no feature has no polysemantic neuron, for the wrong reason: not compared
-    dead = fake_result(pred, relu_pairs=lambda s, m: 2 if s == "relu0" else 0, dead=("neg1", "neg4"))
-    assert X.negative_bias(dead).verdict == "not tested"
+    dead = fake_result(pred, relu_pairs=lambda s, m: 2 if s == X.CONTROL else 0, dead=("neg1", "neg4"))
+    assert X.negative_bias(dead).verdict == "not testable here"
     numbers = X.numbers(fewer)
     assert numbers["neg1_fewer"] == len(X.GRIDS["ci"].n_neurons) and numbers["neg1_more"] == 0
+
+
+def test_settings_differ_as_named():
+    """relu0d differs from the negative settings in the initial bias only, and from relu0 in the decay only."""
+    batch, seeds = X.configs(PROFILES["ci"], 32), len(X.GRIDS["ci"].seeds)
+    cfg = {s: batch[i * seeds] for i, s in enumerate(X.SETTINGS)}
+    assert cfg["relu0d"].replace(init_bias=cfg["neg1"].init_bias) == cfg["neg1"]
+    assert cfg["relu0d"].replace(bias_decay=0.0) == cfg["relu0"]
 
 
 def test_figures_take_the_results_tensors():

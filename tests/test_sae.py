@@ -12,6 +12,7 @@ from monosem.experiments import sparse_autoencoders as chapter
 from monosem.metrics import monosemanticity
 from monosem.model import ToyModel
 from monosem.profiles import get_profile
+from monosem.results import SETTLE_LOSS
 from monosem.sae import (
     Adam,
     SAEConfig,
@@ -257,6 +258,12 @@ def test_measurements_on_a_hand_built_model():
     h = torch.tensor([[[1.0, 0.0, 2.0], [0.0, 3.0, 0.0]]])
     ev = evaluate(identity, h, torch.zeros(1, 2, 2), torch.zeros(1, 3, 2))
     assert float(ev["fvu"]) == 0 and float(ev["l0"]) == 1.5 and int(ev["dead"]) == 0
+    # dead means: silent on every one of these held-out inputs. Latent 2 fires on the single-feature inputs
+    # (acts above: 1.5) but on neither input here: dead all the same
+    ev = evaluate(
+        identity, torch.tensor([[[1.0, 0.0, 0.0], [0.0, 3.0, 0.0]]]), torch.zeros(1, 2, 2), torch.zeros(1, 3, 2)
+    )
+    assert int(ev["dead"]) == 1
 
 
 # --- the chapter's claim checks, on hand-built results ---------------------------------------------------------
@@ -315,6 +322,7 @@ def _rows(good: bool) -> list[dict]:
                     "covered": 0.4 if good else 0.0,
                     "loss": 0.65 if good else 0.9,
                     "dead": 0,
+                    "silent_single": 0,
                 }
             )
     return rows
@@ -322,13 +330,62 @@ def _rows(good: bool) -> list[dict]:
 
 def test_claims_hold_on_a_good_run():
     res = _results(_rows(True), POLY)
-    verdicts = [f.verdict for f in chapter.findings(res)]
-    assert verdicts == ["agree", "agree", "agree"]
+    findings = chapter.findings(res)
+    assert [f.verdict for f in findings] == ["agree", "agree", "agree"]
+    assert all(f.headline is not None for f in findings)
     assert (res.best["l1"], res.best["d_dict"]) == (0.1, 64)
+    # without the ground truth: every loss is equal, so the sparsest (L0 4 at λ = 1), the smaller size on the tie
+    assert (res.blind["l1"], res.blind["d_dict"]) == (1.0, 32)
+    assert "chosen without the ground truth (m = 32, λ = 1)" in findings[0].parts[2].this_run
+    assert "best by MMCS (m = 64, λ = 0.1)" in findings[0].parts[2].this_run
     numbers = chapter.numbers(res)
     assert numbers["best_edge"] == "at the edge of the L1 range and of the dictionary sizes"
     assert numbers["winner"] == "the engineered model's neurons"
-    assert len(chapter.routes(res)) == 3  # the best dictionary is also the most monosemantic: one row
+    assert numbers["blind_same"] == "another autoencoder than" and numbers["blind_l0"] == 4.0
+    assert numbers["settle_loss"] == SETTLE_LOSS
+    # the blind choice, then the best dictionary which is also the most monosemantic (one row for both)
+    assert len(chapter.routes(res)) == 4
+    assert "best dictionary, most monosemantic" in chapter.routes(res)["units"][2]
+
+
+def test_sparsest_within_reads_only_l0_and_the_loss():
+    table = pd.DataFrame(
+        {
+            "d_dict": [8, 8, 8, 16],
+            "l1": [0.1, 0.3, 1.0, 1.0],
+            "l0": [9.0, 5.0, 2.0, 5.0],
+            "loss": [1.00, 1.04, 1.30, 1.02],
+            "mmcs": [0.1, 0.2, 0.9, 0.3],  # the ground truth: must not matter
+        }
+    )
+    # within 5 % of the best loss: rows 0, 1, 3; the sparsest L0 5 twice, the lower loss wins the tie
+    assert chapter.sparsest_within(table).name == 3
+    assert chapter.sparsest_within(table, margin=0.0).name == 0
+    assert chapter.sparsest_within(table, margin=0.5).name == 2  # wide enough to take the collapsed code
+    assert chapter.sparsest_within(table.assign(mmcs=[0.9, 0.1, 0.1, 0.1])).name == 3
+    with pytest.raises(ValueError, match="margin"):
+        chapter.sparsest_within(table, margin=-0.1)
+
+
+def test_claims_are_tested_at_the_blind_choice():
+    """The best by MMCS recovers the features, the one chosen without the ground truth does not: the recovery
+    parts fail (the ground truth's choice is only reported)."""
+    rows = _rows(True)
+    for row in rows:
+        if row["l1"] == 1.0:  # the sparsest, chosen without the ground truth
+            row.update(mmcs=0.15, recovered=0.1, mono_per_feature=0.0)
+    res = _results(rows, POLY)
+    recovery = chapter.findings(res)[0]
+    assert [p.holds for p in recovery.parts] == [True, False, False, True, False]
+    assert res.best["recovered"] == 0.9 and recovery.headline[1] == "10% of features recovered (best by MMCS: 90%)"
+
+
+def test_beyond_paper_findings_stay_out_of_the_scorecard():
+    from monosem.experiments import scorecard
+
+    assert chapter.BEYOND_PAPER
+    assert "sparse_autoencoders" not in scorecard.modules()
+    assert "incidental_polysemanticity" not in scorecard.modules()
 
 
 def test_claims_fail_on_a_bad_run():
@@ -361,7 +418,7 @@ def test_figures_have_their_panels_and_stay_out_of_pyplot():
     }
     figs = {
         "sweep": (plotting.sae_sweep(table, references), 6),
-        "frontier": (plotting.sae_frontier(table, 4.0), 2),
+        "frontier": (plotting.sae_frontier(table, 4.0, {"chosen": table.iloc[0], "best": table.iloc[1]}), 2),
         "cosines": (plotting.sorted_cosines({"a": torch.rand(8), "b": torch.rand(8)}, 0.9), 1),
         "heatmaps": (
             plotting.unit_heatmaps({"a": (acts, monosemanticity(acts)), "b": (acts, monosemanticity(acts))}),
@@ -373,3 +430,5 @@ def test_figures_have_their_panels_and_stay_out_of_pyplot():
         data_axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
         assert len(data_axes) == panels, name
     assert plt.get_fignums() == before
+    frontier = figs["frontier"][0].axes[0]
+    assert {"chosen", "best"} <= {line.get_label() for line in frontier.get_lines()}  # the two choices ringed
