@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from monosem.cache import Cache
-from monosem.claims import Finding, Gate, Part, settled_gate, spearman
+from monosem.claims import Finding, Gate, Part, settled_gate, spearman, spread
 from monosem.config import ModelConfig, Sweep, make_sweep
 from monosem.data import feature_probs
 from monosem.experiments import basins, negative_bias
@@ -706,14 +706,14 @@ def claim9(res: OtherTasks) -> Finding:
             gate_of([slowest]) if slow_read.enough else slow_read.gate,
         ),
     )
-    focus = res.profile.lr_focus
-    at_focus = f"{rp['mono'][focus]:.2f} per feature at lr {focus:g}" if focus in rp["mono"] else "n/a"
+    lrs = rp["lrs"]
+    across = f"{spread([rp['mono'][lr] for lr in lrs])} per feature over lr {min(lrs):g}-{max(lrs):g}"
     return Finding(
         "9. Re-projector: about one monosemantic neuron per feature across lrs, as for the decoder; absolute value: "
         "more monosemantic basins have lower loss, and a negative bias needs a slow decay",
         parts,
         "fig-abs-loss-mono",
-        headline=("about 1 per feature across lrs (RP1, Fig. 21)", f"RP1: {at_focus}"),
+        headline=("about 1 per feature across lrs (RP1, Fig. 21)", f"RP1: {across}"),
     )
 
 
