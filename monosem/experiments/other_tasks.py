@@ -579,7 +579,7 @@ def _read_text(read: Reading, what: str) -> str:
     """Which models a part read, in words."""
     if read.enough:
         return f"the {len(read.models)} {what} whose decay has done its job"
-    return f"every {what} ({len(read.models)}; too few whose decay has done its job: shown, not counted)"
+    return f"all {len(read.models)} {what} (too few of them whose decay has done its job: shown, not counted)"
 
 
 def _critical(n: int) -> str:
@@ -745,6 +745,7 @@ def numbers(res: OtherTasks) -> dict[str, Any]:
     out["learned"] = LEARNED
     out["decay_done"] = DECAY_DONE
     out["anti_alpha"] = ANTI_ALPHA
+    out["anti_min_models"] = rank_test_size()
     out["d1_lr"] = D1_LR
     out["grid_ci"] = grid_text("ci")
     out["grid_cpu"] = grid_text("cpu")

@@ -275,6 +275,12 @@ def boundary_indices(result: SweepResult) -> list[int]:
     return order[max(0, middle - 1) : middle + 2]
 
 
+def done_rows_at(profile_name: str) -> str:
+    """The rows a profile trains whose decay has done its job over their run, in words ("none" if none)."""
+    profile = PROFILES[profile_name]
+    return ", ".join(n for n in GRIDS[profile_name].rows if decay_done(e_sweep(profile, n).configs[0])) or "none"
+
+
 def grid_text(profile_name: str) -> str:
     """A profile's grid in words: its rows and its densities as powers of two."""
     g = GRIDS[profile_name]
@@ -592,6 +598,8 @@ def numbers(res: Sparsity) -> dict[str, Any]:
         steps_e_paper_log2=log2_steps(paper),
         fewer_than_paper=paper / here,
         done_rows=", ".join(done_rows(res)) or "none",
+        done_rows_cpu=done_rows_at("cpu"),
+        done_rows_paper=done_rows_at("paper"),
         decay_steps_e1=log2_steps(decay_steps(E_ROWS["E1"], E_LR)),
         **{f"grid_{name}": grid_text(name) for name in GRIDS},
         n_models_paper=len(GRIDS["paper"].rows) * len(GRIDS["paper"].eps),
