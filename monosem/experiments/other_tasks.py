@@ -439,18 +439,19 @@ def roughly_one(result: SweepResult) -> dict[str, Any]:
 
 def like_decoder(res: OtherTasks) -> dict[str, Any]:
     """RP1 against LR3 (median over seeds) at every lr where the decay has done its job (RP1 and LR3 share lr, decay
-    and run length): the relative differences, and the gate of RP1's and LR3's models there (`reading`; when there
-    is no such lr, the gate of the lr whose decay needs the shortest run)."""
+    and run length): the relative differences, and the gate of RP1's and LR3's models there; when there is no such
+    lr (`enough` False), the differences at every lr and the gate at the lr whose decay needs the shortest run."""
     decoder = median_by_lr(res.lr3, res.lr3.mono_per_feature())
-    read = reading([m for m in models_of(res.rp1) if m.config.lr in decoder], at_least(1))
+    rp = [m for m in models_of(res.rp1) if m.config.lr in decoder]
+    read = reading(rp, at_least(1))
     diff = {
         m.config.lr: (m.mono - decoder[m.config.lr]) / decoder[m.config.lr] if decoder[m.config.lr] > 0 else math.inf
         for m in read.models
     }
-    gate = read.gate
-    if read.enough:
-        gate = gate & gate_of(m for m in models_of(res.lr3) if m.config.lr in diff)
-    return {"decoder": decoder, "diff": diff, "gate": gate, "enough": read.enough}
+    fastest = min(rp, key=lambda m: decay_steps(m.config.bias_decay, m.config.lr), default=None)
+    lrs = list(diff) if read.enough else [fastest.config.lr] if fastest else []
+    both = [m for m in [*rp, *models_of(res.lr3)] if m.config.lr in lrs]
+    return {"decoder": decoder, "diff": diff, "gate": gate_of(both), "enough": read.enough}
 
 
 def bias_left(profile: Profile) -> pd.DataFrame:

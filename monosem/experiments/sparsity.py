@@ -527,7 +527,7 @@ def claim8(res: Sparsity) -> Finding:
             "slower decay is more monosemantic in the sparse regime",
             "more monosemantic with slower decay (Fig. 18, lighter colours)",
             f"{sparse['slow']} vs {sparse['fast']}: {pairs or 'no density both have'} "
-            f"({len(sparse['pairs'])} sparse densities)",
+            f"({len(sparse['pairs'])} sparse {'density' if len(sparse['pairs']) == 1 else 'densities'})",
             f"the slower > the faster decay at every density with eps N / d <= {SPARSE:g} (SPARSE): the slowest and "
             "fastest rows whose decay has done its job, every model settled",
             None if not sparse["pairs"] else sparse["n_slow_more"] == len(sparse["pairs"]),
