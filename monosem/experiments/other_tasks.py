@@ -69,7 +69,7 @@ GRIDS = {
         d1_n_steps=2**20,
     ),
     # The absolute value trains twice the profile's 2^14 steps: at 2^14 (batch 128) none of the six LR5 models had
-    # converged (loss still falling 0.6-1.7 % per period, # mono / # features still jumping in the last doubling).
+    # settled (loss still falling 0.6-1.7 % per period, # mono / # features still jumping in the last doubling).
     # That doubles its cost, so within the 12-minute budget LR5 drops lr 0.001 (it had learned nothing at 2^14: loss
     # 1.16, no monosemantic neuron) and 0.005, and D1 takes its decay-0.03 model from LR5 (lr 0.007, the same
     # configuration). The run is still 32 times shorter than the paper's D1 and Table 1's decays are per step, so a
