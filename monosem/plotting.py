@@ -496,9 +496,9 @@ def against_density(
 ) -> Figure:
     """# mono / # features against the feature density eps (left) and against eps N / d (middle), and the fraction
     of neurons that are monosemantic against eps (right), one line per labelled result coloured by its bias decay
-    (darker: faster, as in the paper's Fig. 18); hollow markers: models whose loss is still falling. `marks`:
-    labelled values of eps N / d drawn as vertical lines in every panel; `span`: an interval of eps N / d shaded in
-    the middle panel (the transition read off this run)."""
+    (darker: faster, as in the paper's Fig. 18); hollow markers: models that have not settled. `marks`: labelled
+    values of eps N / d drawn as vertical lines in every panel; `span`: an interval of eps N / d shaded in the middle
+    panel (the transition read off this run)."""
     fig = Figure(figsize=(13, 3.6), layout="constrained")
     axes = fig.subplots(1, 3)
     first = next(iter(results.values())).configs[0]
@@ -534,7 +534,7 @@ def against_density(
     ):
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
-    axes[0].legend(fontsize="x-small", title="hollow: not converged", title_fontsize="x-small")
+    axes[0].legend(fontsize="x-small", title="hollow: not settled", title_fontsize="x-small")
     handles, names = axes[1].get_legend_handles_labels()
     keep = [i for i, n in enumerate(names) if n not in results]
     axes[1].legend([handles[i] for i in keep], [names[i] for i in keep], fontsize="x-small")
@@ -625,7 +625,7 @@ def against_width(
 
 def loss_against_mono(results: dict[str, SweepResult], lines: dict[str, float] | None = None) -> Figure:
     """Final loss against final # mono / # features, one point per model and one colour per labelled result, each
-    point labelled with the value its sweep varies; hollow markers: the loss was still falling (paper Section 4.3:
+    point labelled with the value its sweep varies; hollow markers: models that have not settled (paper Section 4.3:
     on the absolute-value task the more monosemantic basins have the lower loss). `lines`: labelled losses drawn as
     horizontal lines (e.g. the best constant output's)."""
     fig = Figure(figsize=(6.2, 4), layout="constrained")
@@ -649,15 +649,15 @@ def loss_against_mono(results: dict[str, SweepResult], lines: dict[str, float] |
     names = ", ".join(
         f"{label}: {LABELS.get(r.sweep.axes[0][0], r.sweep.axes[0][0])}" for label, r in results.items() if r.sweep.axes
     )
-    ax.legend(fontsize="small", title=f"labels: {names}; hollow: not converged", title_fontsize="x-small")
+    ax.legend(fontsize="small", title=f"labels: {names}; hollow: not settled", title_fontsize="x-small")
     return fig
 
 
 def final_against_models(series: dict[str, list[tuple[SweepResult, int]]], by: str, log_x: bool = True) -> Figure:
     """Final # mono / # features and final loss against the configuration field `by`, one line per labelled list of
     models, each a (result, instance) pair, so that a line can gather models that different sweeps trained (e.g. a
-    Table 1 row whose model at one value is an instance of another row's sweep); hollow markers: the loss was still
-    falling."""
+    Table 1 row whose model at one value is an instance of another row's sweep); hollow markers: models that have not
+    settled."""
     fig = Figure(figsize=(9, 3.4), layout="constrained")
     axes = fig.subplots(1, 2)
     xs_all: set[float] = set()
@@ -680,7 +680,7 @@ def final_against_models(series: dict[str, list[tuple[SweepResult, int]]], by: s
             log_ticks(ax, sorted(xs_all))
         ax.set_xlabel(LABELS.get(by, by))
         ax.set_ylabel(ylabel)
-    axes[0].legend(fontsize="small", title="hollow: not converged", title_fontsize="x-small")
+    axes[0].legend(fontsize="small", title="hollow: not settled", title_fontsize="x-small")
     return fig
 
 

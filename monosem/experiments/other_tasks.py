@@ -13,21 +13,25 @@ code), and its monosemanticity uses h_i(F_j) + h_i(-F_j) (paper Section 3, `mono
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from statistics import NormalDist
+from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
-import torch
 
 from monosem.cache import Cache
-from monosem.claims import Finding, Part, spearman
+from monosem.claims import Finding, Gate, Part, settled_gate, spearman, spread
 from monosem.config import ModelConfig, Sweep, make_sweep
 from monosem.data import feature_probs
 from monosem.experiments import basins, negative_bias
-from monosem.experiments.common import converged_lrs, lr_list, median_by_lr, scale_numbers
+from monosem.experiments.common import lr_list, median_by_lr, scale_numbers
+from monosem.paper import DECAY_DONE, decay_left, decay_steps, log2_steps
 from monosem.profiles import PROFILES, Profile
-from monosem.results import SETTLE_LOSS, Instance, SweepResult
+from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, Instance, SweepResult
 
 WEIGHTS = {"RP1"}
 
@@ -40,32 +44,40 @@ D1_LR = 0.007
 
 @dataclass(frozen=True)
 class Grid:
-    """What this chapter trains at one profile: the learning rates of RP1 and LR5, the bias decays of D1, and how
-    many times the profile's steps the absolute-value models train."""
+    """What this chapter trains at one profile: the learning rates of RP1 and LR5, the bias decays of D1, how many
+    times the profile's steps the absolute-value models train, and D1's own run length where it differs from that
+    (None: the same)."""
 
     rp1_lrs: tuple[float, ...]
     lr5_lrs: tuple[float, ...]
     d1_decays: tuple[float, ...]
     abs_steps: int = 1
+    d1_n_steps: int | None = None
 
 
 GRIDS = {
     "ci": Grid(rp1_lrs=PROFILES["ci"].lrs, lr5_lrs=PROFILES["ci"].lrs, d1_decays=(0.003, 0.03)),
     # Table 1 gives no decays for D1. The colour bar of Fig. 23 spans log10 decay from -3.5 to -1.5; the reference
     # plot pads it by 30 % of the range below and 10 % above, so the decays run from about 10^-3.3 to 10^-1.5.
+    # Nor does it give run lengths: the axes of Figs. 21 and 22 (RP1, LR5) run to 2^17.5 steps, that of Fig. 23 (D1)
+    # to 2^20, so D1 trains 2^20 steps (its slowest decays need about that many: 2^19.3 for 0.001 to remove 90 % of
+    # the bias by mid-run), and LR5 and D1 train as two sweeps.
     "paper": Grid(
-        rp1_lrs=PROFILES["paper"].lrs, lr5_lrs=PROFILES["paper"].lrs, d1_decays=(5e-4, 1e-3, 3e-3, 0.01, 0.03)
+        rp1_lrs=PROFILES["paper"].lrs,
+        lr5_lrs=PROFILES["paper"].lrs,
+        d1_decays=(5e-4, 1e-3, 3e-3, 0.01, 0.03),
+        d1_n_steps=2**20,
     ),
     # The absolute value trains twice the profile's 2^14 steps: at 2^14 (batch 128) none of the six LR5 models had
-    # converged (loss still falling 0.6-1.7 % per period, # mono / # features still jumping in the last doubling).
+    # settled (loss still falling 0.6-1.7 % per period, # mono / # features still jumping in the last doubling).
     # That doubles its cost, so within the 12-minute budget LR5 drops lr 0.001 (it had learned nothing at 2^14: loss
     # 1.16, no monosemantic neuron) and 0.005, and D1 takes its decay-0.03 model from LR5 (lr 0.007, the same
-    # configuration). The run is still 4 times shorter than the paper's and Table 1's decays are per step, so a decay
-    # removes less of the bias: D1 drops the paper's slowest decay, 5e-4 (the decay alone would leave 94 %), and adds
-    # 0.1, which leaves about as little as the paper's 0.01 and 0.03 do over the paper's run. To keep the chapter
-    # within 12 minutes on the 2-core machine, LR5 also drops lr 0.01 and D1 the decay 3e-3: with three models each,
-    # trained as two sweeps, the chapter took 14.1 min on 2026-12-07, and 11.6 min with LR5 and D1 trained as one
-    # batched sweep, `ABS`.
+    # configuration). The run is still 32 times shorter than the paper's D1 and Table 1's decays are per step, so a
+    # decay removes less of the bias: D1 drops the paper's slowest decay, 5e-4 (the decay alone would leave 94 %),
+    # and adds 0.1, which leaves almost nothing, as the paper's 0.01 and 0.03 do over the paper's run. To keep the
+    # chapter within 12 minutes on the 2-core machine, LR5 also drops lr 0.01 and D1 the decay 3e-3: with three
+    # models each, trained as two sweeps, the chapter took 14.1 min on 2026-12-07, and 11.6 min with LR5 and D1
+    # trained as one batched sweep, `ABS`.
     "cpu": Grid(rp1_lrs=PROFILES["cpu"].lrs, lr5_lrs=(3e-3, 7e-3, 0.03), d1_decays=(1e-3, 0.01, 0.1), abs_steps=2),
 }
 
@@ -92,15 +104,31 @@ def lr5(profile: Profile) -> Sweep:
 
 
 def d1(profile: Profile) -> Sweep:
-    return make_sweep("D1", abs_base(profile, lr=D1_LR), bias_decay=grid(profile).d1_decays)
+    """Table 1's D1 at the grid's decays, for D1's run length (`Grid.d1_n_steps`, else the absolute value's)."""
+    steps = grid(profile).d1_n_steps
+    base = abs_base(profile, lr=D1_LR) if steps is None else abs_base(profile, lr=D1_LR, n_steps=steps)
+    return make_sweep("D1", base, bias_decay=grid(profile).d1_decays)
 
 
 def abs_sweep(profile: Profile) -> Sweep:
     """LR5 and D1 as one batched sweep (they differ only in lr and bias decay), which trains them faster than two
     sweeps do (chapter 6 at `cpu`: 11.6 min against 14.1). The configuration they share (lr 0.007, decay 0.03) is
-    trained once."""
-    pairs = [(c.lr, c.bias_decay) for s in (lr5(profile), d1(profile)) for c in s.configs]
+    trained once. Only where they train for the same number of steps (`abs_sweeps`)."""
+    rows = (lr5(profile), d1(profile))
+    if rows[0].base.n_steps != rows[1].base.n_steps:
+        raise ValueError(
+            f"LR5 and D1 train {rows[0].base.n_steps} and {rows[1].base.n_steps} steps at profile {profile.name!r}: "
+            "the step count fixes a batched model, so they cannot train as one sweep"
+        )
+    pairs = [(c.lr, c.bias_decay) for s in rows for c in s.configs]
     return make_sweep("ABS", abs_base(profile), **{"lr,bias_decay": tuple(dict.fromkeys(pairs))})
+
+
+def abs_sweeps(profile: Profile) -> list[Sweep]:
+    """What trains LR5 and D1: one batched sweep (`abs_sweep`) where they run for the same number of steps, else
+    each its own."""
+    rows = [lr5(profile), d1(profile)]
+    return [abs_sweep(profile)] if rows[0].base.n_steps == rows[1].base.n_steps else rows
 
 
 def part(result: SweepResult, sweep: Sweep) -> SweepResult:
@@ -109,9 +137,9 @@ def part(result: SweepResult, sweep: Sweep) -> SweepResult:
 
 
 def sweeps(profile: Profile) -> list[Sweep]:
-    """RP1, LR5 and D1 (one batched sweep, `abs_sweep`), and chapter 2's LR3 (the decoder with the same recipe),
-    which RP1 is compared with."""
-    return [rp1(profile), abs_sweep(profile), negative_bias.lr3(profile)]
+    """RP1, LR5 and D1 (`abs_sweeps`), and chapter 2's LR3 (the decoder with the same recipe), which RP1 is compared
+    with."""
+    return [rp1(profile), *abs_sweeps(profile), negative_bias.lr3(profile)]
 
 
 @dataclass(frozen=True)
@@ -125,8 +153,10 @@ class OtherTasks:
 
 def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> OtherTasks:
     cache = cache or Cache.for_profile(profile.name)
-    rp1_, abs_, lr3 = (cache.get_or_train(s, progress=progress) for s in sweeps(profile))
-    return OtherTasks(profile, rp1_, part(abs_, lr5(profile)), part(abs_, d1(profile)), lr3)
+    rp1_, *abs_, lr3 = (cache.get_or_train(s, progress=progress) for s in sweeps(profile))
+    if len(abs_) == 1:
+        return OtherTasks(profile, rp1_, part(abs_[0], lr5(profile)), part(abs_[0], d1(profile)), lr3)
+    return OtherTasks(profile, rp1_, *abs_, lr3)
 
 
 # --- thresholds -----------------------------------------------------------------------------------------------
@@ -134,52 +164,160 @@ def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> 
 # "Roughly one monosemantic neuron per feature": within chapter 2's "highly monosemantic" floor, 0.6 (the paper's own
 # 0.6-1 range for the decoder, claim 4), and as far above 1.
 ROUGHLY_ONE = (negative_bias.HIGHLY, 2 - negative_bias.HIGHLY)
-# "As in the decoder models": RP1 within this fraction of LR3 (the decoder, same recipe, same scale) at every lr where
-# both converged; chapter 2's margin for "hardly matters" (HARDLY).
+# "As in the decoder models": RP1 within this fraction of LR3 (the decoder, same recipe, same scale) at every lr
+# where both can be read; chapter 2's margin for "hardly matters" (HARDLY).
 SIMILAR = negative_bias.HARDLY
 # "Across a range of learning rates": the lrs where it holds span at least this many decades, the span of Fig. 21's
 # colour bar (10^-3.2 to 10^-2 with the reference plot's padding: lrs from about 0.001 to 0.01).
 RANGE_DECADES = 1.0
 # "Lower loss for more monosemantic models", and "more monosemantic models have larger negative biases": a rank
-# correlation at most -ANTI over the models in a basin (converged, past the initial plateau); 0.6 is about the
-# one-sided 5 % critical value of Spearman's rho for nine points, so a correlation this strong is unlikely by chance.
-ANTI = 0.6
-# "Different losses": the most and the least monosemantic models in a basin differ in loss by more than chapter 2's
-# "same loss" margin.
+# correlation at or below minus the one-sided critical value of Spearman's rho at this significance level for the
+# number of models compared (`spearman_critical`), so that unrelated values would show a correlation this strong at
+# most this often. (It was a fixed 0.6, the critical value for nine models only: too strict for more, too loose for
+# fewer.)
+ANTI_ALPHA = 0.05
+# Up to this many models the critical value comes from the exact null distribution of rho (all n! orderings); above
+# it from the normal approximation rho sqrt(n - 1) ~ N(0, 1), which is within 0.01 of the exact value there.
+EXACT_UP_TO = 12
+# "Different losses": the most and the least monosemantic models differ in loss by more than chapter 2's "same loss"
+# margin.
 DIFFERENT = negative_bias.SAME_LOSS
-# "Trained well past the loss plateau" (Section 4): a model has left the initial plateau when its final loss is at
-# least this fraction below the best constant output's (`constant_loss`, what a model whose neurons never fire
-# reaches). A model that has not may be "converged" (its loss is flat) without having found a basin. At `cpu` the
-# models sit within 3 % of the constant output's loss or 25 % and more below it, so any margin in between sorts them
-# alike.
-PLATEAU_LEFT = 0.1
 # "Largely polysemantic": at most half of the features can have a monosemantic neuron.
 LARGELY_POLY = 0.5
 # "Several of the models shown are largely polysemantic": at least this many.
 SEVERAL = 2
-# "Monosemanticity rises with lr" (LR5) and "slower decay, more monosemantic" (D1): claim 1's bar for a trend.
+# "Monosemanticity rises with lr" (LR5) and "slower decay, more monosemantic" (D1): claim 1's bar for a trend, over at
+# least TREND_MODELS models.
 RISES = basins.RISES
-# "Highly monosemantic" with a slow decay: chapter 2's floor.
+TREND_MODELS = 3
+# "Highly monosemantic" with a slow decay: chapter 2's floor. A "slow" decay is one slower than the recipe's 0.03, the
+# decay at which the paper finds several LR5 models largely polysemantic.
 HIGHLY = negative_bias.HIGHLY
+
+# Every model of this chapter follows the recipe (initial bias -1, bias decay in the first half of the run), so every
+# part rests on the decay: a part reads only the models whose decay has done its job over their run
+# (`monosem.paper.DECAY_DONE`; which ones is fixed by the configuration before any result is read), and their
+# settledness gates it (`monosem.claims.settled_gate`).
 
 
 # --- tools ----------------------------------------------------------------------------------------------------
 
 
-class AbsModel(Instance):
-    """One trained absolute-value model: a sweep's result and the model's instance in it."""
+class Model(Instance):
+    """One trained model of this chapter: a sweep's result and the model's instance in it."""
 
     __slots__ = ()
 
     @property
-    def learned(self) -> bool:
-        """Whether the model has left the initial plateau (`left_plateau`)."""
-        return bool(left_plateau(self.result)[self.index])
+    def decay_done(self) -> bool:
+        return decay_done(self.config)
 
     @property
-    def in_basin(self) -> bool:
-        """Converged, and past the initial plateau: a minimum the model has found, not the one it started on."""
-        return self.converged and self.learned
+    def plateau(self) -> bool:
+        """Whether its held-out loss is above LEARNED x the best constant output's: still on the initial plateau,
+        and so not settled (`monosem.results.settled`)."""
+        return float(self.result.settling()["loss / constant"][self.index]) > LEARNED
+
+
+def decay_done(cfg: ModelConfig) -> bool:
+    """Whether the bias decay alone leaves at most DECAY_DONE of the initial bias at mid-run (the test of
+    `monosem.claims.Gate`)."""
+    return cfg.n_steps >= decay_steps(cfg.bias_decay, cfg.lr)
+
+
+def gate_of(models: Iterable[Instance]) -> Gate:
+    """The gate of `models` (of one result or several): every one settled, and its decay done."""
+    groups: dict[int, tuple[SweepResult, list[int]]] = {}
+    for m in models:
+        groups.setdefault(id(m.result), (m.result, []))[1].append(m.index)
+    gate = Gate()
+    for result, indices in groups.values():
+        gate = gate & settled_gate(result, indices, decay=True)
+    return gate
+
+
+class Reading(NamedTuple):
+    """The models a part reads and its gate. `enough`: whether the models whose decay has done its job are enough for
+    the part; then `models` are those and `gate` theirs. Else `models` are all of them (their reading is shown, not
+    counted) and `gate` is that of the fewest models, those needing the shortest runs, that would be enough: closed
+    by the decay, it says what run would test the part (open, with nothing to say, when the grid itself has too
+    few)."""
+
+    models: list[Model]
+    gate: Gate
+    enough: bool
+
+
+def reading(models: Sequence[Model], enough: Callable[[list[Model]], bool]) -> Reading:
+    done = [m for m in models if m.decay_done]
+    if enough(done):
+        return Reading(done, gate_of(done), True)
+    order = sorted(models, key=lambda m: decay_steps(m.config.bias_decay, m.config.lr) / m.config.n_steps)
+    for j in range(1, len(order) + 1):
+        if enough(order[:j]):
+            return Reading(list(models), gate_of(order[:j]), False)
+    return Reading(list(models), Gate(), False)
+
+
+def at_least(n: int) -> Callable[[list[Model]], bool]:
+    return lambda models: len(models) >= n
+
+
+@functools.cache
+def spearman_null(n: int) -> tuple[tuple[float, float], ...]:
+    """The exact distribution of Spearman's rho between n untied values and an unrelated ordering of them: (rho,
+    probability) pairs, rho ascending, over all n! orderings equally likely. Counted by dynamic programming over the
+    set of ranks given to the first positions (rho = 1 - 6 sum (i - pi_i)^2 / (n (n^2 - 1)), and sum (i - pi_i)^2 =
+    2 sum i^2 - 2 sum i pi_i), which for n = 12 is 24,576 array additions instead of 479 million orderings."""
+    if n < 2:
+        raise ValueError(f"Spearman's rho needs at least 2 values, got n = {n}")
+    top = n * (n + 1) * (2 * n + 1) // 6  # the largest sum of i pi_i, 1-based
+    layer = {0: np.zeros(top + 1, dtype=np.int64)}
+    layer[0][0] = 1
+    for pos in range(1, n + 1):
+        nxt: dict[int, np.ndarray] = {}
+        for used, counts in layer.items():
+            for v in range(n):
+                if used >> v & 1:
+                    continue
+                shift = pos * (v + 1)
+                out = nxt.setdefault(used | 1 << v, np.zeros(top + 1, dtype=np.int64))
+                out[shift:] += counts[: top + 1 - shift]
+        layer = nxt
+    counts = layer[(1 << n) - 1]
+    total = math.factorial(n)
+    sums = np.nonzero(counts)[0]
+    rho = 1 - 6 * (2 * top - 2 * sums) / (n * (n * n - 1))
+    return tuple((float(r), float(c) / total) for r, c in sorted(zip(rho, counts[sums], strict=True)))
+
+
+def spearman_critical(n: int, alpha: float = ANTI_ALPHA) -> float:
+    """The one-sided critical value of Spearman's rho for n models at significance `alpha`: the smallest c such that
+    unrelated values give rho >= c (and, by symmetry, rho <= -c) with probability at most alpha. Exact up to
+    EXACT_UP_TO models (`spearman_null`), the normal approximation above; inf where no rho is that unlikely (n = 3
+    and fewer at alpha = 0.05: a perfect ordering of 3 arises by chance once in 6)."""
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    if n < 2:
+        return math.inf
+    if n > EXACT_UP_TO:
+        return NormalDist().inv_cdf(1 - alpha) / math.sqrt(n - 1)
+    tail, crit = 0.0, math.inf
+    for rho, p in reversed(spearman_null(n)):
+        tail += p
+        if tail > alpha * (1 + 1e-12):
+            break
+        crit = rho
+    return crit
+
+
+def anti(rho: float, n: int, alpha: float = ANTI_ALPHA) -> bool | None:
+    """Whether rho over n models is at or below minus the critical value (`spearman_critical`); None when it cannot
+    be (too few models, or rho nan)."""
+    crit = spearman_critical(n, alpha)
+    if math.isinf(crit) or rho != rho:
+        return None
+    return rho <= -crit + 1e-6  # rho is computed in float32
 
 
 def constant_loss(cfg: ModelConfig) -> float:
@@ -196,54 +334,52 @@ def constant_loss(cfg: ModelConfig) -> float:
     return float((one / 3 + both / 6 - (one / 2 + both / 3) ** 2).sum())
 
 
-def left_plateau(result: SweepResult) -> torch.Tensor:
-    """(n,) bool: final loss at least PLATEAU_LEFT below the best constant output's (`constant_loss`)."""
-    floor = torch.tensor([constant_loss(c) for c in result.configs])
-    return result.final_loss < (1 - PLATEAU_LEFT) * floor
+def models_of(result: SweepResult) -> list[Model]:
+    return [Model(result, i) for i in range(result.sweep.n_inst)]
 
 
-def abs_models(res: OtherTasks) -> list[AbsModel]:
+def abs_models(res: OtherTasks) -> list[Model]:
     """Every LR5 and D1 model, each configuration once: LR5's model at lr 0.007 is Table 1's D1 model at decay 0.03
-    (the same configuration), so where both batches train it, it is taken from LR5 and counted once."""
-    out: list[AbsModel] = []
+    where both train for the same number of steps (the same configuration); where both batches train it, it is taken
+    from LR5 and counted once."""
+    out: list[Model] = []
     seen: set[ModelConfig] = set()
     for result in (res.lr5, res.d1):
-        for i, cfg in enumerate(result.configs):
-            if cfg not in seen:
-                seen.add(cfg)
-                out.append(AbsModel(result, i))
+        for m in models_of(result):
+            if m.config not in seen:
+                seen.add(m.config)
+                out.append(m)
     return out
 
 
-def lr5_row(res: OtherTasks) -> list[AbsModel]:
-    """The models of Table 1's row LR5 (bias decay 0.03, lr swept), whichever batch trained them, lr ascending."""
-    rows = [m for m in abs_models(res) if m.config.bias_decay == RECIPE["bias_decay"]]
+def lr5_row(res: OtherTasks) -> list[Model]:
+    """The models of Table 1's row LR5 (bias decay 0.03, lr swept, LR5's run length), whichever batch trained them,
+    lr ascending."""
+    steps = res.lr5.configs[0].n_steps
+    rows = [m for m in abs_models(res) if m.config.bias_decay == RECIPE["bias_decay"] and m.config.n_steps == steps]
     return sorted(rows, key=lambda m: m.config.lr)
 
 
-def d1_row(res: OtherTasks) -> list[AbsModel]:
-    """The models of Table 1's row D1 (lr 0.007, decay swept), whichever batch trained them, decay ascending."""
-    return sorted((m for m in abs_models(res) if m.config.lr == D1_LR), key=lambda m: m.config.bias_decay)
+def d1_row(res: OtherTasks) -> list[Model]:
+    """The models of Table 1's row D1 (lr 0.007, decay swept, D1's run length), whichever batch trained them, decay
+    ascending."""
+    steps = res.d1.configs[0].n_steps
+    rows = [m for m in abs_models(res) if m.config.lr == D1_LR and m.config.n_steps == steps]
+    return sorted(rows, key=lambda m: m.config.bias_decay)
 
 
-def loss_vs_mono(models: list[AbsModel]) -> dict[str, Any]:
-    """Over the models in a basin (converged, past the initial plateau): the rank correlation of the final loss with
-    # mono / # features, and the relative loss gap between the least and the most monosemantic model (positive: the
-    more monosemantic has lower loss); `rho_all`: the rank correlation over every converged model, plateau or not."""
-    ok = [m for m in models if m.in_basin]
-    conv = [m for m in models if m.converged]
+def loss_vs_mono(models: list[Model]) -> dict[str, Any]:
+    """Over `models`: the rank correlation of the final loss with # mono / # features, and the relative loss gap
+    between the least and the most monosemantic model (positive: the more monosemantic has lower loss)."""
     nan = float("nan")
-    rho_all = spearman([m.mono for m in conv], [m.loss for m in conv]) if len(conv) >= 3 else nan
-    if len(ok) < 3:
+    if len(models) < 3:
         empty = {"rho": nan, "gap": nan, "most": nan, "least": nan, "loss_most": nan, "loss_least": nan}
-        return {"n": len(ok), "n_all": len(conv), "rho_all": rho_all, **empty}
-    most = max(ok, key=lambda m: m.mono)
-    least = min(ok, key=lambda m: m.mono)
+        return {"n": len(models), **empty}
+    most = max(models, key=lambda m: m.mono)
+    least = min(models, key=lambda m: m.mono)
     return {
-        "n": len(ok),
-        "n_all": len(conv),
-        "rho_all": rho_all,
-        "rho": spearman([m.mono for m in ok], [m.loss for m in ok]),
+        "n": len(models),
+        "rho": spearman([m.mono for m in models], [m.loss for m in models]),
         "gap": (least.loss - most.loss) / most.loss,
         "most": most.mono,
         "least": least.mono,
@@ -253,10 +389,10 @@ def loss_vs_mono(models: list[AbsModel]) -> dict[str, Any]:
 
 
 def plateau_lines(res: OtherTasks) -> dict[str, float]:
-    """The absolute-value models' best constant output's loss, and the loss a model must beat to have left the
-    initial plateau, labelled, for figures."""
+    """The absolute-value models' best constant output's loss, and LEARNED times it (a model above it is on the
+    initial plateau and not settled), labelled, for figures."""
     floor = constant_loss(res.lr5.configs[0])
-    return {"best constant output": floor, f"{PLATEAU_LEFT:.0%} below it (PLATEAU_LEFT)": (1 - PLATEAU_LEFT) * floor}
+    return {"best constant output": floor, f"{LEARNED:g} x it (LEARNED: not settled above)": LEARNED * floor}
 
 
 def d1_instances(res: OtherTasks) -> list[tuple[SweepResult, int]]:
@@ -264,46 +400,66 @@ def d1_instances(res: OtherTasks) -> list[tuple[SweepResult, int]]:
     return [(m.result, m.index) for m in d1_row(res)]
 
 
-def trend(models: list[AbsModel], field: str) -> dict[str, Any]:
-    """# mono / # features against the configuration field `field` of `models`: every value by field value, those
-    of the converged models, and their rank correlation (nan with fewer than 3 converged)."""
-    every = dict(sorted((getattr(m.config, field), m.mono) for m in models))
-    points = dict(sorted((getattr(m.config, field), m.mono) for m in models if m.converged))
+def trend(models: list[Model], field: str) -> dict[str, Any]:
+    """# mono / # features against the configuration field `field` of `models`, by field value, and their rank
+    correlation (nan with fewer than 3)."""
+    points = dict(sorted((getattr(m.config, field), m.mono) for m in models))
     rho = spearman(list(points), list(points.values())) if len(points) >= 3 else float("nan")
-    return {"converged": points, "every": every, "rho": rho, "n": len(points), "n_all": len(models)}
+    return {"points": points, "rho": rho, "n": len(points)}
 
 
-def bias_vs_mono(models: list[AbsModel]) -> float:
-    """Rank correlation of the final mean bias with # mono / # features over the models in a basin (nan if < 3)."""
-    ok = [m for m in models if m.in_basin]
-    return spearman([m.mono for m in ok], [m.mean_bias for m in ok]) if len(ok) >= 3 else float("nan")
+def bias_vs_mono(models: list[Model]) -> float:
+    """Rank correlation of the final mean bias with # mono / # features over `models` (nan if fewer than 3)."""
+    return spearman([m.mono for m in models], [m.mean_bias for m in models]) if len(models) >= 3 else float("nan")
+
+
+def _lr_span(models: list[Model]) -> float:
+    lrs = [m.config.lr for m in models]
+    return math.log10(max(lrs) / min(lrs)) if lrs else float("nan")
 
 
 def roughly_one(result: SweepResult) -> dict[str, Any]:
-    """RP1: the converged lrs, those with # mono / # features within ROUGHLY_ONE, and the decades they span."""
-    mono = dict(zip(result.values("lr"), (float(m) for m in result.mono_per_feature()), strict=True))
-    ok = converged_lrs(result)
+    """RP1: # mono / # features per lr, the lrs the part reads (`reading`: those whose decay has done its job,
+    enough when they span RANGE_DECADES), those with # mono / # features within ROUGHLY_ONE, and the decades they
+    span."""
+    models = models_of(result)
+    read = reading(models, lambda ms: len(ms) > 0 and _lr_span(ms) >= RANGE_DECADES - 1e-9)
     lo, hi = ROUGHLY_ONE
-    inside = [lr for lr in ok if lo <= mono[lr] <= hi]
-    decades = math.log10(max(inside) / min(inside)) if inside else float("nan")
-    return {"mono": mono, "converged": ok, "inside": inside, "decades": decades}
+    inside = [m for m in read.models if lo <= m.mono <= hi]
+    return {
+        "mono": {m.config.lr: m.mono for m in models},
+        "read": read,
+        "lrs": [m.config.lr for m in read.models],
+        "inside": [m.config.lr for m in inside],
+        "decades": _lr_span(inside),
+    }
 
 
 def like_decoder(res: OtherTasks) -> dict[str, Any]:
-    """RP1 against LR3 (median over seeds) at every lr where both converged: the relative differences."""
+    """RP1 against LR3 (median over seeds) at every lr where the decay has done its job (RP1 and LR3 share lr, decay
+    and run length): the relative differences, and the gate of RP1's and LR3's models there; when there is no such
+    lr (`enough` False), the differences at every lr and the gate at the lr whose decay needs the shortest run."""
     decoder = median_by_lr(res.lr3, res.lr3.mono_per_feature())
-    mono = dict(zip(res.rp1.values("lr"), (float(m) for m in res.rp1.mono_per_feature()), strict=True))
-    both = [lr for lr in converged_lrs(res.rp1) if lr in converged_lrs(res.lr3)]
-    diff = {lr: (mono[lr] - decoder[lr]) / decoder[lr] if decoder[lr] > 0 else math.inf for lr in both}
-    return {"decoder": decoder, "both": both, "diff": diff}
+    rp = [m for m in models_of(res.rp1) if m.config.lr in decoder]
+    read = reading(rp, at_least(1))
+    diff = {
+        m.config.lr: (m.mono - decoder[m.config.lr]) / decoder[m.config.lr] if decoder[m.config.lr] > 0 else math.inf
+        for m in read.models
+    }
+    fastest = min(rp, key=lambda m: decay_steps(m.config.bias_decay, m.config.lr), default=None)
+    lrs = list(diff) if read.enough else [fastest.config.lr] if fastest else []
+    both = [m for m in [*rp, *models_of(res.lr3)] if m.config.lr in lrs]
+    return {"decoder": decoder, "diff": diff, "gate": gate_of(both), "enough": read.enough}
 
 
 def bias_left(profile: Profile) -> pd.DataFrame:
     """The fraction of the initial bias that the decay alone leaves after the first half of training, for each of
-    this profile's LR5 lrs (decay 0.03) and D1 decays (lr 0.007), over this run and over the paper's."""
-    paper = PROFILES["paper"].n_steps
+    this profile's LR5 lrs (decay 0.03) and D1 decays (lr 0.007), over this run and over the run the `paper` profile
+    trains that row for (LR5 and D1 may differ: `Grid.d1_n_steps`)."""
     g = grid(profile)
-    steps = abs_base(profile).n_steps
+    paper = PROFILES["paper"]
+    steps = {"LR5": lr5(profile).base.n_steps, "D1": d1(profile).base.n_steps}
+    steps_paper = {"LR5": lr5(paper).base.n_steps, "D1": d1(paper).base.n_steps}
     rows = [("LR5", lr, RECIPE["bias_decay"]) for lr in g.lr5_lrs] + [("D1", D1_LR, d) for d in g.d1_decays]
     return pd.DataFrame(
         [
@@ -311,8 +467,10 @@ def bias_left(profile: Profile) -> pd.DataFrame:
                 batch,
                 lr,
                 decay,
-                negative_bias.decay_left(decay, lr, steps),
-                negative_bias.decay_left(decay, lr, paper),
+                steps[batch],
+                decay_left(decay, lr, steps[batch]),
+                steps_paper[batch],
+                decay_left(decay, lr, steps_paper[batch]),
             )
             for batch, lr, decay in rows
         ],
@@ -320,8 +478,10 @@ def bias_left(profile: Profile) -> pd.DataFrame:
             "batch",
             "lr",
             "bias decay",
-            f"left at {profile.name} ({steps:,} steps)",
-            f"left in the paper ({paper:,} steps)",
+            f"steps at {profile.name}",
+            f"left at {profile.name}",
+            "steps in the paper",
+            "left in the paper",
         ],
     )
 
@@ -347,24 +507,35 @@ def grid_text(profile_name: str) -> str:
 
 def cpu_cuts() -> dict[str, str]:
     """What `cpu` leaves out of `paper`'s grid of LR5 and D1 and adds to it, and why (the numbers chapter 6's prose
-    gives): its absolute-value run is `abs_fewer_cpu` times shorter than the paper's, over which the paper's slowest
-    decay would leave `d1_slowest_left_cpu` of the bias."""
+    gives): its D1 run is `d1_fewer_cpu` times shorter than the paper's, over which the paper's slowest decay would
+    leave `d1_slowest_left_cpu` of the bias, and the decay it adds leaves `d1_added_left_cpu`, against
+    `d1_fastest_left_paper` for the paper's two fastest over the paper's run."""
     cpu, paper = GRIDS["cpu"], GRIDS["paper"]
 
     def missing(values: tuple[float, ...], kept: tuple[float, ...]) -> str:
         return listed(tuple(v for v in values if v not in kept))
 
-    cpu_steps = abs_base(PROFILES["cpu"]).n_steps
+    cpu_steps = d1(PROFILES["cpu"]).base.n_steps
+    paper_steps = d1(PROFILES["paper"]).base.n_steps
     slowest, *_, second_fastest, fastest = sorted(paper.d1_decays)
+    added = [d for d in cpu.d1_decays if d not in paper.d1_decays]
     return {
-        "abs_fewer_cpu": f"{PROFILES['paper'].n_steps / cpu_steps:g}",
+        "d1_fewer_cpu": f"{paper_steps / cpu_steps:g}",
         "d1_slowest_paper": f"{slowest:g}",
-        "d1_slowest_left_cpu": f"{negative_bias.decay_left(slowest, D1_LR, cpu_steps):.0%}",
+        "d1_slowest_left_cpu": f"{decay_left(slowest, D1_LR, cpu_steps):.0%}",
         "lr5_dropped_cpu": missing(paper.lr5_lrs, cpu.lr5_lrs),
         "d1_dropped_cpu": missing(paper.d1_decays, (*cpu.d1_decays, RECIPE["bias_decay"])),
-        "d1_added_cpu": missing(cpu.d1_decays, paper.d1_decays),
+        "d1_added_cpu": listed(tuple(added)),
+        "d1_added_left_cpu": ", ".join(share(decay_left(d, D1_LR, cpu_steps)) for d in added),
         "d1_fastest_paper": f"{second_fastest:g} and {fastest:g}",
+        "d1_fastest_left_paper": f"{share(decay_left(second_fastest, D1_LR, paper_steps))} and "
+        f"{share(decay_left(fastest, D1_LR, paper_steps))}",
     }
+
+
+def share(x: float) -> str:
+    """A share of the bias in words: 48 %, 0.9 %, less than 0.1 %."""
+    return f"{x:.1%}" if x >= 0.001 else "less than 0.1 %"
 
 
 def _rho(value: float) -> str:
@@ -380,44 +551,61 @@ def _gap_text(lvm: dict[str, Any]) -> str:
     )
 
 
-def _label(m: AbsModel) -> str:
-    """An absolute-value model by its row and swept value: "D1 decay 0.001", "LR5 lr 0.003"."""
-    if m.config.lr == D1_LR:
+def _label(m: Model) -> str:
+    """A model by its row and swept value: "D1 decay 0.001", "LR5 lr 0.003"."""
+    if m.sweep == "D1":
         return f"D1 decay {m.config.bias_decay:g}"
-    return f"LR5 lr {m.config.lr:g}"
+    return f"{m.sweep} lr {m.config.lr:g}"
 
 
-def _conv(result: SweepResult) -> str:
+def _settled(result: SweepResult) -> str:
     return f"{int(result.converged().sum())} of {result.sweep.n_inst}"
+
+
+def _labels(models: Iterable[Model]) -> str:
+    return ", ".join(_label(m) for m in models) or "none"
 
 
 # --- claim 9 --------------------------------------------------------------------------------------------------
 
 
+def rank_test_size(alpha: float = ANTI_ALPHA) -> int:
+    """The fewest models for which a one-sided rank-correlation test at `alpha` can reject: 4 at 0.05."""
+    return next(n for n in range(2, EXACT_UP_TO + 1) if math.isfinite(spearman_critical(n, alpha)))
+
+
+def _read_text(read: Reading, what: str) -> str:
+    """Which models a part read, in words."""
+    if read.enough:
+        return f"the {len(read.models)} {what} whose decay has done its job"
+    return f"all {len(read.models)} {what} (too few of them whose decay has done its job: shown, not counted)"
+
+
+def _critical(n: int) -> str:
+    crit = spearman_critical(n)
+    return f"{crit:.2f} for {n} models" if math.isfinite(crit) else f"none for {n} models"
+
+
 def claim9(res: OtherTasks) -> Finding:
     rp = roughly_one(res.rp1)
+    rp_read: Reading = rp["read"]
     like = like_decoder(res)
     models = abs_models(res)
-    lvm = loss_vs_mono(models)
-    lr5_trend = trend(lr5_row(res), "lr")
-    d1_trend = trend(d1_row(res), "bias_decay")
-    poly = [lr for lr, m in lr5_trend["converged"].items() if m < LARGELY_POLY]
-    bias_rho = bias_vs_mono(lr5_row(res))
-    slow = min(d1_trend["converged"]) if d1_trend["converged"] else None
+    pooled = reading(models, at_least(rank_test_size()))
+    lvm = loss_vs_mono(pooled.models)
+    lr5_read = reading(lr5_row(res), at_least(TREND_MODELS))
+    lr5_trend = trend(lr5_read.models, "lr")
+    lr5_rank = reading(lr5_row(res), at_least(rank_test_size()))
+    bias_rho = bias_vs_mono(lr5_rank.models)
+    lr5_poly = reading(lr5_row(res), at_least(SEVERAL))
+    poly = [m.config.lr for m in lr5_poly.models if m.mono < LARGELY_POLY]
+    d1_read = reading(d1_row(res), at_least(TREND_MODELS))
+    d1_trend = trend(d1_read.models, "bias_decay")
+    slow_read = reading([m for m in d1_row(res) if m.config.bias_decay < RECIPE["bias_decay"]], at_least(1))
+    slowest = min(slow_read.models, key=lambda m: m.config.bias_decay) if slow_read.models else None
     lo, hi = ROUGHLY_ONE
-    n_abs = len(models)
-    n_abs_basin = sum(m.in_basin for m in models)
-    stuck = [m for m in models if m.converged and not m.learned]
-    rp_left = left_plateau(res.rp1)
+    n_rank = rank_test_size()
     parts = (
-        Part(
-            "re-projector: the runs have reached their minima",
-            "trained well past the loss plateau",
-            f"RP1: {_conv(res.rp1)} converged, {int(rp_left.sum())} past the initial plateau",
-            f"loss falls < {SETTLE_LOSS:.1%} per period over the last 4 (SETTLE_LOSS), and is >= "
-            f"{PLATEAU_LEFT:.0%} below the best constant output's (PLATEAU_LEFT)",
-            bool((res.rp1.converged() & rp_left).all()),
-        ),
         Part(
             "re-projector: roughly one monosemantic neuron per feature across a range of lrs",
             "roughly 1 per feature over lr 10^-3 to 10^-2 (Fig. 21)",
@@ -427,98 +615,104 @@ def claim9(res: OtherTasks) -> Finding:
                 if rp["inside"]
                 else "no lr"
             )
-            + f" of {len(rp['converged'])} converged",
-            f"in [{lo:g}, {hi:g}] (ROUGHLY_ONE) at converged lrs spanning >= {RANGE_DECADES:g} decade (RANGE_DECADES)",
-            None if not rp["converged"] else bool(rp["inside"]) and rp["decades"] >= RANGE_DECADES - 1e-9,
+            + f" of {_read_text(rp_read, 'lrs')}",
+            f"in [{lo:g}, {hi:g}] (ROUGHLY_ONE) at lrs spanning >= {RANGE_DECADES:g} decade (RANGE_DECADES)",
+            None if not rp_read.enough else bool(rp["inside"]) and rp["decades"] >= RANGE_DECADES - 1e-9,
+            rp_read.gate,
         ),
         Part(
             "re-projector: as in the decoder models",
             "similar findings as for the decoder (Section 4.2, Fig. 21)",
             "RP1 vs LR3 (decoder, median over seeds): "
             + (
-                ", ".join(f"{rp['mono'][lr]:.2f} vs {like['decoder'][lr]:.2f} (lr {lr:g})" for lr in like["both"])
+                ", ".join(f"{rp['mono'][lr]:.2f} vs {like['decoder'][lr]:.2f} (lr {lr:g})" for lr in like["diff"])
                 or "no lr"
             )
-            + " where both converged",
-            f"|RP1 - LR3| <= {SIMILAR:.0%} of LR3 (SIMILAR) at every lr where both converged",
-            None if not like["both"] else all(abs(d) <= SIMILAR for d in like["diff"].values()),
-        ),
-        Part(
-            "absolute value: the runs have reached their minima",
-            "trained well past the loss plateau",
-            f"LR5: {_conv(res.lr5)}, D1: {_conv(res.d1)} converged; "
-            + (
-                "converged on the initial plateau: " + ", ".join(_label(m) for m in stuck)
-                if stuck
-                else "none converged on the initial plateau"
-            ),
-            f"loss falls < {SETTLE_LOSS:.1%} per period over the last 4 (SETTLE_LOSS), and is >= "
-            f"{PLATEAU_LEFT:.0%} below the best constant output's (PLATEAU_LEFT)",
-            n_abs_basin == n_abs,
+            + ("" if like["enough"] else " (no lr whose decay has done its job: shown, not counted)"),
+            f"|RP1 - LR3| <= {SIMILAR:.0%} of LR3 (SIMILAR) at every lr whose decay has done its job",
+            None if not like["enough"] else all(abs(d) <= SIMILAR for d in like["diff"].values()),
+            like["gate"],
         ),
         Part(
             "absolute value: basins of different monosemanticity have different losses",
             "losses from about 1.5 to 2.5 across LR5 (Fig. 22)",
-            _gap_text(lvm) + f", over the {lvm['n']} LR5 and D1 models in a basin (converged, past the plateau)",
+            _gap_text(lvm) + f", over {_read_text(pooled, 'LR5 and D1 models')}",
             f"|loss gap| between the least and most monosemantic > {DIFFERENT:.0%} (DIFFERENT)",
-            None if lvm["n"] < 3 else abs(lvm["gap"]) > DIFFERENT,
+            None if not pooled.enough else abs(lvm["gap"]) > DIFFERENT,
+            pooled.gate,
         ),
         Part(
             "absolute value: lower loss for more monosemantic models",
             "lower loss for more monosemantic solutions (Fig. 22)",
-            f"rank correlation of loss with # mono / # features {_rho(lvm['rho'])} over the {lvm['n']} models in a "
-            f"basin ({_rho(lvm['rho_all'])} over all {lvm['n_all']} converged, plateau included)",
-            f"<= -{ANTI} (ANTI)",
-            None if lvm["n"] < 3 else lvm["rho"] <= -ANTI,
+            f"rank correlation of loss with # mono / # features {_rho(lvm['rho'])} over "
+            f"{_read_text(pooled, 'LR5 and D1 models')}; critical value {_critical(lvm['n'])}",
+            f"<= minus the one-sided {ANTI_ALPHA:.0%} critical value of Spearman's rho for the number of models "
+            f"(ANTI_ALPHA; needs >= {n_rank} models)",
+            None if not pooled.enough else anti(lvm["rho"], lvm["n"]),
+            pooled.gate,
         ),
         Part(
             "absolute value: monosemanticity rises with lr",
             "rises with lr (Fig. 22)",
-            f"LR5: {lr_list(lr5_trend['every'])}; rank correlation {_rho(lr5_trend['rho'])} over "
-            f"{lr5_trend['n']} converged lrs",
-            f">= {RISES} (RISES) over >= 3 converged lrs",
-            None if lr5_trend["n"] < 3 else lr5_trend["rho"] >= RISES,
+            f"LR5: {lr_list(lr5_trend['points'])}; rank correlation {_rho(lr5_trend['rho'])} over "
+            f"{_read_text(lr5_read, 'lrs')}",
+            f">= {RISES} (RISES) over >= {TREND_MODELS} lrs (TREND_MODELS)",
+            None if not lr5_read.enough else lr5_trend["rho"] >= RISES,
+            lr5_read.gate,
         ),
         Part(
             "absolute value: more monosemantic models have larger negative biases",
             "larger negative mean bias (Fig. 22)",
-            f"LR5: rank correlation of final mean bias with # mono / # features {_rho(bias_rho)} over its models in a "
-            "basin",
-            f"<= -{ANTI} (ANTI)",
-            None if bias_rho != bias_rho else bias_rho <= -ANTI,
+            f"LR5: rank correlation of final mean bias with # mono / # features {_rho(bias_rho)} over "
+            f"{_read_text(lr5_rank, 'lrs')}; critical value {_critical(len(lr5_rank.models))}",
+            f"<= minus the one-sided {ANTI_ALPHA:.0%} critical value of Spearman's rho for the number of models "
+            f"(ANTI_ALPHA; needs >= {n_rank} models)",
+            None if not lr5_rank.enough else anti(bias_rho, len(lr5_rank.models)),
+            lr5_rank.gate,
         ),
         Part(
             "negative bias alone is not enough: several LR5 models are largely polysemantic",
             "several of the LR5 models (initial bias -1) largely polysemantic (Fig. 22)",
-            f"{len(poly)} of {lr5_trend['n']} converged LR5 models below {LARGELY_POLY} per feature"
+            f"{len(poly)} of {_read_text(lr5_poly, 'LR5 models')} below {LARGELY_POLY} per feature"
             + (f" (lr {', '.join(f'{lr:g}' for lr in poly)})" if poly else ""),
-            f">= {SEVERAL} (SEVERAL) converged models with # mono / # features < {LARGELY_POLY} (LARGELY_POLY)",
-            None if not lr5_trend["n"] else len(poly) >= SEVERAL,
+            f">= {SEVERAL} (SEVERAL) models with # mono / # features < {LARGELY_POLY} (LARGELY_POLY)",
+            None if not lr5_poly.enough else len(poly) >= SEVERAL,
+            lr5_poly.gate,
         ),
         Part(
             "slower bias decay gives more monosemantic models",
             "more monosemantic at slower decay (Fig. 23)",
             "D1: "
-            + ", ".join(f"{m:.2f} (decay {d:g})" for d, m in d1_trend["every"].items())
-            + f"; rank correlation with decay {_rho(d1_trend['rho'])} over {d1_trend['n']} converged",
-            f"<= -{RISES} (RISES) over >= 3 converged decays, plateau included (what the recipe gives)",
-            None if d1_trend["n"] < 3 else d1_trend["rho"] <= -RISES,
+            + ", ".join(f"{m:.2f} (decay {d:g})" for d, m in d1_trend["points"].items())
+            + f"; rank correlation with decay {_rho(d1_trend['rho'])} over {_read_text(d1_read, 'decays')}",
+            f"<= -{RISES} (RISES) over >= {TREND_MODELS} decays (TREND_MODELS)",
+            None if not d1_read.enough else d1_trend["rho"] <= -RISES,
+            d1_read.gate,
         ),
         Part(
             "negative bias with slow decay makes highly monosemantic models",
             "up to about 2 per feature at the slowest decays (Fig. 23)",
-            f"D1 at its slowest converged decay ({slow:g}): {d1_trend['converged'][slow]:.2f} per feature"
-            if slow is not None
-            else "no converged D1 model",
-            f">= {HIGHLY} per feature (HIGHLY), plateau included",
-            None if slow is None else d1_trend["converged"][slow] >= HIGHLY,
+            (
+                f"D1 at its slowest decay whose decay has done its job ({slowest.config.bias_decay:g}): "
+                f"{slowest.mono:.2f} per feature"
+                if slow_read.enough
+                else "D1 at decays slower than the recipe's: "
+                + (", ".join(f"{m.mono:.2f} (decay {m.config.bias_decay:g})" for m in slow_read.models) or "none")
+                + "; none whose decay has done its job: shown, not counted"
+            ),
+            f">= {HIGHLY} per feature (HIGHLY) at the slowest decay below the recipe's {RECIPE['bias_decay']:g}",
+            None if not slow_read.enough else slowest.mono >= HIGHLY,
+            gate_of([slowest]) if slow_read.enough else slow_read.gate,
         ),
     )
+    lrs = rp["lrs"]
+    across = f"{spread([rp['mono'][lr] for lr in lrs])} per feature over lr {min(lrs):g}-{max(lrs):g}"
     return Finding(
         "9. Re-projector: about one monosemantic neuron per feature across lrs, as for the decoder; absolute value: "
         "more monosemantic basins have lower loss, and a negative bias needs a slow decay",
         parts,
         "fig-abs-loss-mono",
+        headline=("about 1 per feature across lrs (RP1, Fig. 21)", f"RP1: {across}"),
     )
 
 
@@ -529,16 +723,28 @@ def findings(res: OtherTasks) -> list[Finding]:
 
 def numbers(res: OtherTasks) -> dict[str, Any]:
     out = scale_numbers(res.profile, [res.rp1, res.lr5, res.d1])
-    abs_cfg = res.lr5.configs[0]
+    abs_cfg, d1_cfg = res.lr5.configs[0], res.d1.configs[0]
+    paper = PROFILES["paper"]
+    lr5_paper, d1_paper = lr5(paper).base, d1(paper).base
     out["k_abs"] = abs_cfg.d_hidden
     out["batch_abs"] = abs_cfg.batch_size
     out["steps_abs"] = abs_cfg.n_steps
+    out["steps_d1"] = d1_cfg.n_steps
     out["abs_steps_factor"] = grid(res.profile).abs_steps
-    # What the decay alone leaves of LR5's bias at D1's lr, over this run and over the paper's.
+    out["steps_lr5_paper"] = lr5_paper.n_steps
+    out["steps_d1_paper"] = d1_paper.n_steps
+    out["steps_d1_paper_log2"] = log2_steps(d1_paper.n_steps)
+    out["steps_lr5_paper_log2"] = log2_steps(lr5_paper.n_steps)
+    # What the decay alone leaves of LR5's bias at D1's lr, over this run and over the paper's LR5 run.
     decay = RECIPE["bias_decay"]
-    out["lr5_left"] = negative_bias.decay_left(decay, D1_LR, abs_cfg.n_steps)
-    out["lr5_left_paper"] = negative_bias.decay_left(decay, D1_LR, PROFILES["paper"].n_steps)
-    out["still_falling"] = SETTLE_LOSS
+    out["lr5_left"] = decay_left(decay, D1_LR, abs_cfg.n_steps)
+    out["lr5_left_paper"] = decay_left(decay, D1_LR, lr5_paper.n_steps)
+    out["settle_loss"] = SETTLE_LOSS
+    out["settle_mono"] = SETTLE_MONO
+    out["learned"] = LEARNED
+    out["decay_done"] = DECAY_DONE
+    out["anti_alpha"] = ANTI_ALPHA
+    out["anti_min_models"] = rank_test_size()
     out["d1_lr"] = D1_LR
     out["grid_ci"] = grid_text("ci")
     out["grid_cpu"] = grid_text("cpu")
@@ -548,34 +754,46 @@ def numbers(res: OtherTasks) -> dict[str, Any]:
     rp = roughly_one(res.rp1)
     out["rp1_mono"] = lr_list(rp["mono"])
     out["rp1_loss"] = lr_list(dict(zip(res.rp1.values("lr"), res.rp1.final_loss.tolist(), strict=True)), ".3f")
-    out["rp1_converged"] = _conv(res.rp1)
-    out["rp1_n_inside"] = len(rp["inside"])
-    out["rp1_decades"] = rp["decades"]
+    out["rp1_settled"] = _settled(res.rp1)
+    out["rp1_done"] = _done_lrs(models_of(res.rp1))
     out["lr3_mono"] = lr_list(like_decoder(res)["decoder"])
-    out["lr5_converged"] = _conv(res.lr5)
-    out["d1_converged"] = _conv(res.d1)
-    lvm = loss_vs_mono(abs_models(res))
+    out["lr5_settled"] = _settled(res.lr5)
+    out["d1_settled"] = _settled(res.d1)
+    models = abs_models(res)
+    pooled = reading(models, at_least(rank_test_size()))
+    lvm = loss_vs_mono(pooled.models)
     out.update({f"lvm_{k}": v for k, v in lvm.items()})
     out["lvm_rho_text"] = _rho(lvm["rho"])
     out["lvm_gap_text"] = _gap_text(lvm)
-    out["n_abs_models"] = len(abs_models(res))
-    out["lvm_rho_all_text"] = _rho(lvm["rho_all"])
-    out["plateau_left"] = PLATEAU_LEFT
+    out["lvm_read"] = _read_text(pooled, "LR5 and D1 models")
+    out["lvm_critical"] = _critical(lvm["n"])
+    out["n_abs_models"] = len(models)
     out["constant_loss_abs"] = constant_loss(abs_cfg)
-    stuck = [m for m in abs_models(res) if m.converged and not m.learned]
+    stuck = [m for m in models if m.plateau]
     out["n_plateau"] = len(stuck)
-    out["plateau_list"] = ", ".join(_label(m) for m in stuck) or "none"
+    out["plateau_list"] = _labels(stuck)
     out["d1_bias"] = ", ".join(f"{m.mean_bias:+.2f} (decay {m.config.bias_decay:g})" for m in d1_row(res))
-    paper_abs = abs_base(PROFILES["paper"])
     out["samples_abs"] = abs_cfg.n_steps * abs_cfg.batch_size
-    out["samples_ratio"] = paper_abs.n_steps * paper_abs.batch_size / (abs_cfg.n_steps * abs_cfg.batch_size)
-    lr5_trend, d1_trend = trend(lr5_row(res), "lr"), trend(d1_row(res), "bias_decay")
-    out["lr5_mono"] = lr_list(lr5_trend["every"])
+    out["samples_d1"] = d1_cfg.n_steps * d1_cfg.batch_size
+    out["samples_lr5_paper"] = lr5_paper.n_steps * lr5_paper.batch_size
+    out["samples_d1_paper"] = d1_paper.n_steps * d1_paper.batch_size
+    out["batch_abs_paper"] = lr5_paper.batch_size
+    lr5_read = reading(lr5_row(res), at_least(TREND_MODELS))
+    lr5_rank = reading(lr5_row(res), at_least(rank_test_size()))
+    d1_read = reading(d1_row(res), at_least(TREND_MODELS))
+    out["lr5_mono"] = lr_list(trend(lr5_row(res), "lr")["points"])
     out["lr5_loss"] = lr_list(dict(zip(res.lr5.values("lr"), res.lr5.final_loss.tolist(), strict=True)), ".3f")
-    out["lr5_rho"] = _rho(lr5_trend["rho"])
-    out["lr5_bias_rho"] = _rho(bias_vs_mono(lr5_row(res)))
-    out["d1_mono"] = ", ".join(f"{m:.2f} (decay {d:g})" for d, m in d1_trend["every"].items())
-    out["d1_rho"] = _rho(d1_trend["rho"])
+    out["lr5_rho"] = _rho(trend(lr5_read.models, "lr")["rho"])
+    out["lr5_read"] = _read_text(lr5_read, "lrs")
+    out["lr5_bias_rho"] = _rho(bias_vs_mono(lr5_rank.models))
+    out["lr5_bias_read"] = _read_text(lr5_rank, "lrs")
+    out["d1_mono"] = ", ".join(f"{m:.2f} (decay {d:g})" for d, m in trend(d1_row(res), "bias_decay")["points"].items())
+    out["d1_rho"] = _rho(trend(d1_read.models, "bias_decay")["rho"])
+    out["d1_read"] = _read_text(d1_read, "decays")
+    out["d1_done"] = ", ".join(f"{m.config.bias_decay:g}" for m in d1_row(res) if m.decay_done) or "none"
     out["rp1_focus"] = res.profile.lr_focus
-    out["paper_steps"] = PROFILES["paper"].n_steps
     return out
+
+
+def _done_lrs(models: list[Model]) -> str:
+    return ", ".join(f"{m.config.lr:g}" for m in models if m.decay_done) or "none"
