@@ -24,7 +24,7 @@ FREQUENCIES = ("uniform", "power")
 SHAPE_FIELDS = ("n_features", "d_embed", "d_hidden", "task", "activation", "batch_size", "n_steps")
 # Fields added to `ModelConfig` after results were cached, with their defaults: `to_dict` leaves them out at the
 # default, so that adding a field never changes the cache key of a configuration that existed before it.
-LATER_FIELDS = {"weight_density": 1.0}
+LATER_FIELDS = {"weight_density": 1.0, "weight_clamp": 10.0}
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ class ModelConfig:
     weight_density: the fraction of the weights of each layer (L1 and L2) that exist: below 1, each layer is
         sparse with a fixed random (Erdos-Renyi) connectivity mask of exactly round(weight_density * size)
         nonzero weights, drawn from the seed (paper Section 4.1.4). 1 is the dense model.
+    weight_clamp: LAMB's ceiling on the weight norm in its trust ratio (torch_optimizer.Lamb's `clamp_value`,
+        10 in the paper's recipe): a layer whose norm is above it takes steps of lr x this clamp, not lr x its norm.
     """
 
     n_features: int = 512
@@ -64,6 +66,7 @@ class ModelConfig:
     n_steps: int = 2**17
     seed: int = 0
     weight_density: float = 1.0
+    weight_clamp: float = 10.0
 
     def __post_init__(self) -> None:
         for name in ("n_features", "d_embed", "d_hidden", "batch_size", "n_steps"):
@@ -78,7 +81,7 @@ class ModelConfig:
         _choice("task", self.task, TASKS)
         _choice("activation", self.activation, ACTIVATIONS)
         _choice("freq", self.freq, FREQUENCIES)
-        _finite(self, "eps", "lr", "bias_decay", "init_bias", "l1", "weight_density")
+        _finite(self, "eps", "lr", "bias_decay", "init_bias", "l1", "weight_density", "weight_clamp")
         if not 0 < self.eps <= 1:
             raise ValueError(f"eps must be in (0, 1], got {self.eps!r}")
         if not self.lr > 0:
@@ -96,6 +99,8 @@ class ModelConfig:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         if not 0 < self.weight_density <= 1:
             raise ValueError(f"weight_density must be in (0, 1], got {self.weight_density!r}")
+        if not self.weight_clamp > 0:
+            raise ValueError(f"weight_clamp must be > 0, got {self.weight_clamp!r}")
 
     @property
     def d_out(self) -> int:

@@ -3,7 +3,7 @@
 `BatchedLamb` is `torch_optimizer.Lamb` with its defaults (betas (0.9, 0.999), eps 1e-6, no weight decay,
 weight norm clamped to [0, 10], no Adam debiasing), applied to tensors whose first dimension is the
 instance: the trust ratio is computed per instance and per parameter tensor, and every instance has its
-own learning rate.
+own learning rate and its own clamp of the weight norm (`ModelConfig.weight_clamp`; 10 unless changed).
 """
 
 from __future__ import annotations
@@ -37,18 +37,23 @@ class BatchedLamb:
         lr: Tensor,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-6,
-        clamp_value: float = 10.0,
+        clamp_value: float | Tensor = 10.0,
     ) -> None:
+        """lr (n_inst,): the base learning rates; clamp_value: the ceiling on the weight norm in the trust ratio, one
+        for every instance or (n_inst,) per instance."""
         if lr.dim() != 1 or any(p.shape[0] != lr.shape[0] for p in params):
             raise ValueError("lr must have shape (n_inst,) matching the first dimension of every parameter")
         if not bool((lr > 0).all()):
             raise ValueError(f"every learning rate must be > 0, got {lr.tolist()}")
+        clamp = torch.as_tensor(clamp_value, dtype=lr.dtype, device=lr.device).expand(lr.shape)
+        if not bool((clamp > 0).all()):
+            raise ValueError(f"every weight clamp must be > 0, got {clamp.tolist()}")
         self.params = params
         self.lr = lr
         self.beta1, self.beta2 = betas
         self.eps = eps
         self.floor = TINY if eps >= EXACT_EPS else 0.0
-        self.clamp_value = clamp_value
+        self.clamp_value = clamp
         self.exp_avg = [torch.zeros_like(p) for p in params]
         self.exp_avg_sq = [torch.zeros_like(p) for p in params]
 
@@ -61,7 +66,8 @@ class BatchedLamb:
             update = torch.sqrt(v.clamp_min(self.floor) if self.floor else v).add_(self.eps)
             torch.div(m, update, out=update)
             dims = tuple(range(1, p.dim()))
-            w_norm = torch.linalg.vector_norm(p, dim=dims).clamp(0, self.clamp_value)
+            # min(norm, clamp) is exact, so at the default 10 this is torch_optimizer's clamp(0, 10) bit for bit
+            w_norm = torch.minimum(torch.linalg.vector_norm(p, dim=dims), self.clamp_value)
             u_norm = torch.linalg.vector_norm(update, dim=dims)
             # torch_optimizer falls back to a trust ratio of 1 when either norm is zero.
             trust = torch.where((w_norm == 0) | (u_norm == 0), torch.ones_like(w_norm), w_norm / u_norm)

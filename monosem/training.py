@@ -126,7 +126,7 @@ def train(
     ):
         raise ValueError(f"init holds {init.n_inst} models of another shape than sweep {sweep.name!r}")
     model = ToyModel.init(configs, device) if init is None else init.to(device)
-    opt = BatchedLamb(model.params, lr)
+    opt = BatchedLamb(model.params, lr, clamp_value=per_inst("weight_clamp"))
     loss_and_grads = torch.compile(model.loss_and_grads) if compile else model.loss_and_grads
 
     loss_steps = torch.arange(0, n_steps, LOSS_EVERY)

@@ -28,6 +28,8 @@ from monosem.profiles import get_profile
         ({"l1": -0.1}, "l1"),
         ({"init_bias": math.inf}, "init_bias"),
         ({"seed": -1}, "seed"),
+        ({"weight_clamp": 0.0}, "weight_clamp"),
+        ({"weight_clamp": math.nan}, "weight_clamp"),
     ],
 )
 def test_invalid_values_raise_naming_the_field(changes, field):
@@ -78,6 +80,10 @@ def test_key_depends_on_every_config_field_and_the_version():
     assert base.key("1") != make_sweep("K", ModelConfig(), lr=(0.2, 0.1)).key("1")
     for field, value in [("seed", 1), ("eps", 0.5), ("l1", 0.1), ("n_steps", 7), ("init_bias", -0.5)]:
         assert base.key("1") != make_sweep("K", ModelConfig().replace(**{field: value}), lr=(0.1, 0.2)).key("1")
+    # a field added later changes the key only away from its default (the caches from before it stay valid)
+    assert "weight_clamp" not in ModelConfig().to_dict()
+    assert ModelConfig(weight_clamp=7.0).to_dict()["weight_clamp"] == 7
+    assert base.key("1") != make_sweep("K", ModelConfig(weight_clamp=7.0), lr=(0.1, 0.2)).key("1")
 
 
 def test_fields_that_change_together_are_one_axis():

@@ -93,3 +93,51 @@ def test_the_floor_under_the_second_moment_changes_no_bit(eps):
             opt.step([g], lr_factor(step))
     assert torch.equal(floored.params[0], plain.params[0])
     assert not torch.equal(floored.params[0], p)
+
+
+def test_a_per_instance_weight_clamp_equals_torch_optimizer_lamb_with_that_clamp():
+    # the clamp binds: weights of norm ~20 (above both clamps) and ~2 (below both)
+    clamps = (10.0, 4.0, 7.1)
+    n = len(clamps)
+    gen = torch.Generator().manual_seed(3)
+    batched = [torch.randn(n, 20, 5, generator=gen), 0.1 * torch.randn(n, 20, 20, generator=gen)]
+    singles = [[p[i].clone().requires_grad_(True) for p in batched] for i in range(n)]
+    refs = [torch_optimizer.Lamb(params, lr=0.01, clamp_value=c) for params, c in zip(singles, clamps, strict=True)]
+    opt = BatchedLamb(batched, torch.full((n,), 0.01), clamp_value=torch.tensor(clamps))
+    for step in range(30):
+        gen_g = torch.Generator().manual_seed(step)
+        grads = [torch.randn(p.shape, generator=gen_g) for p in batched]
+        opt.step(grads)
+        for i, (params, ref) in enumerate(zip(singles, refs, strict=True)):
+            for p, g in zip(params, grads, strict=True):
+                p.grad = g[i].clone()
+            ref.step()
+    for i, params in enumerate(singles):
+        for p_batched, p_single in zip(batched, params, strict=True):
+            torch.testing.assert_close(p_batched[i], p_single.detach(), rtol=1e-5, atol=1e-6)
+
+
+def test_the_default_clamp_changes_no_bit_and_a_smaller_clamp_changes_the_step():
+    gen = torch.Generator().manual_seed(4)
+    p = 3 * torch.randn(3, 16, 8, generator=gen)  # norm ~34: the clamp at 10 binds
+    grads = [[torch.randn(3, 16, 8, generator=gen)] for _ in range(5)]
+    lr = torch.tensor([0.01, 0.02, 0.03])
+    default, tensor_ten, smaller = (
+        BatchedLamb([p.clone()], lr),
+        BatchedLamb([p.clone()], lr, clamp_value=torch.full((3,), 10.0)),
+        BatchedLamb([p.clone()], lr, clamp_value=torch.tensor([10.0, 7.0, 10.0])),
+    )
+    for g in grads:
+        for opt in (default, tensor_ten, smaller):
+            opt.step(g)
+    assert torch.equal(default.params[0], tensor_ten.params[0])
+    assert torch.equal(default.params[0][[0, 2]], smaller.params[0][[0, 2]])  # instances keep their own clamp
+    moved_default = (default.params[0][1] - p[1]).norm()
+    moved_smaller = (smaller.params[0][1] - p[1]).norm()
+    assert abs(float(moved_smaller / moved_default) - 0.7) < 0.01  # a step of lr x clamp: 7 / 10 of the default's
+
+
+@pytest.mark.parametrize("clamp", [0.0, -1.0, torch.tensor([1.0, 0.0])])
+def test_invalid_weight_clamps_raise(clamp):
+    with pytest.raises(ValueError, match="weight clamp"):
+        BatchedLamb([torch.zeros(2, 3)], torch.tensor([0.1, 0.1]), clamp_value=clamp)
