@@ -22,6 +22,7 @@ def _alone(result, i, **kw):
         {"init_bias": (0.0, -1.0), "bias_decay": (0.0, 0.03)},
         {"eps": (1 / 16, 1 / 64), "l1": (0.0, 0.01)},
         {"seed": (0, 1, 2)},
+        {"weight_clamp": (10.0, 2.0)},
     ],
 )
 def test_instance_of_a_sweep_equals_the_model_trained_alone(axes):
@@ -31,6 +32,14 @@ def test_instance_of_a_sweep_equals_the_model_trained_alone(axes):
         alone = _alone(together, i)
         for name in ("W_in", "b_in", "W_out", "loss", "snap_mono"):
             torch.testing.assert_close(together[name][i], alone[name][0], rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_the_weight_clamp_reaches_the_optimizer():
+    # ci's W_in has norm ~6.5 at initialisation: a clamp of 2 binds, one of 10 does not (the default's model)
+    result = train(make_sweep("C", CI.base(n_steps=32), weight_clamp=(10.0, 2.0)), progress=False)
+    default = train(make_sweep("C", CI.base(n_steps=32), seed=(0,)), progress=False)
+    torch.testing.assert_close(result["W_in"][0], default["W_in"][0], rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(result["W_in"][1], default["W_in"][0], rtol=1e-3, atol=1e-4)
 
 
 def test_bias_decay_acts_in_the_first_half_only():
