@@ -7,7 +7,7 @@ from conftest import make_result
 from monosem import claims
 from monosem.claims import Finding, Part
 from monosem.config import make_sweep
-from monosem.experiments import basins, negative_bias
+from monosem.experiments import basins
 from monosem.profiles import get_profile
 from monosem.results import SETTLE_LOSS, SweepResult
 
@@ -168,77 +168,7 @@ def test_claim2_is_untestable_on_unsettled_models():
     assert all(p.holds is None for p in finding.parts) and finding.verdict == "not testable here"
 
 
-def _d_result(counts: list[int], name="LR3", d=8) -> SweepResult:
-    sweep_axes = {"lr": (0.005, 0.007)}
-    n = 2
-    b = torch.full((n, CI.d_hidden), -0.5)
-    for i, c in enumerate(counts):
-        b[i, :c] = 0.2
-    res = _result([0.5] * n, [0.1] * n, b=b, name=name, **sweep_axes)
-    if d != CI.d_embed:
-        sweep = make_sweep(name, CI.base(n_steps=256, d_embed=d), **sweep_axes)
-        res = make_result(sweep, **{k: v for k, v in res.arrays.items()})
-    return res
-
-
-def test_claim5_tolerance_and_a_d_plus_3_count():
-    d = CI.d_embed
-    lr3 = _d_result([d + 1, d + 2])
-    wide = _d_result([2 * d + 1, 2 * d + 1], name="LR3d2", d=2 * d)
-    nb = negative_bias.NegativeBias(CI, lr3, lr3, lr3, lr3, {}, lr3, lr3, wide)
-    assert negative_bias.claim5(nb).verdict == "agree"
-    off = _d_result([d + 1, d + 3])
-    nb = negative_bias.NegativeBias(CI, off, off, off, off, {}, off, lr3, wide)
-    finding = negative_bias.claim5(nb)
-    assert finding.parts[0].holds is False and finding.parts[1].holds is True and finding.verdict == "partly"
-
-
-def test_claim4_parts():
-    k = CI.d_hidden
-    r = torch.zeros(4, k)
-    r[2:, : int(0.7 * CI.n_features)] = 1.0  # 0.7 per feature below -sqrt(eps), 0 above
-    b3 = _result([0, 0, 0, 0], [0.1] * 4, r=r, name="B3", init_bias=(0.0, -0.1, -0.25, -1.0))
-    split = negative_bias.below_sqrt_eps(b3)  # ci eps = 1/64, sqrt = 0.125: -0.25 and -1 are below
-    assert abs(split["mono_below"] - 44 / 64) < 1e-6 and split["mono_above"] == 0 and split["spread_below"] == 0
-    lr = _result([0.7] * 3, PLATEAU, name="LR3")
-    nb = negative_bias.NegativeBias(CI, lr, lr, lr, lr, {"B3": b3}, lr, lr, lr)
-    assert negative_bias.claim4(nb).verdict == "agree"
-    r2 = r.clone()
-    r2[3] = 0
-    r2[3, : int(0.1 * CI.n_features)] = 1.0  # bias -1 collapses: the precise bias matters
-    b3b = _result([0, 0, 0, 0], [0.1] * 4, r=r2, name="B3", init_bias=(0.0, -0.1, -0.25, -1.0))
-    nb = negative_bias.NegativeBias(CI, lr, lr, lr, lr, {"B3": b3b}, lr, lr, lr)
-    assert _part(negative_bias.claim4(nb), "the precise bias").holds is False
-
-
-def test_claim3_highly_and_the_same_loss():
-    zero = _result([0.0, 0.2, 0.7], PLATEAU)
-    good = _result([0.8, 0.9, 0.9], PLATEAU, name="LR3")
-    gelu = _result(
-        [0.1, 0.5, 0.6, 0.2, 0.4, 0.3], [1.0] * 6, name="GELU", lr=(0.003, 0.01), init_bias=(0.0, -1.0, -2.0)
-    )
-    assert negative_bias.best_bias(gelu)["best_bias"] == -1.0
-    nb = negative_bias.NegativeBias(CI, zero, zero, good, good, {}, gelu, good, good)
-    assert negative_bias.claim3(nb).verdict == "agree"
-    weak = _result([0.3, 0.9, 0.9], PLATEAU, name="LR3")  # more monosemantic than zero bias, but not highly
-    nb = negative_bias.NegativeBias(CI, zero, zero, weak, weak, {}, gelu, weak, weak)
-    finding = negative_bias.claim3(nb)
-    assert _part(finding, "highly").holds is False and _part(finding, "more monosemantic").holds is True
-    costly = _result([0.8, 0.9, 0.9], [p * 1.1 for p in PLATEAU], name="LR3")  # 10 % worse loss
-    nb = negative_bias.NegativeBias(CI, zero, zero, costly, costly, {}, gelu, costly, costly)
-    assert _part(negative_bias.claim3(nb), "with the same").holds is False
-
-
 def test_spread_and_spearman():
     assert claims.spread([0.5]) == "0.50" and claims.spread([0.1, 0.5, 0.3]) == "0.30 [0.10, 0.50]"
     assert abs(claims.spearman([1, 2, 3], [10, 20, 30]) - 1.0) < 1e-6
     assert abs(claims.spearman([1, 2, 3, 4], [1, 3, 2, 4]) - 0.8) < 1e-6
-
-
-def test_bias_left_by_decay_is_the_recipe_formula_and_shrinks_with_lr_and_steps():
-    left = negative_bias.bias_left(get_profile("cpu"))
-    cpu, paper = left.columns[3], left.columns[4]
-    first = left.iloc[0]
-    assert first["lr"] == 0.001 and abs(first[cpu] - (1 - 0.03 * 0.001) ** 2**13) < 1e-12
-    lr_rows = left[left["batch"] == "LR3, LR4"]
-    assert lr_rows[cpu].is_monotonic_decreasing and (lr_rows[paper] <= lr_rows[cpu]).all()

@@ -1,27 +1,30 @@
 """Chapter 2, a negative initial bias with bias decay (paper Section 4.1.2). Claims 3, 4 and 5.
 
 Table 1's LR3 and LR4 (initial bias -1, decay 0.03), B1-B5 (initial bias swept at five densities), the GeLU
-sweep over lr and initial bias, and LR3 at twice N, d and k (`LR3x2`) for a second embedding dimension; LR1
-and LR2 come from chapter 1.
+sweep over lr and initial bias, LR3 at a second embedding dimension (`LR3d2`, `LR3x2`), and, where the profile's
+initial weight norms differ from the paper's, LR3 with LAMB's weight clamp scaled by their ratio (`LR3clamp`);
+LR1 and LR2 come from chapter 1.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
 import torch
 
 from monosem.cache import Cache
-from monosem.claims import Finding, Part, spread
-from monosem.config import Sweep, make_sweep
+from monosem.claims import Finding, Gate, Part, settled_gate, spread
+from monosem.config import ModelConfig, Sweep, make_sweep
 from monosem.experiments import basins
-from monosem.experiments.common import by_lr, converged_lrs, lr_sweep, median_by_lr, scale_numbers, seeds_text
+from monosem.experiments.common import by_lr, lr_sweep, median_by_lr, scale_numbers, seeds_text
 from monosem.metrics import POSITIVE_BIAS, mono_fraction, n_positive_bias
+from monosem.model import ToyModel
 from monosem.paper import decay_left
 from monosem.profiles import PROFILES, Profile
-from monosem.results import SETTLE_LOSS, SweepResult
+from monosem.results import SweepResult
 
 WEIGHTS = {"LR3"}
 
@@ -39,8 +42,16 @@ RECIPE = {"bias_decay": 0.03, "init_bias": -1.0}
 GELU_MINIMUM = -0.75
 
 
-# The two learning rates of the claim-5 sweeps at a second d (where LR3 is most monosemantic at `cpu` scale).
+# The two learning rates of the claim-5 sweeps at a second d (LR3d2, LR3x2), at every profile; claim 5 reports and
+# tests the count at both. (They were chosen in an early `cpu` build as the lrs where LR3 was most monosemantic; the
+# counts were not looked at. A later `cpu` grid kept only the one at which LR3x2 had settled: a choice made after
+# seeing the result, undone.)
 D_LRS = (0.005, 0.007)
+# The sweep of LR3 with LAMB's weight clamp scaled by the ratio of the profile's initial weight norms to the paper's.
+CLAMP_NAME = "LR3clamp"
+# The scaled clamp is rounded to this many decimals: it enters the cache key, which must not hang on the last bit of
+# a sum of floats (the rounding moves the clamp by at most 0.005 in about 7).
+CLAMP_DECIMALS = 2
 
 
 @dataclass(frozen=True)
@@ -66,9 +77,7 @@ GRIDS = {
     # the introduction). B4 and B5 are left out: at this run length their decay of 0.003 leaves the bias almost
     # where it started and an earlier `cpu` run of B2-B5 at initial bias -1 learned almost nothing (chapter 5
     # leaves out E3 and E4 for the same reason). -0.25 is dropped from the biases: it is -sqrt(eps) of B1 itself.
-    # LR3x2 keeps lr 0.007 of its two: a claim about minima needs a settled model, and in the two-lr build (stop of
-    # 2026-11-25) LR3x2 had settled at 0.007 (65 = d + 1) and not at 0.005.
-    "cpu": Grid(biases=(0.0, -0.1, -0.5, -1.0), gelu_lrs=(0.005,), b_batches=("B1", "B2", "B3"), doubled_lrs=(0.007,)),
+    "cpu": Grid(biases=(0.0, -0.1, -0.5, -1.0), gelu_lrs=(0.005,), b_batches=("B1", "B2", "B3")),
     "paper": Grid(biases=(0.0, -0.05, -0.1, -0.25, -0.5, -1.0, -2.0), gelu_lrs=(0.003, 0.005, 0.01)),
 }
 
@@ -112,7 +121,40 @@ def lr3_wide_embedding(profile: Profile) -> Sweep:
     return make_sweep("LR3d2", profile.base(d_embed=2 * profile.d_embed, **RECIPE), lr=D_LRS)
 
 
+# LAMB's ceiling on the weight norm in the recipe (torch_optimizer.Lamb's default).
+LAMB_CLAMP = ModelConfig().weight_clamp
+
+
+@lru_cache
+def initial_norms(profile: Profile) -> dict[str, float]:
+    """The norms of LR3's initial W_in, b_in and W_out at the profile's scale (seed 0): with PyTorch's default
+    initialisation about sqrt(k / 3), sqrt(k) (the initial bias -1 dominates) and sqrt(N / 3)."""
+    model = ToyModel.init((profile.base(seed=0, **RECIPE),))
+    return {name: float(w.norm()) for name, w in zip(("W_in", "b_in", "W_out"), model.params, strict=True)}
+
+
+def clamp_ratio(profile: Profile) -> float:
+    """The profile's initial W_in norm over the paper's: LAMB's step is lr x min(norm, clamp) per unit of update, so
+    the same clamp is a larger step relative to smaller weights; 1 at the paper's scale."""
+    return initial_norms(profile)["W_in"] / initial_norms(PROFILES["paper"])["W_in"]
+
+
+def scaled_clamp(profile: Profile) -> float:
+    """LAMB's clamp scaled by `clamp_ratio`, rounded to CLAMP_DECIMALS."""
+    return round(LAMB_CLAMP * clamp_ratio(profile), CLAMP_DECIMALS)
+
+
+def lr3_clamp(profile: Profile) -> Sweep | None:
+    """LR3 over the profile's lrs with the clamp scaled to the profile's initial weight norms (`scaled_clamp`), or
+    None at the paper's scale, where it would be LR3 itself."""
+    clamp = scaled_clamp(profile)
+    if clamp == LAMB_CLAMP:
+        return None
+    return lr_sweep(profile, CLAMP_NAME, weight_clamp=clamp, **RECIPE)
+
+
 def sweeps(profile: Profile) -> list[Sweep]:
+    clamp = lr3_clamp(profile)
     return [
         *basins.sweeps(profile),
         lr3(profile),
@@ -121,6 +163,7 @@ def sweeps(profile: Profile) -> list[Sweep]:
         gelu(profile),
         lr3_doubled(profile),
         lr3_wide_embedding(profile),
+        *([clamp] if clamp is not None else []),
     ]
 
 
@@ -135,23 +178,46 @@ class NegativeBias:
     gelu: SweepResult
     lr3x2: SweepResult
     lr3d2: SweepResult
+    lr3_clamp: SweepResult | None = None  # None at the paper's scale (`lr3_clamp`)
 
     def b_labelled(self) -> dict[str, SweepResult]:
         """The B batches labelled with their densities, for figures."""
         return {f"{name} (ε = 1/{round(1 / r.configs[0].eps)})": r for name, r in self.b.items()}
 
+    def clamp_labelled(self) -> dict[str, SweepResult]:
+        """LR3 and, where trained, LR3 with the scaled clamp, labelled with their clamps, for figures."""
+        out = {f"LR3, clamp {LAMB_CLAMP:g}": self.lr3}
+        if self.lr3_clamp is not None:
+            out[f"{CLAMP_NAME}, clamp {self.lr3_clamp.configs[0].weight_clamp:g}"] = self.lr3_clamp
+        return out
+
 
 def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> NegativeBias:
     cache = cache or Cache.for_profile(profile.name)
     # every sweep at the most seeds cached (`train --seeds S`): the claims pool seeds per lr, the figures draw bands
-    (lr1, lr2, lr3_, lr4_, *b, gelu_, doubled, wide) = (
-        cache.get_or_train(cache.seeded(s), progress=progress) for s in sweeps(profile)
+    got = {s.name: cache.get_or_train(cache.seeded(s), progress=progress) for s in sweeps(profile)}
+    b = {name: got[name] for name in grid(profile).b_batches}
+    return NegativeBias(
+        profile,
+        got["LR1"],
+        got["LR2"],
+        got["LR3"],
+        got["LR4"],
+        b,
+        got["GELU"],
+        got["LR3x2"],
+        got["LR3d2"],
+        got.get(CLAMP_NAME),
     )
-    b_names = grid(profile).b_batches
-    return NegativeBias(profile, lr1, lr2, lr3_, lr4_, dict(zip(b_names, b, strict=True)), gelu_, doubled, wide)
 
 
-# Claim 3. "Highly monosemantic": the paper's own range for it, 0.6-1 monosemantic neurons per feature (claim 4).
+# Claim 3. "Highly monosemantic minima at every lr": the paper's LR3 traces end between about 0.8 and 1 monosemantic
+# neurons per feature at every lr (Figs. 1 right and 7), which Fig. 10 calls "highly monosemantic solutions across
+# the board"; the part tests the low end of what the paper shows for this recipe.
+HIGHLY_LR3 = 0.8
+# The low end of the paper's range for a negative-bias model over initial biases below -sqrt(eps), 0.6 per feature
+# (claim 4, Fig. 8). Chapter 2 no longer tests claim 3 with it (HIGHLY_LR3 above); other chapters read it
+# (other_tasks: "roughly one per feature", "highly monosemantic") and it keeps its value for them.
 HIGHLY = 0.6
 # "The same loss": within this relative margin.
 SAME_LOSS = 0.02
@@ -168,29 +234,44 @@ DROP = 0.5
 D_TOL = 1
 
 
+def settled_lrs(result: SweepResult, field: str = "lr") -> dict[float, bool]:
+    """Per learning rate (or another `field`), whether every seed has settled (`SweepResult.converged`)."""
+    return {key: bool(ok.all()) for key, ok in by_lr(result, result.converged(), field).items()}
+
+
+def lr_values(result: SweepResult, values: torch.Tensor, fmt: str = ".2f", field: str = "lr") -> str:
+    """Per-instance `values` as text per learning rate (median [min, max] over seeds), each marked where a seed has
+    not settled: "0.85 (lr 0.001, not settled), 0.91 (lr 0.003)"."""
+    ok = settled_lrs(result, field)
+    name = "lr" if field == "lr" else field.replace("_", " ")
+    return ", ".join(
+        f"{spread(v, fmt)} ({name} {key:g}{'' if ok[key] else ', not settled'})"
+        for key, v in by_lr(result, values, field).items()
+    )
+
+
 def negative_bias_vs_zero(zero: SweepResult, negative: SweepResult) -> dict[str, Any]:
-    """Per-lr comparison (medians over seeds) of a negative-bias lr sweep with the zero-bias one, over the
-    learning rates at which both have converged."""
+    """Per-lr comparison (medians over seeds) of a negative-bias lr sweep with the zero-bias one, at every learning
+    rate of the negative-bias sweep (the claims' gates say whether the models have settled)."""
     mono_z = median_by_lr(zero, zero.mono_per_feature())
     mono_n = median_by_lr(negative, negative.mono_per_feature())
     loss_z, loss_n = median_by_lr(zero, zero.final_loss), median_by_lr(negative, negative.final_loss)
-    both = [lr for lr in converged_lrs(negative) if lr in converged_lrs(zero)]
-    neg_ok = converged_lrs(negative)
+    lrs = [lr for lr in mono_n if lr in mono_z]
     lowest = min(mono_n, key=mono_n.get)
     return {
-        "n_lrs": len(mono_n),
-        "n_both_converged": len(both),
-        "n_neg_converged": len(neg_ok),
-        "n_more_mono": sum(mono_n[lr] > mono_z[lr] for lr in both),
-        "n_same_or_lower_loss": sum(loss_n[lr] <= loss_z[lr] * (1 + SAME_LOSS) for lr in both),
-        "n_highly": sum(mono_n[lr] >= HIGHLY for lr in neg_ok),
+        "n_lrs": len(lrs),
+        "n_neg_settled": sum(settled_lrs(negative).values()),
+        "n_zero_settled": sum(settled_lrs(zero).values()),
+        "n_more_mono": sum(mono_n[lr] > mono_z[lr] for lr in lrs),
+        "n_same_or_lower_loss": sum(loss_n[lr] <= loss_z[lr] * (1 + SAME_LOSS) for lr in lrs),
+        "n_highly": sum(mono_n[lr] >= HIGHLY_LR3 for lr in mono_n),
+        "n_neg": len(mono_n),
         "mono_zero_mean": sum(mono_z.values()) / len(mono_z),
         "mono_neg_mean": sum(mono_n.values()) / len(mono_n),
         "mono_neg_min": mono_n[lowest],
         "lr_neg_min": lowest,
         "mono_neg": mono_n,
-        "mono_neg_spread": {lr: spread(v) for lr, v in by_lr(negative, negative.mono_per_feature()).items()},
-        "both": both,
+        "mono_neg_text": lr_values(negative, negative.mono_per_feature()),
     }
 
 
@@ -232,15 +313,18 @@ def positive_bias_counts(result: SweepResult) -> list[int]:
 
 
 def _d_counts(result: SweepResult) -> tuple[int, dict[float, float], str]:
-    """d, the median count over seeds per converged lr, and the counts as text (median [min, max] per lr)."""
+    """d, the median count over seeds at every lr, and the counts as text (median [min, max] per lr, each marked
+    where a seed has not settled)."""
     d = result.configs[0].d_embed
     counts = n_positive_bias(result.b_in)
-    ok = converged_lrs(result) if "lr" in dict(result.sweep.axes) else []
-    grouped = by_lr(result, counts)
-    text = ", ".join(
-        f"{spread(v, '.0f')} (lr {lr:g}{'' if lr in ok else ', not converged'})" for lr, v in grouped.items()
-    )
-    return d, {lr: float(v.float().median()) for lr, v in grouped.items() if lr in ok}, text
+    return d, median_by_lr(result, counts), lr_values(result, counts, ".0f")
+
+
+def _gates(*gates: Gate) -> Gate:
+    out = gates[0]
+    for g in gates[1:]:
+        out = out & g
+    return out
 
 
 def claim3(res: NegativeBias) -> Finding:
@@ -249,45 +333,45 @@ def claim3(res: NegativeBias) -> Finding:
         negative_bias_vs_zero(res.lr2, res.lr4),
         best_bias(res.gelu),
     )
-    n_models = res.lr3.sweep.n_inst + res.lr4.sweep.n_inst
-    n_conv = int(res.lr3.converged().sum() + res.lr4.converged().sum())
-    per_lr = ", ".join(f"{v} (lr {lr:g})" for lr, v in uni["mono_neg_spread"].items())
+    # Every part rests on the recipe's bias decay (LR3, LR4, GeLU) and reads minima: settled models, decay done.
+    lr3_gate = settled_gate(res.lr3, decay=True)
+    uni_gate = settled_gate(res.lr1) & lr3_gate
+    power_gate = settled_gate(res.lr2) & settled_gate(res.lr4, decay=True)
+    gelu_gate = settled_gate(res.gelu, decay=True)
     parts = (
         Part(
-            "the runs have reached their minima",
-            "trained well past the loss plateau",
-            f"{n_conv} of {n_models} LR3 and LR4 models converged",
-            f"loss falls < {SETTLE_LOSS:.1%} per period over the last 4 (SETTLE_LOSS)",
-            n_conv == n_models,
-        ),
-        Part(
             "highly monosemantic minima at every lr",
-            "about 0.8-1 per feature at every lr (Fig. 1 right, 7)",
-            f"LR3: {per_lr}; >= {HIGHLY} at {uni['n_highly']} of {uni['n_neg_converged']} converged lrs",
-            f"median >= {HIGHLY} per feature (HIGHLY) at every converged lr",
-            None if not uni["n_neg_converged"] else uni["n_highly"] == uni["n_neg_converged"],
+            f"about {HIGHLY_LR3:g}-1 per feature at every lr (Figs. 1 right, 7, 10)",
+            f"LR3: {uni['mono_neg_text']}; >= {HIGHLY_LR3:g} at {uni['n_highly']} of {uni['n_neg']} lrs",
+            f"median >= {HIGHLY_LR3:g} per feature (HIGHLY_LR3) at every lr",
+            uni["n_highly"] == uni["n_neg"],
+            lr3_gate,
         ),
         Part(
             "more monosemantic than with zero bias",
             "at every lr (Fig. 1)",
-            f"at {uni['n_more_mono']} of {uni['n_both_converged']} lrs where LR1 and LR3 converged "
-            f"(mean {uni['mono_neg_mean']:.2f} vs {uni['mono_zero_mean']:.2f} over all lrs)",
-            "LR3 median > LR1 median at every lr where both converged",
-            None if not uni["n_both_converged"] else uni["n_more_mono"] == uni["n_both_converged"],
+            f"at {uni['n_more_mono']} of {uni['n_lrs']} lrs (mean {uni['mono_neg_mean']:.2f} vs "
+            f"{uni['mono_zero_mean']:.2f})",
+            "LR3 median > LR1 median at every lr",
+            uni["n_more_mono"] == uni["n_lrs"],
+            uni_gate,
         ),
         Part(
             "with the same or slightly lower loss",
             "same or slightly lower (Fig. 1)",
-            f"at {uni['n_same_or_lower_loss']} of {uni['n_both_converged']} lrs where both converged",
-            f"LR3 median loss <= LR1's x (1 + {SAME_LOSS}) (SAME_LOSS)",
-            None if not uni["n_both_converged"] else uni["n_same_or_lower_loss"] == uni["n_both_converged"],
+            f"at {uni['n_same_or_lower_loss']} of {uni['n_lrs']} lrs",
+            f"LR3 median loss <= LR1's x (1 + {SAME_LOSS}) (SAME_LOSS) at every lr",
+            uni["n_same_or_lower_loss"] == uni["n_lrs"],
+            uni_gate,
         ),
         Part(
             "also with power-law frequencies",
             "LR4 more monosemantic than LR2 (Fig. 12)",
-            f"at {power['n_more_mono']} of {power['n_both_converged']} lrs where LR2 and LR4 converged",
-            "LR4 > LR2 at every lr where both converged",
-            None if not power["n_both_converged"] else power["n_more_mono"] == power["n_both_converged"],
+            f"at {power['n_more_mono']} of {power['n_lrs']} lrs (mean {power['mono_neg_mean']:.2f} vs "
+            f"{power['mono_zero_mean']:.2f})",
+            "LR4 median > LR2 median at every lr",
+            power["n_more_mono"] == power["n_lrs"],
+            power_gate,
         ),
         Part(
             "and with GeLU, best initial bias near -1",
@@ -296,12 +380,17 @@ def claim3(res: NegativeBias) -> Finding:
             f"{g['zero_bias_mono']:.2f} at 0)",
             f"|best + 1| <= {GELU_NEAR} (GELU_NEAR)",
             abs(g["best_bias"] + 1) <= GELU_NEAR,
+            gelu_gate,
         ),
     )
     return Finding(
         "3. Initial bias -1 with bias decay: highly monosemantic at every lr, same or lower loss",
         parts,
         "fig-neg-final",
+        headline=(
+            f"about {HIGHLY_LR3:g}-1 per feature at every lr",
+            f"{uni['mono_neg_min']:.2f} at the weakest lr ({uni['lr_neg_min']:g})",
+        ),
     )
 
 
@@ -313,6 +402,9 @@ def claim4(res: NegativeBias) -> Finding:
     hardly = {n: v["spread_below"] <= HARDLY for n, v in testable.items()}
     drops = {n: v["mono_above"] <= DROP * v["mono_below"] for n, v in b.items()}
     k_over_n = res.lr3.configs[0].d_hidden / res.lr3.configs[0].n_features
+    # The B batches start from negative biases that only the decay removes: every part needs it done, and minima.
+    gates = {n: settled_gate(r, decay=True) for n, r in res.b.items()}
+    every = _gates(*gates.values())
 
     def listing(fmt) -> str:
         return "; ".join(f"{n}: {fmt(v)}" for n, v in b.items())
@@ -325,6 +417,7 @@ def claim4(res: NegativeBias) -> Finding:
             f"mean below in [{lo}, {hi}] (B_RANGE) in every batch; the fraction of neurons is the same number "
             f"x N / k (k = {k_over_n:g} N here), so it is not a separate test",
             all(in_range.values()),
+            every,
         ),
         Part(
             "the precise bias hardly matters below -sqrt(eps)",
@@ -332,6 +425,7 @@ def claim4(res: NegativeBias) -> Finding:
             listing(lambda v: f"spread {v['spread_below']:.0%} over {v['n_below']} biases"),
             f"(max - min) / max <= {HARDLY:.0%} (HARDLY) in every batch with >= 2 biases below",
             None if not testable else all(hardly.values()),
+            _gates(*(gates[n] for n in testable)) if testable else None,
         ),
         Part(
             "monosemanticity drops quickly above -sqrt(eps)",
@@ -339,29 +433,51 @@ def claim4(res: NegativeBias) -> Finding:
             listing(lambda v: f"{v['mono_above']:.2f} above vs {v['mono_below']:.2f} below"),
             f"mean above <= {DROP} x mean below (DROP) in every batch",
             all(drops.values()),
+            every,
         ),
     )
-    return Finding("4. ReLU: below about -sqrt(eps) the initial bias hardly matters", parts, "fig-b-sweeps")
+    return Finding(
+        "4. ReLU: below about -sqrt(eps) the initial bias hardly matters",
+        parts,
+        "fig-b-sweeps",
+        headline=(f"{lo:g}-{hi:g} per feature below -sqrt(eps)", listing(lambda v: f"{v['mono_below']:.2f}")),
+    )
 
 
 def claim5(res: NegativeBias) -> Finding:
     parts = []
+    counted = {}
     for label, result in (
         ("at this profile's d (LR3)", res.lr3),
         ("at a second d, N and k fixed (LR3d2)", res.lr3d2),
         ("with N, d and k doubled (LR3x2)", res.lr3x2),
     ):
         d, counts, text = _d_counts(result)
+        counted[result.sweep.name] = (d, counts)
         parts.append(
             Part(
                 label,
                 "65 for d = 64, 33 for d = 32, 130 for d = 128 (Fig. 11)",
                 f"d = {d}, d + 1 = {d + 1}: {text}",
-                f"median over seeds within {D_TOL} of d + 1 (D_TOL) at every converged lr",
-                None if not counts else all(abs(c - (d + 1)) <= D_TOL for c in counts.values()),
+                f"median over seeds within {D_TOL} of d + 1 (D_TOL) at every lr",
+                all(abs(c - (d + 1)) <= D_TOL for c in counts.values()),
+                # the law is the recipe's (Fig. 11 is LR3): settled models whose decay has done its job
+                settled_gate(result, decay=True),
             )
         )
-    return Finding(f"5. Exactly d + 1 neurons keep a positive bias (> {POSITIVE_BIAS})", tuple(parts), "fig-d-plus-one")
+    d, counts = counted["LR3"]
+    low, high = min(counts.values()), max(counts.values())
+    return Finding(
+        f"5. Exactly d + 1 neurons keep a positive bias (> {POSITIVE_BIAS})",
+        tuple(parts),
+        "fig-d-plus-one",
+        headline=(
+            "65 = d + 1 at d = 64, at every lr",
+            f"{low:.0f}-{high:.0f} at d = {d} (d + 1 = {d + 1})"
+            if low != high
+            else f"{low:.0f} at d = {d} (d + 1 = {d + 1})",
+        ),
+    )
 
 
 def findings(res: NegativeBias) -> list[Finding]:
@@ -413,8 +529,88 @@ def bias_left(profile: Profile) -> pd.DataFrame:
     )
 
 
+def clamp_steps(profile: Profile) -> pd.DataFrame:
+    """Per layer of LR3 at initialisation: its norm at the paper's scale and at the profile's, and LAMB's step
+    relative to the weights, min(norm, clamp) / norm per unit of lr and of normalised update (the update has unit
+    size per weight in either model), in the paper (clamp 10), here with clamp 10, and here with the scaled clamp."""
+    paper, here, clamp = initial_norms(PROFILES["paper"]), initial_norms(profile), scaled_clamp(profile)
+    return pd.DataFrame(
+        [
+            (
+                layer,
+                paper[layer],
+                here[layer],
+                *(
+                    min(n, c) / n
+                    for n, c in ((paper[layer], LAMB_CLAMP), (here[layer], LAMB_CLAMP), (here[layer], clamp))
+                ),
+            )
+            for layer in paper
+        ],
+        columns=[
+            "layer",
+            "initial norm, paper",
+            f"initial norm, {profile.name}",
+            f"relative step, paper (clamp {LAMB_CLAMP:g})",
+            f"relative step, {profile.name} (clamp {LAMB_CLAMP:g})",
+            f"relative step, {profile.name} (clamp {clamp:g})",
+        ],
+    )
+
+
+def clamp_effect(res: NegativeBias) -> dict[str, Any]:
+    """LR3 against LR3 with the scaled clamp, per lr (medians over seeds): # mono / # features and final loss, as
+    numbers and as text; at the paper's scale (no such sweep) the text says why there is nothing to compare."""
+    profile = res.profile
+    out: dict[str, Any] = {
+        "clamp": scaled_clamp(profile),
+        "clamp_ratio": clamp_ratio(profile),
+        "clamp_default": LAMB_CLAMP,
+        **{f"norm_{k}": v for k, v in initial_norms(profile).items()},
+        **{f"norm_paper_{k}": v for k, v in initial_norms(PROFILES["paper"]).items()},
+    }
+    if res.lr3_clamp is None:
+        out["clamp_result"] = (
+            "At this profile the initial norms are the paper's (the ratio is 1), so the clamp is the paper's and there "
+            "is no second sweep to compare."
+        )
+        return out
+    a, b = res.lr3, res.lr3_clamp
+    mono_a, mono_b = median_by_lr(a, a.mono_per_feature()), median_by_lr(b, b.mono_per_feature())
+    loss_a, loss_b = median_by_lr(a, a.final_loss), median_by_lr(b, b.final_loss)
+    ok_a, ok_b = settled_lrs(a), settled_lrs(b)
+    lrs = [lr for lr in mono_b if lr in mono_a]
+    mono_change = [mono_b[lr] - mono_a[lr] for lr in lrs]
+    loss_change = [loss_b[lr] / loss_a[lr] - 1 for lr in lrs]
+    out.update(
+        {
+            "clamp_n_lrs": len(lrs),
+            "clamp_n_more_mono": sum(c > 0 for c in mono_change),
+            "clamp_mono_change_mean": sum(mono_change) / len(lrs),
+            "clamp_mono_change_max": max(mono_change, key=abs),
+            "clamp_loss_change_mean": sum(loss_change) / len(lrs),
+            "clamp_n_settled": sum(ok_b[lr] for lr in lrs),
+            "clamp_n_settled_lr3": sum(ok_a[lr] for lr in lrs),
+            "clamp_per_lr": "; ".join(
+                f"lr {lr:g}: {mono_a[lr]:.2f} -> {mono_b[lr]:.2f} per feature, loss {loss_a[lr]:.4g} -> "
+                f"{loss_b[lr]:.4g}{'' if ok_a[lr] and ok_b[lr] else ' (not settled)'}"
+                for lr in lrs
+            ),
+        }
+    )
+    out["clamp_result"] = (
+        f"With the clamp at {out['clamp']:g}, # mono / # features changes by {out['clamp_mono_change_mean']:+.2f} on "
+        f"average over the {len(lrs)} learning rates (the largest change {out['clamp_mono_change_max']:+.2f}; higher "
+        f"at {out['clamp_n_more_mono']} of them) and the final loss by {out['clamp_loss_change_mean']:+.1%}; "
+        f"{out['clamp_n_settled']} of the {len(lrs)} clamped models and {out['clamp_n_settled_lr3']} of LR3's have "
+        "settled. Per learning rate, LR3 -> clamped: " + out["clamp_per_lr"] + "."
+    )
+    return out
+
+
 def numbers(res: NegativeBias) -> dict[str, Any]:
-    out = scale_numbers(res.profile, [res.lr3, res.lr4, *res.b.values(), res.gelu, res.lr3x2])
+    trained = [res.lr3, res.lr4, *res.b.values(), res.gelu, res.lr3x2, res.lr3d2]
+    out = scale_numbers(res.profile, trained + ([res.lr3_clamp] if res.lr3_clamp is not None else []))
     scalar = (int, float, str)
     out.update({f"uni_{k}": v for k, v in negative_bias_vs_zero(res.lr1, res.lr3).items() if isinstance(v, scalar)})
     out.update({f"power_{k}": v for k, v in negative_bias_vs_zero(res.lr2, res.lr4).items() if isinstance(v, scalar)})
@@ -447,4 +643,7 @@ def numbers(res: NegativeBias) -> dict[str, Any]:
     out["gelu_minimum"] = GELU_MINIMUM
     out["gelu_min_value"] = float(torch.nn.functional.gelu(torch.tensor(GELU_MINIMUM)))
     out["positive_bias"] = POSITIVE_BIAS
+    out["highly_lr3"] = HIGHLY_LR3
+    out["d_lrs"] = ", ".join(f"{lr:g}" for lr in grid(res.profile).doubled_lrs)
+    out.update(clamp_effect(res))
     return out
