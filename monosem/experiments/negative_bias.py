@@ -22,9 +22,9 @@ from monosem.experiments import basins
 from monosem.experiments.common import by_lr, lr_sweep, median_by_lr, scale_numbers, seeds_text
 from monosem.metrics import POSITIVE_BIAS, mono_fraction, n_positive_bias
 from monosem.model import ToyModel
-from monosem.paper import decay_left
+from monosem.paper import DECAY_DONE, decay_left
 from monosem.profiles import PROFILES, Profile
-from monosem.results import SweepResult
+from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
 
 WEIGHTS = {"LR3"}
 
@@ -57,7 +57,7 @@ CLAMP_DECIMALS = 2
 @dataclass(frozen=True)
 class Grid:
     """What this chapter sweeps at one profile: which of B1-B5 and their initial biases, the (lr, initial bias)
-    grid of the GeLU sweep, and the lrs of LR3x2 (N, d and k doubled)."""
+    grid of the GeLU sweep, and the lrs of the second-d sweeps LR3x2 and LR3d2."""
 
     biases: tuple[float, ...]
     gelu_lrs: tuple[float, ...]
@@ -117,8 +117,8 @@ def lr3_doubled(profile: Profile) -> Sweep:
 
 def lr3_wide_embedding(profile: Profile) -> Sweep:
     """LR3's recipe with d doubled and N, k fixed, the paper's way of testing d + 1 at a second d (Fig. 11:
-    d = 128 at N = 512, k = 1024)."""
-    return make_sweep("LR3d2", profile.base(d_embed=2 * profile.d_embed, **RECIPE), lr=D_LRS)
+    d = 128 at N = 512, k = 1024), at the lrs of LR3x2."""
+    return make_sweep("LR3d2", profile.base(d_embed=2 * profile.d_embed, **RECIPE), lr=grid(profile).doubled_lrs)
 
 
 # LAMB's ceiling on the weight norm in the recipe (torch_optimizer.Lamb's default).
@@ -599,11 +599,12 @@ def clamp_effect(res: NegativeBias) -> dict[str, Any]:
         }
     )
     out["clamp_result"] = (
-        f"With the clamp at {out['clamp']:g}, # mono / # features changes by {out['clamp_mono_change_mean']:+.2f} on "
-        f"average over the {len(lrs)} learning rates (the largest change {out['clamp_mono_change_max']:+.2f}; higher "
-        f"at {out['clamp_n_more_mono']} of them) and the final loss by {out['clamp_loss_change_mean']:+.1%}; "
-        f"{out['clamp_n_settled']} of the {len(lrs)} clamped models and {out['clamp_n_settled_lr3']} of LR3's have "
-        "settled. Per learning rate, LR3 -> clamped: " + out["clamp_per_lr"] + "."
+        f"{CLAMP_NAME} is LR3 trained with the clamp at {out['clamp']:g}, at every learning rate. Against LR3, its "
+        f"# mono / # features differs by {out['clamp_mono_change_mean']:+.2f} on average over the {len(lrs)} "
+        f"learning rates (the largest difference {out['clamp_mono_change_max']:+.2f}; higher at "
+        f"{out['clamp_n_more_mono']} of them) and its final loss by {out['clamp_loss_change_mean']:+.1%}; it has "
+        f"settled at {out['clamp_n_settled']} of the learning rates, LR3 at {out['clamp_n_settled_lr3']}. Per "
+        f"learning rate, LR3 -> {CLAMP_NAME}: {out['clamp_per_lr']}."
     )
     return out
 
@@ -644,6 +645,8 @@ def numbers(res: NegativeBias) -> dict[str, Any]:
     out["gelu_min_value"] = float(torch.nn.functional.gelu(torch.tensor(GELU_MINIMUM)))
     out["positive_bias"] = POSITIVE_BIAS
     out["highly_lr3"] = HIGHLY_LR3
+    out["neg_settle_loss"], out["neg_settle_mono"], out["neg_learned"] = SETTLE_LOSS, SETTLE_MONO, LEARNED
+    out["decay_done"] = DECAY_DONE
     out["d_lrs"] = ", ".join(f"{lr:g}" for lr in grid(res.profile).doubled_lrs)
     out.update(clamp_effect(res))
     return out
