@@ -604,7 +604,8 @@ def clamp_effect(res: NegativeBias) -> dict[str, Any]:
         f"learning rates (the largest difference {out['clamp_mono_change_max']:+.2f}; higher at "
         f"{out['clamp_n_more_mono']} of them) and its final loss by {out['clamp_loss_change_mean']:+.1%}; it has "
         f"settled at {out['clamp_n_settled']} of the learning rates, LR3 at {out['clamp_n_settled_lr3']}. Per "
-        f"learning rate, LR3 -> {CLAMP_NAME}: {out['clamp_per_lr']}."
+        f"learning rate, LR3{' (median over its seeds)' if len(set(a.values('seed'))) > 1 else ''} -> {CLAMP_NAME}: "
+        f"{out['clamp_per_lr']}."
     )
     return out
 
