@@ -1,5 +1,5 @@
 """The "What we found" verdicts: each part of a claim on hand-built results where it must hold and where it must
-fail (shuffled biases, a loss still falling, a d + 3 count), and the verdict rule."""
+fail (shuffled biases, a loss still falling), and the verdict rule (claims 3-5: test_negative_bias_claims.py)."""
 
 import torch
 from conftest import make_result
