@@ -93,8 +93,10 @@ class Part:
 
     text: the part; paper: the paper's number for it; this_run: this run's number(s); test: the test, with its
     named threshold; holds: True or False, or None when the run cannot test it; gate: what the part needs of the
-    models it reads (settled, the decay done). A part whose gate is closed cannot be tested at this scale: its
-    `holds` is None whatever was passed, so no unsettled model counts for or against a claim."""
+    models it reads (settled, the decay done); untestable: why this run cannot test the part for another reason
+    than its gate (one seed where the test needs a seed spread, a grid that cannot show the effect). A part whose
+    gate is closed, or that says why it is untestable, cannot be tested at this scale: its `holds` is None whatever
+    was passed, so nothing the run could not measure counts for or against a claim."""
 
     text: str
     paper: str
@@ -102,17 +104,22 @@ class Part:
     test: str
     holds: bool | None
     gate: Gate | None = None
+    untestable: str = ""
 
     def __post_init__(self) -> None:
-        if self.gate is not None and not self.gate.open:
+        if self.why:
             object.__setattr__(self, "holds", None)
+
+    @property
+    def why(self) -> str:
+        """Why the part cannot be tested at this scale ("" when it can)."""
+        reasons = [self.gate.why] if self.gate is not None and not self.gate.open else []
+        return "; ".join([*reasons, *([self.untestable] if self.untestable else [])])
 
     @property
     def status(self) -> str:
         """yes, no, "cannot be tested at this scale: <why>", or "not tested" (the run has nothing to test it on)."""
-        if self.gate is not None and not self.gate.open:
-            return f"{UNTESTABLE}: {self.gate.why}"
-        return HOLDS[self.holds]
+        return f"{UNTESTABLE}: {self.why}" if self.why else HOLDS[self.holds]
 
 
 VERDICTS = ("agree", "partly", "no", "not testable here")
@@ -158,9 +165,12 @@ class Finding:
         needs = []
         for p in self.parts:
             if p.holds is None:
-                need = p.gate.needs if p.gate is not None and not p.gate.open else "a grid that can show it"
-                if need not in needs:
-                    needs.append(need)
+                gated = p.gate is not None and not p.gate.open
+                for need in (p.gate.needs if gated else "", p.untestable):
+                    if need and need not in needs:
+                        needs.append(need)
+                if not gated and not p.untestable and "a run that has what the test reads" not in needs:
+                    needs.append("a run that has what the test reads")
         return "; ".join(needs)
 
     @property

@@ -172,3 +172,11 @@ def test_spread_and_spearman():
     assert claims.spread([0.5]) == "0.50" and claims.spread([0.1, 0.5, 0.3]) == "0.30 [0.10, 0.50]"
     assert abs(claims.spearman([1, 2, 3], [10, 20, 30]) - 1.0) < 1e-6
     assert abs(claims.spearman([1, 2, 3, 4], [1, 3, 2, 4]) - 0.8) < 1e-6
+
+
+def test_a_part_that_says_why_it_cannot_be_tested_is_untestable_and_says_what_would_test_it():
+    part = Part("peak", "", "", "", False, untestable="the grid starts at N/2: it cannot show a rise")
+    assert part.holds is None and part.status == f"{claims.UNTESTABLE}: the grid starts at N/2: it cannot show a rise"
+    finding = Finding("7. c", (part, Part("rise", "", "", "", True)))
+    assert finding.verdict == "agree" and finding.needs == "the grid starts at N/2: it cannot show a rise"
+    assert Finding("7. c", (Part("x", "", "", "", None),)).needs == "a run that has what the test reads"

@@ -185,14 +185,14 @@ def test_sign_tests_must_exceed_the_seed_spread():
 def test_parts_that_cannot_be_tested_at_this_scale():
     # the grid starts at N/2: a peak there cannot be told from a decline
     part = _part(_width(ks=KS[1:]), "peak")
-    assert part.holds is None and "the grid starts at N/2: it cannot show a rise" in part.this_run
+    assert part.holds is None and "the grid starts at N/2: it cannot show a rise" in part.status
     assert width.peak_range(width.grid(get_profile("cpu")).ks, 256) == "the grid starts at N/2: it cannot show a rise"
     assert width.peak_range(width.grid(get_profile("paper")).ks, 512) == ""
     # one seed at every width: the seed spread is unknown, so the sign tests and the peak cannot be judged
     single = _width(seeds={})
     for name in ("loses a little", "wins"):
-        assert _part(single, name).holds is None and "one seed of K0 and K1" in _part(single, name).this_run
-    assert _part(single, "peak").holds is None and "one seed of K1" in _part(single, "peak").this_run
+        assert _part(single, name).holds is None and "one seed of K0 and K1" in _part(single, name).status
+    assert _part(single, "peak").holds is None and "one seed of K1" in _part(single, "peak").status
     assert _part(single, "rise K0").holds is True and _part(single, "sparse").holds is True
     assert width.numbers(single)["loss_noise_text"].startswith("unknown (one seed")
     # seeds that spread by more than LITTLE: a little loss cannot be told from noise

@@ -392,19 +392,12 @@ def claim7(res: Width) -> Finding:
     def gap_text(values: dict[int, float]) -> str:
         return ", ".join(f"{g:+.1%} (k {k})" for k, g in values.items()) or "no width in the grid"
 
-    def untestable(why: str, holds: bool) -> tuple[str, bool | None]:
-        return (f"; cannot be tested at this scale: {why}", None) if why else ("", holds)
-
-    peak_note, peak_holds = untestable(
-        grid_unknown or frac_unknown, all(peaks(res.rows[row], n) for row in neg) if not grid_unknown else False
-    )
-    below_note, below_holds = untestable(
-        unknown or ("" if below else "no width in [N/2, N]"),
-        bool(below) and all(noise < g <= LITTLE for g in below.values()),
-    )
-    above_note, above_holds = untestable(
-        unknown or ("" if above else "no width above N"), bool(above) and all(g < -noise for g in above.values())
-    )
+    peak_why = grid_unknown or frac_unknown
+    peak_holds = all(peaks(res.rows[row], n) for row in neg) if not grid_unknown else False
+    below_why = unknown or ("" if below else "no width in [N/2, N]")
+    below_holds = bool(below) and all(noise < g <= LITTLE for g in below.values())
+    above_why = unknown or ("" if above else "no width above N")
+    above_holds = bool(above) and all(g < -noise for g in above.values())
     parts = (
         Part(
             "more neurons give more monosemantic neurons, with zero bias",
@@ -425,27 +418,30 @@ def claim7(res: Width) -> Finding:
         Part(
             "the fraction of monosemantic neurons peaks near k = N",
             "peaks at k = N = 512 (Fig. 17, upper)",
-            "; ".join(peak_text(row) for row in neg) + f" (N = {n}){peak_note}",
+            "; ".join(peak_text(row) for row in neg) + f" (N = {n})",
             f"in K1 and K2 the largest fraction is at a k within a factor {PEAK_NEAR} of N (PEAK_NEAR) and exceeds "
             f"both ends of the grid by more than {PEAK_MARGIN} (PEAK_MARGIN, above the seed spread)",
             peak_holds,
             _read(res, neg, seeds=True),
+            untestable=peak_why,
         ),
         Part(
             "the negative bias loses a little at k = N/2..N",
             "slightly worse loss at 256-512 neurons (Fig. 15, middle)",
-            f"K1 vs K0 loss: {gap_text(below)}{spread_text}{below_note}",
+            f"K1 vs K0 loss: {gap_text(below)}{spread_text}",
             f"seed spread < (K1 - K0) / K0 <= {LITTLE:.0%} (LITTLE) at every k in [N/2, N]",
             below_holds,
             _read(res, ["K0", "K1"], below, seeds=True),
+            untestable=below_why,
         ),
         Part(
             "and wins beyond k = N",
             "better loss above 512 neurons (Fig. 15, middle)",
-            f"K1 vs K0 loss: {gap_text(above)}{spread_text}{above_note}",
+            f"K1 vs K0 loss: {gap_text(above)}{spread_text}",
             "(K1 - K0) / K0 < -seed spread at every k > N",
             above_holds,
             _read(res, ["K0", "K1"], above, seeds=True),
+            untestable=above_why,
         ),
         Part(
             "sparse (Erdos-Renyi) layers at fixed compute are worse than dense ones",
