@@ -49,7 +49,8 @@ class Cache:
     def __init__(self, root: str | os.PathLike[str], version: str = RESULTS_VERSION, read_only: bool = False) -> None:
         self.root = Path(root)
         self.version = version
-        # read_only: `get_or_compute` raises CacheError instead of computing what is not cached (for export)
+        # read_only: `get_or_train` and `get_or_compute` raise CacheError instead of training or computing what is
+        # not cached (for export and the staleness check)
         self.read_only = read_only
         self.used: set[Path] = set()  # the files `get_or_compute` has served or written, so that export finds them
 
@@ -145,6 +146,8 @@ class Cache:
                 return result.select(sweep, [i for i, c in enumerate(wider.configs) if c.seed == sweep.base.seed])
             except CacheError as err:
                 self._set_aside(err, wider)
+        if self.read_only:
+            raise CacheError(f"{self.path(sweep)} does not exist: sweep {sweep.name!r} is not trained yet")
         result = (train or training.train)(sweep, device=device, progress=progress)
         path = self.save(result)
         result.meta["path"] = str(path)

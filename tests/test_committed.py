@@ -51,3 +51,12 @@ def test_the_cache_key_follows_the_results_version_not_the_library_version():
     sweep = basins.lr1(get_profile("ci"))
     assert Cache("x").version == RESULTS_VERSION != __version__
     assert Cache("x").path(sweep) == Cache("x", version=RESULTS_VERSION).path(sweep)
+
+
+def test_a_read_only_cache_never_trains(tmp_path, monkeypatch):
+    from monosem import training
+    from monosem.cache import CacheError
+
+    monkeypatch.setattr(training, "train", lambda *a, **k: pytest.fail("a read-only cache trained"))
+    with pytest.raises(CacheError, match="is not trained yet"):
+        Cache(tmp_path, read_only=True).get_or_train(basins.lr2(get_profile("ci")))
