@@ -160,17 +160,24 @@ class Finding:
 
     @property
     def needs(self) -> str:
-        """What it would take to test the parts that could not be tested here ("" when every part was tested), from
-        their gates; a part with nothing to test it on and no gate says so."""
+        """What it would take to test the parts that could not be tested here ("" when every part was tested): the
+        run length each bias decay among their gates needs, longer runs where their models were still
+        moving, and the other reasons parts give (`Part.untestable`)."""
+        untested = [p for p in self.parts if p.holds is None]
+        closed = [p.gate for p in untested if p.gate is not None and not p.gate.open]
         needs = []
-        for p in self.parts:
-            if p.holds is None:
-                gated = p.gate is not None and not p.gate.open
-                for need in (p.gate.needs if gated else "", p.untestable):
-                    if need and need not in needs:
-                        needs.append(need)
-                if not gated and not p.untestable and "a run that has what the test reads" not in needs:
-                    needs.append("a run that has what the test reads")
+        short = sorted({(g.decay_steps, g.decay_text) for g in closed if g.steps < g.decay_steps})
+        needs += [f">= {log2_steps(steps)} steps ({text})" for steps, text in short]
+        moving = [g for g in closed if g.n_settled < g.n_models]
+        if moving:
+            steps = log2_steps(max(g.steps for g in moving))
+            n = len(moving)
+            needs.append(f"> {steps} steps (models still moving in {n} part{'s' if n > 1 else ''})")
+        for p in untested:
+            if p.untestable and p.untestable not in needs:
+                needs.append(p.untestable)
+        if any(p.gate is None or p.gate.open for p in untested if not p.untestable):
+            needs.append("a run that has what the test reads")
         return "; ".join(needs)
 
     @property

@@ -39,7 +39,7 @@ def test_an_untestable_claim_says_what_would_test_it_and_its_parts_fold_below():
     assert frame["verdict"][1] == "**not testable here** (0 of 1 parts tested)"
     assert (
         frame["to test the rest"][1]
-        == ">= 2^17.2 steps (decay 0.03 at lr 0.001), > 2^14 steps (1 of 2 models still moving)"
+        == ">= 2^17.2 steps (decay 0.03 at lr 0.001); > 2^14 steps (models still moving in 1 part)"
     )
     assert (frame["the paper"][1], frame["this book (ci)"][1]) == ("0.6-1", "0.3")
     assert frame["to test the rest"][0] == "every part tested"
