@@ -166,6 +166,16 @@ ms.plotting.settling_changes(ms.basins.settling_table(res, flat))
 ms.basins.settling_table(res, flat)
 
 # %% [markdown]
+# **How long a run needs.** The same rule, applied to every doubling of a model's own snapshots, says from which
+# step on it has stayed settled to the end of its run: the run length that model needed at this profile's shapes
+# (a longer run only adds snapshots). Of the {glue:text}`n_settle_models` LR1 and LR2 models,
+# {glue:text}`n_settle_never` had not settled by the end of this run. The `long` profile trains the same shapes for
+# the paper's 2^17 steps; its table is this one, read further.
+
+# %% tags=["remove-input"]
+ms.basins.settle_table(res)
+
+# %% [markdown]
 # ## What we found
 #
 # Each claim is split into the parts the paper states; each part is a test with a named threshold (a constant

@@ -81,6 +81,28 @@ def at_steps(result: SweepResult, first: int, last: int) -> pd.DataFrame:
     return between(h[:, i], h[:, j], m[:, i], m[:, j], result.heldout_const)
 
 
+# --- when a model settles ---------------------------------------------------------------------------------------
+
+
+def settle_steps(result: SweepResult) -> list[int | None]:
+    """For every instance, the first snapshot step s (a power of two, from 2^11, where held-out losses are read at
+    rest) from which the rule holds over every later doubling (s/2 -> s, s -> 2s, ..., to the end of the run);
+    None when it does not hold over the last doubling. The run length a model needs to settle, read off its own
+    snapshots: a longer run can only add snapshots, so this is the measurement behind a profile's run length."""
+    steps = [int(s) for s in result.snap_steps.tolist()]
+    pairs = [(a, b) for a, b in zip(steps, steps[1:], strict=False) if b == 2 * a and b >= 4 * T_MAX]
+    holds = [settled(at_steps(result, a, b)).tolist() for a, b in pairs]
+    out: list[int | None] = []
+    for i in range(result.sweep.n_inst):
+        first = None
+        for (_, b), ok in zip(reversed(pairs), reversed(holds), strict=True):
+            if not ok[i]:
+                break
+            first = b
+        out.append(first)
+    return out
+
+
 # --- false alarms ----------------------------------------------------------------------------------------------
 
 

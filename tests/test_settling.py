@@ -127,3 +127,23 @@ def test_continue_flat_trains_from_the_final_weights_once(tmp_path, monkeypatch)
     # far from that of the untrained model (the trained run's first snapshot)
     start, end = trained.snap_heldout[:, 0], trained.snap_heldout[:, -1]
     assert ((cont.snap_heldout[:, 0] - end).abs() < 0.25 * (start - end).abs()).all()
+
+
+def test_settle_steps_is_the_first_snapshot_from_which_the_rule_holds_to_the_end():
+    steps = [1024, 2048, 4096, 8192, 16384]
+    models = [
+        [2.0, 1.5, 1.0, 1.0, 1.0],  # settled from 8192 on (4096 -> 8192 is the first still doubling)
+        [2.0, 1.0, 1.0, 0.9, 0.9],  # moved between 4096 and 8192: settled from 16384
+        [1.0, 1.0, 1.0, 1.0, 0.9],  # still falling at the end: not settled
+        [1.0, 1.0, 1.0, 1.0, 1.0],  # still from 2048 on
+    ]
+    assert settling.settle_steps(_result(models, steps=steps)) == [8192, 16384, None, 2048]
+
+
+def test_chapter_1s_settle_table_lists_every_model_with_its_step_or_the_run_it_did_not_settle_in():
+    from monosem.experiments import basins
+
+    steps = [1024, 2048, 4096]
+    lr1 = _result([[1.0, 1.0, 1.0], [2.0, 1.5, 1.0]], steps=steps)
+    table = basins.settle_table(basins.Basins(CI, lr1, lr1))
+    assert len(table) == 4 and table["settled from step"].tolist()[:2] == ["2^11", f"not by 2^{T.bit_length() - 1}"]

@@ -17,6 +17,7 @@ from monosem.claims import Finding, Part, settled_gate, spearman, spread
 from monosem.config import Sweep
 from monosem.experiments.common import by_lr, converged_lrs, lr_sweep, median_by_lr, scale_numbers, seeds_text
 from monosem.metrics import MONO_THRESHOLD, is_monosemantic
+from monosem.paper import log2_steps
 from monosem.profiles import Profile
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
 
@@ -280,6 +281,17 @@ def settling_table(res: Basins, flat: dict[str, SweepResult]) -> pd.DataFrame:
     return settling.table({"LR1": res.lr1, "LR2": res.lr2}, flat)
 
 
+def settle_table(res: Basins) -> pd.DataFrame:
+    """When each LR1 and LR2 model settled (`settling.settle_steps`), from its own snapshots: the run length it
+    needed at this profile's shapes, or "not by 2^T" where it had not settled by the end of its run."""
+    rows = []
+    for name, result in (("LR1", res.lr1), ("LR2", res.lr2)):
+        end = log2_steps(result.configs[0].n_steps)
+        for c, step in zip(result.configs, settling.settle_steps(result), strict=True):
+            rows.append((name, c.lr, c.seed, log2_steps(step) if step else f"not by {end}"))
+    return pd.DataFrame(rows, columns=["sweep", "lr", "seed", "settled from step"])
+
+
 def _rate(n: int, of: int, what: str) -> str:
     return f"{n} of {of} ({n / of:.0%})" if of else f"none of none (no model {what})"
 
@@ -290,7 +302,10 @@ def settling_numbers(res: Basins, flat: dict[str, SweepResult]) -> dict[str, Any
     cont = flat["LR1"].configs[0]
     table = settling_table(res, flat)
     worst = table.loc[table["continued: loss change"].idxmin()]
+    settle = settle_table(res)["settled from step"]
     return {
+        "n_settle_models": len(settle),
+        "n_settle_never": int(settle.str.startswith("not").sum()),
         "continue_max_fall": f"{-worst['continued: loss change']:.2%} ({worst['sweep']} at lr {worst['lr']:g})",
         "continue_lr": settling.CONTINUE_LR,
         "continue_steps": cont.n_steps,
