@@ -282,8 +282,9 @@ class Cache:
             self._seen[path] = _identity(path)
             return torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # pickle, zip and EOF errors all mean the same thing here
-            # only the first line: the rest of an UnpicklingError is PyTorch's advice to load it unsafely
-            first = next((line for line in str(exc).splitlines() if line.strip()), "")
+            # PyTorch's own words, without its advice to load the file unsafely (weights_only=False)
+            text = str(exc).partition("WeightsUnpickler error:")[2] or str(exc)
+            first = next((line.strip() for line in text.splitlines() if line.strip()), "")
             raise CacheError(f"cannot read {path}: {type(exc).__name__}: {first}") from exc
 
     def _write(self, path: Path, payload: dict[str, object]) -> None:

@@ -263,7 +263,9 @@ def _check_reachable(address: str) -> None:
                 f"{CHECK_TIMEOUT_S:g} s: {hint}"
             ) from None
         except OSError as err:
-            raise ValueError(f"cannot reach a Ray cluster at {address}: {err.strerror or err}") from None
+            raise ValueError(
+                f"what answers at {address} is not a Ray cluster ({err.strerror or err}): {hint}"
+            ) from None
     if len(header) < 9 or header[3] != _SETTINGS:
         what = "an HTTP/1 server" if header.startswith(b"HTTP/") else "not a Ray cluster (no gRPC)"
         raise ValueError(f"what answers at {address} is {what}: {hint}")
