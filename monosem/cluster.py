@@ -99,7 +99,6 @@ def train_on_ray(
     if not todo:
         log(f"all {len(wanted)} sweeps of profile {label} are cached in {cache.root}")
         return 0
-    cache.check_writable(sum(result_bytes(s) for s in todo))  # the driver writes every result
     ray = _import_ray()
     started = not ray.is_initialized()
     if not started and address is not None:
@@ -117,6 +116,7 @@ def train_on_ray(
             runner.refuse_gpu_sized(cache, todo, label)
         if device == "cpu" and n_cpus < cpus_per_task:
             raise ValueError(f"a task needs {cpus_per_task} CPUs, more than the {where} has")
+        cache.check_writable(sum(result_bytes(s) for s in todo))  # the driver writes every result, before any task
         n_workers = workers or (n_gpus if device == "cuda" else n_cpus // cpus_per_task)
         options: dict[str, Any] = {"max_retries": MAX_RETRIES, "retry_exceptions": False}
         options.update({"num_gpus": 1, "num_cpus": 1} if device == "cuda" else {"num_cpus": cpus_per_task})

@@ -61,7 +61,7 @@ def compute_all(
     if hooks and gpu_sized and not torch.cuda.is_available():
         print(f"not trained here (no CUDA; --allow-cpu trains them anyway): the models of {', '.join(hooks)}")
         return
-    if any(not _computed(h, profile, cache) for h in hooks.values()):
+    if hooks:
         cache.check_writable()  # before training, not when its result is saved
     for i, (chapter, hook) in enumerate(hooks.items()):
         if deadline is not None and time.monotonic() > deadline:
