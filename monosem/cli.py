@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 
 from monosem import cluster, pipeline, runner
-from monosem.cache import Cache
+from monosem.cache import Cache, CacheError
 from monosem.profiles import PROFILES, get_profile
 
 
@@ -45,11 +46,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("chapter", help="chapter name or number, see `list`")
     _profile_arg(p)
     _allow_cpu_arg(p)
-    p = sub.add_parser("train", help="train (into the cache) what the chapters need, without building the book")
+    p = sub.add_parser(
+        "train",
+        help="train (into the cache) what the chapters need, without building the book",
+        epilog=f"exit status: 0 when everything asked for is trained; {runner.EXIT_WORK_LEFT} when --budget "
+        "stopped the run with work left (run the same command again to go on); 1 on an error; 130 on Ctrl-C",
+    )
     _profile_arg(p)
     _chapters_arg(p)
     p.add_argument(
-        "--budget", type=float, default=None, metavar="MINUTES", help="stop before a sweep that would end later"
+        "--budget",
+        type=float,
+        default=None,
+        metavar="MINUTES",
+        help="stop before a sweep that would end later, and start no chapter's own training (chapters 8-9) after "
+        f"it; exit status {runner.EXIT_WORK_LEFT} if work is left",
     )
     p.add_argument(
         "--ray",
@@ -65,13 +76,13 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=None,
         metavar="S",
-        help="train every batch at S seeds (a batch that sweeps seed keeps its own)",
+        help="train every batch at S seeds, at most 32 (a batch that sweeps seed keeps its own)",
     )
     _allow_cpu_arg(p)
     p = sub.add_parser(
         "export", help="write the compact form of cached results (summaries, traces, the weights figures need)"
     )
-    p.add_argument("--to", type=Path, required=True, help="results root to write, as TO/<profile>/<sweep>.pt")
+    p.add_argument("--to", required=True, help="results root to write, as TO/<profile>/<sweep>.pt")
     _profile_arg(p)
     _chapters_arg(p)
     p = sub.add_parser("list", help="list chapters, profiles and Table 1 batches")
@@ -93,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         "test",
         help="the test suite: unit tests and every chapter under nbmake at the ci profile; "
         "further arguments go to pytest",
+        description="The test suite: unit tests and every chapter under nbmake at the ci profile. Every argument "
+        "this command does not know is passed on to pytest (e.g. -x, -k NAME, -q).",
     )
     args, extra = parser.parse_known_args(argv)  # `test` passes what it does not know on to pytest
     if extra and args.command != "test":
@@ -129,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
             sweeps = pipeline.chapter_sweeps(profile, chosen)
             cache = Cache.for_profile(profile.name)
             if args.command == "export":
-                target = Cache(args.to / profile.name, cache.version)
+                if not args.to.strip():
+                    raise ValueError("--to must name a folder, got an empty path")
+                target = Cache(Path(args.to) / profile.name, cache.version)
                 runner.export_compact(cache, sweeps, pipeline.weights_needed(chosen), target)
                 pipeline.export_computations(profile, chosen, cache, target)
                 return 0
@@ -138,20 +153,29 @@ def main(argv: list[str] | None = None) -> int:
             if args.seeds is not None:
                 sweeps = runner.with_seeds(sweeps, args.seeds)
             gpu_sized = profile.name == "paper" and not args.allow_cpu
-            if args.ray is not None:
-                if args.budget is not None:
-                    raise ValueError("--budget cannot be used with --ray: every task starts at once")
-                cluster.train_on_ray(cache, sweeps, label=profile.name, address=args.ray or None, gpu_sized=gpu_sized)
-            else:
-                budget = None if args.budget is None else args.budget * 60
-                runner.train_all(cache, sweeps, label=profile.name, budget_s=budget, gpu_sized=gpu_sized)
-            # What chapters compute besides sweeps (chapters 8-9: small models with their own loops) trains here,
-            # on the driver, with or without Ray.
-            pipeline.compute_all(profile, chosen, cache, gpu_sized=gpu_sized)
+            deadline = None if args.budget is None else time.monotonic() + args.budget * 60
+            try:
+                if args.ray is not None:
+                    if args.budget is not None:
+                        raise ValueError("--budget cannot be used with --ray: every task starts at once")
+                    cluster.train_on_ray(
+                        cache, sweeps, label=profile.name, address=args.ray or None, gpu_sized=gpu_sized
+                    )
+                else:
+                    budget = None if args.budget is None else args.budget * 60
+                    runner.train_all(cache, sweeps, label=profile.name, budget_s=budget, gpu_sized=gpu_sized)
+                # What chapters compute besides sweeps (chapters 8-9: small models with their own loops) trains
+                # here, on the driver, with or without Ray.
+                pipeline.compute_all(profile, chosen, cache, gpu_sized=gpu_sized, deadline=deadline)
+            except runner.BudgetSpent as err:
+                print(err)
+                return runner.EXIT_WORK_LEFT
             return 0
         if args.command == "bench":
             from monosem.bench import profile_step, run_bench
 
+            if args.steps < 1:
+                raise ValueError(f"--steps must be >= 1, got {args.steps}")
             bench_profile = get_profile(args.profile if args.profile != "auto" else "cpu")
             if args.profile_step:
                 profile_step(bench_profile, args.device, args.steps)
@@ -162,8 +186,12 @@ def main(argv: list[str] | None = None) -> int:
             return run_tests(extra)
     except ValueError as err:
         parser.error(str(err))
-    except (pipeline.ChapterError, runner.RunnerError) as err:
+    except (pipeline.ChapterError, runner.RunnerError, CacheError) as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:  # a place that cannot be written (read-only, a file in the way, a full disk)
+        where = f": {err.filename}" if err.filename else ""
+        print(f"error: {err.strerror or err}{where}", file=sys.stderr)
         return 1
     except runner.Interrupted as err:
         print(err, file=sys.stderr)

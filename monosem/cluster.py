@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import platform
 import shutil
 import socket
@@ -26,7 +27,7 @@ from typing import Any
 from tqdm import tqdm
 
 from monosem import runner
-from monosem.cache import Cache
+from monosem.cache import Cache, result_bytes
 from monosem.config import Sweep
 from monosem.parts import max_parts, merge, split
 from monosem.results import SweepResult
@@ -36,6 +37,12 @@ RAY_REQUIREMENT = "ray>=2.40,<3"
 # Attempts after a worker dies (a killed process, a lost node); errors raised by the training code are final.
 MAX_RETRIES = 3
 DEVICES = ("cpu", "cuda")
+# How long the address check waits for the connection and for the first answer of a Ray cluster (seconds).
+CHECK_TIMEOUT_S = 5.0
+# The start of every HTTP/2 connection (RFC 9113, 3.4) and an empty SETTINGS frame: what a gRPC client sends
+# first. A Ray cluster (its GCS, or its client server for ray://) speaks gRPC and answers with a SETTINGS frame.
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+_SETTINGS = 4
 
 
 def plan(sweeps: list[Sweep], n_workers: int) -> list[list[Sweep]]:
@@ -109,6 +116,7 @@ def train_on_ray(
             runner.refuse_gpu_sized(cache, todo, label)
         if device == "cpu" and n_cpus < cpus_per_task:
             raise ValueError(f"a task needs {cpus_per_task} CPUs, more than the {where} has")
+        cache.check_writable(sum(result_bytes(s) for s in todo))  # the driver writes every result, before any task
         n_workers = workers or (n_gpus if device == "cuda" else n_cpus // cpus_per_task)
         options: dict[str, Any] = {"max_retries": MAX_RETRIES, "retry_exceptions": False}
         options.update({"num_gpus": 1, "num_cpus": 1} if device == "cuda" else {"num_cpus": cpus_per_task})
@@ -222,15 +230,45 @@ def _import_ray() -> Any:
 
 
 def _check_reachable(address: str) -> None:
-    """A clear error now for an address nothing answers at, rather than Ray's retries."""
+    """A clear error within seconds for an address where no Ray cluster answers, rather than Ray's retries: nothing
+    listens there, or something that does not speak gRPC (the dashboard's HTTP port, a listener that never
+    answers), at which `ray.init` would wait for minutes and ignore Ctrl-C."""
     hostport = address.removeprefix("ray://")
     host, sep, port = hostport.rpartition(":")
     if not sep or not host or not port.isdigit():
         raise ValueError(f"a Ray address is auto, HOST:PORT or ray://HOST:PORT, got {address!r}")
     try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+        conn = socket.create_connection((host.strip("[]"), int(port)), timeout=CHECK_TIMEOUT_S)
     except OSError as err:
         raise ValueError(f"cannot reach a Ray cluster at {address}: {err.strerror or err}") from None
+    if os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true"):
+        conn.close()  # a TLS cluster answers only a TLS handshake: the connection is all that is checked
+        return
+    hint = (
+        "the address of a Ray cluster is its head node's GCS port (6379 unless `ray start --port` chose another; "
+        "8265 is the dashboard), or ray://HOST:10001 for Ray Client"
+    )
+    with conn:
+        try:
+            conn.sendall(_HTTP2_PREFACE)
+            header = b""
+            while len(header) < 9:
+                chunk = conn.recv(9 - len(header))
+                if not chunk:
+                    break
+                header += chunk
+        except TimeoutError:
+            raise ValueError(
+                f"something at {address} accepts connections but gives no answer of a Ray cluster within "
+                f"{CHECK_TIMEOUT_S:g} s: {hint}"
+            ) from None
+        except OSError as err:
+            raise ValueError(
+                f"what answers at {address} is not a Ray cluster ({err.strerror or err}): {hint}"
+            ) from None
+    if len(header) < 9 or header[3] != _SETTINGS:
+        what = "an HTTP/1 server" if header.startswith(b"HTTP/") else "not a Ray cluster (no gRPC)"
+        raise ValueError(f"what answers at {address} is {what}: {hint}")
 
 
 def _connect(ray: Any, address: str) -> None:

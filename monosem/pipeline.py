@@ -20,7 +20,7 @@ from types import ModuleType
 import torch
 
 from monosem import runner
-from monosem.cache import MAX_SEEDS, Cache, CacheError
+from monosem.cache import MAX_SEEDS, Cache, CacheError, process_alive
 from monosem.config import Sweep
 from monosem.profiles import Profile, get_profile
 
@@ -48,18 +48,40 @@ def chapter_sweeps(profile: Profile, names: list[str] | None = None) -> list[Swe
     return [s for c in names for s in experiment(c).sweeps(profile)]
 
 
-def compute_all(profile: Profile, names: list[str] | None, cache: Cache, gpu_sized: bool = False) -> None:
+def compute_all(
+    profile: Profile, names: list[str] | None, cache: Cache, gpu_sized: bool = False, deadline: float | None = None
+) -> None:
     """Train what the chapters (all, or those named) need besides sweeps (their optional `compute`). At the
-    paper profile on a machine without CUDA (`gpu_sized`), nothing: say which chapters were left."""
+    paper profile on a machine without CUDA (`gpu_sized`), nothing: say which chapters were left. deadline (a
+    `time.monotonic()` value, from `train --budget`): start no chapter's training after it; `runner.BudgetSpent`
+    names the chapters with training left (a computation already cached is not work left)."""
     names = chapters() if names is None else names
     hooks = {c: getattr(experiment(c), "compute", None) for c in names}
     hooks = {c: h for c, h in hooks.items() if h is not None}
     if hooks and gpu_sized and not torch.cuda.is_available():
         print(f"not trained here (no CUDA; --allow-cpu trains them anyway): the models of {', '.join(hooks)}")
         return
-    for chapter, hook in hooks.items():
+    if hooks:
+        cache.check_writable()  # before training, not when its result is saved
+    for i, (chapter, hook) in enumerate(hooks.items()):
+        if deadline is not None and time.monotonic() > deadline:
+            left = [c for c, h in list(hooks.items())[i:] if not _computed(h, profile, cache)]
+            if left:
+                raise runner.BudgetSpent(
+                    f"the time budget is spent: what {', '.join(left)} train besides sweeps is not trained yet; "
+                    "run again to go on"
+                )
+            return
         print(f"training (or reading from the cache) what {chapter} needs besides sweeps", flush=True)
         print(f"      {chapter}: {hook(profile, cache) / 60:.1f} min of training (as recorded)", flush=True)
+
+
+def _computed(hook: Callable[..., float], profile: Profile, cache: Cache) -> bool:
+    try:
+        hook(profile, Cache(cache.root, cache.version, read_only=True), progress=False)
+    except CacheError:
+        return False
+    return True
 
 
 def export_computations(
@@ -126,7 +148,8 @@ def resolve_chapter(name: str, book_dir: Path = BOOK) -> str:
     names = chapters(book_dir)
     for chapter in names:
         number, _, title = chapter.partition("_")
-        if name in (chapter, title) or (name.isdigit() and int(name) == int(number)):
+        # isascii: "²" and "١" are digits to str.isdigit, but no chapter's number
+        if name in (chapter, title) or (name.isascii() and name.isdigit() and int(name) == int(number)):
             return chapter
     raise ValueError(f"unknown chapter {name!r}; valid chapters: {', '.join(names)}")
 
@@ -154,7 +177,10 @@ def prepare(chapter: str, profile: str, out_dir: Path, execute: bool = True, boo
     source = jupytext.read(book_dir / f"{chapter}.py")
     source.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     out = out_dir / f"{chapter}.ipynb"
-    tmp = out_dir / f".{chapter}.running.ipynb"
+    _remove_dead_running(out_dir)
+    # One name per process: two runs staging the same profile never write one file.
+    tmp = out_dir / f".{chapter}.running-{os.getpid()}.ipynb"
+    failed = out_dir / f".{chapter}.failed.ipynb"
     start = time.perf_counter()
     try:
         papermill.execute_notebook(
@@ -166,17 +192,29 @@ def prepare(chapter: str, profile: str, out_dir: Path, execute: bool = True, boo
             cwd=str(book_dir),
             progress_bar=execute,
         )
+        if execute:
+            _hide_parameters(tmp)
+            _stamp(tmp, chapter, profile, time.perf_counter() - start)
+        # Replace the previous notebook only once this one has executed without error.
+        os.replace(tmp, out)
     except PapermillExecutionError as err:
+        if tmp.exists():
+            os.replace(tmp, failed)
         raise ChapterError(
             f"chapter {chapter} failed at profile {profile}: {err.ename}: {err.evalue}\n"
-            f"the partly executed notebook is {tmp}; the last good one, if any, is still {out}"
+            f"the partly executed notebook is {failed}; the last good one, if any, is still {out}"
         ) from None
-    if execute:
-        _hide_parameters(tmp)
-        _stamp(tmp, chapter, profile, time.perf_counter() - start)
-    # Replace the previous notebook only once this one has executed without error.
-    os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)  # Ctrl-C or any other error: nothing half-written stays behind
     return out
+
+
+def _remove_dead_running(out_dir: Path) -> None:
+    """Remove the running notebooks of runs that died (SIGKILL) before they could clean up."""
+    for path in out_dir.glob(".*.running-*.ipynb"):
+        pid = path.stem.rpartition("-")[2]
+        if pid.isdigit() and not process_alive(int(pid)):
+            path.unlink(missing_ok=True)
 
 
 def _hide_parameters(path: Path) -> None:
@@ -233,6 +271,7 @@ def build(
     Returns the html folder.
     """
     out = root if out is None else Path(out)
+    _check_writable(out / "_build")  # before any chapter runs, not after the last
     stage = stage_dir(profile, root)
     (stage / "book").mkdir(parents=True, exist_ok=True)
     for name in STATIC:
@@ -254,12 +293,34 @@ def build(
         label=profile_obj.name,
         gpu_sized=profile_obj.name == "paper" and not allow_cpu,
     )
+    failures = []
     for i, chapter in enumerate(todo, 1):
         start = time.perf_counter()
         print(f"[{i}/{len(todo)}] executing {chapter} at profile {profile}", flush=True)
-        prepare(chapter, profile, stage / "book", book_dir=root / "book")
+        try:
+            prepare(chapter, profile, stage / "book", book_dir=root / "book")
+        except ChapterError as err:  # the other chapters still run, and the book is built with the rest
+            print(f"[{i}/{len(todo)}] {err}", file=sys.stderr, flush=True)
+            failures.append(chapter)
+            continue
         print(f"[{i}/{len(todo)}] {chapter} done in {time.perf_counter() - start:.0f} s", flush=True)
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(jupyter_book), "build", str(stage), "--path-output", str(out), "--all", "-W", "--keep-going"]
-    subprocess.run(cmd, check=True)
+    built = subprocess.run(cmd, check=not failures).returncode == 0
+    if failures:
+        raise ChapterError(
+            f"{len(failures)} of {len(todo)} chapters failed at profile {profile}: {', '.join(failures)} (see "
+            f"above); the book was built {'' if built else 'with errors '}at {out / '_build' / 'html'}, their pages "
+            "from their last good run, if any"
+        )
     return out / "_build" / "html"
+
+
+def _check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-check-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise ChapterError(f"cannot write the book to {folder}: {err.strerror or err} (nothing was executed)") from None

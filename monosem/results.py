@@ -176,7 +176,9 @@ class SweepResult:
     def summary(self) -> pd.DataFrame:
         """One row per instance: the swept values, final # mono / # features, final loss, and the number of
         neurons with a clearly positive bias (the paper's proxy for polysemantic neurons)."""
-        rows: dict[str, list[Any]] = {name: self.values(name) for name, _ in self.sweep.axes}
+        # an axis that changes several fields at once ("init_bias,bias_decay,freq") gives a column per field
+        fields = [f for name, _ in self.sweep.axes for f in name.split(",")]
+        rows: dict[str, list[Any]] = {f: self.values(f) for f in dict.fromkeys(fields)}
         rows["# mono / # features"] = self.mono_per_feature().tolist()
         rows["final loss"] = self.final_loss.tolist()
         rows["converged"] = ["yes" if c else "no" for c in self.converged().tolist()]

@@ -7,7 +7,11 @@ Progress shows sweeps done, the time spent and an estimate of the time left from
 still to do at the rate seen so far.
 
 A time budget (`budget_s`) stops the run before a sweep that would not finish in the time left, at the rate
-seen so far, so that a run on a lent GPU with a fixed lease ends cleanly; the next run goes on from there.
+seen so far, so that a run on a lent GPU with a fixed lease ends cleanly (`BudgetSpent`, which the command line
+turns into exit status 3); the next run goes on from there.
+
+Before anything trains, the cache is checked: it must be writable with room for the results. Two runs into one
+cache share the work: a sweep another process is training is left for last, then read from the cache.
 `export_compact` writes the committed form of the results (`results.compact`).
 """
 
@@ -16,7 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
-from monosem.cache import Cache, CacheError
+from monosem.cache import MAX_SEEDS, Cache, CacheError, result_bytes
 from monosem.config import Sweep
 from monosem.results import compact
 from monosem.training import default_device, step_flops
@@ -27,6 +31,14 @@ CPU_FLOPS = 1.3e11
 
 class RunnerError(Exception):
     """Training was refused (a GPU-sized run on a CPU) or a result to export is missing."""
+
+
+class BudgetSpent(RunnerError):
+    """The time budget ran out with work left (what finished is cached; the same command goes on)."""
+
+
+# The exit status of `python -m monosem train --budget` when it stopped with work left (0: everything is trained).
+EXIT_WORK_LEFT = 3
 
 
 class Interrupted(Exception):
@@ -49,6 +61,9 @@ def distinct(sweeps: Iterable[Sweep], cache: Cache) -> list[Sweep]:
 def with_seeds(sweeps: Iterable[Sweep], n_seeds: int) -> list[Sweep]:
     """Every sweep trained at `n_seeds` seeds (`Sweep.with_seeds`): seed becomes its last (fastest) axis; a sweep
     that already sweeps seed keeps its own. One seed leaves every sweep as it is (its cache key unchanged)."""
+    if isinstance(n_seeds, int) and n_seeds > MAX_SEEDS:
+        # the chapters would never find what was trained (`Cache.seeded` looks up to MAX_SEEDS)
+        raise ValueError(f"the number of seeds can be at most {MAX_SEEDS} (what the chapters look for), got {n_seeds}")
     sweeps = list(sweeps)
     if not sweeps:
         return []
@@ -98,19 +113,24 @@ def train_all(
     total = sum(sweep_flops(s) for s in todo)
     if gpu_sized and default_device().type == "cpu":
         refuse_gpu_sized(cache, todo, label)
+    cache.check_writable(sum(result_bytes(s) for s in todo))
     log(f"{len(todo)} sweeps to train at profile {label}: {total / 1e12:.1f} TFLOP")
     done = 0.0
     start = time.perf_counter()
+    queue = list(todo)
     try:
-        for i, sweep in enumerate(todo, 1):
+        for i in range(1, len(todo) + 1):
+            # a sweep another process is training waits until last (then it is read from the cache)
+            sweep = next((s for s in queue if not cache.busy(s)), queue[0])
+            queue.remove(sweep)
             elapsed = time.perf_counter() - start
             if budget_s is not None and done and elapsed + elapsed * sweep_flops(sweep) / done > budget_s:
-                left = ", ".join(s.name for s in todo[i - 1 :])
-                log(
+                left = ", ".join(s.name for s in [sweep, *queue])
+                message = (
                     f"stopping within the budget of {_minutes(budget_s)} after {_minutes(elapsed)}: "
                     f"{len(todo) - i + 1} sweeps left ({left}); run again to go on"
                 )
-                return i - 1
+                raise BudgetSpent(message)
             eta = f", about {_minutes(elapsed * (total - done) / done)} left" if done else ""
             log(
                 f"[{i}/{len(todo)}] training {sweep.name} ({sweep.n_inst} models) at profile {label}"

@@ -85,8 +85,9 @@ def test_chapters_render_from_compact_results_alone(ci, tmp_path, monkeypatch):
 
 def test_budget_stops_before_the_next_sweep(ci):
     log = []
-    assert runner.train_all(ci, [LR1, LR2, LR3], label="ci", log=log.append, budget_s=1e-9, progress=False) == 1
-    assert "stopping within the budget" in log[-1] and "LR2, LR3" in log[-1]
+    with pytest.raises(runner.BudgetSpent, match=r"stopping within the budget.*LR2, LR3"):
+        runner.train_all(ci, [LR1, LR2, LR3], label="ci", log=log.append, budget_s=1e-9, progress=False)
+    assert ci.exists(LR1) and not ci.exists(LR2)
     assert runner.train_all(ci, [LR1, LR2, LR3], label="ci", log=log.append, progress=False) == 2  # goes on
 
 

@@ -221,3 +221,8 @@ def test_train_with_ray_also_computes_what_chapters_need_besides_sweeps(tmp_path
     assert cli.main(["train", "--profile", "ci", "--chapter", "8", "--ray"]) == 0
     assert [c[0] for c in calls] == ["ray", "compute"]
     assert calls[1][1] == [pipeline.resolve_chapter("8")]
+
+
+def test_the_address_check_lets_a_real_ray_cluster_through(ray_local):
+    # the check that rejects a listener that is not Ray (tests/test_faults.py) accepts the GCS of a real cluster
+    cluster._check_reachable(ray_local.get_runtime_context().gcs_address)
