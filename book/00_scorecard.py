@@ -19,9 +19,9 @@
 # this build's, the verdict, and what it would take to test here what could not be tested. The page is generated
 # from the cached results by the very functions that write each chapter's "What we found" table, so it cannot
 # disagree with the chapters. A claim is checked part by part, as the paper words it, each part with a stated
-# threshold. A part whose models have not settled (the rule of {ref}`ch-basins`: held-out loss and
-# # mono / # features still over the last doubling of steps), or that rests on a bias decay that the run was too
-# short to finish, *cannot be tested at this scale* and counts neither for nor against the claim. The verdict is
+# threshold. A part whose models have not settled (the rule of {ref}`ch-basins`: the held-out loss and the number
+# of monosemantic neurons still over the last doubling of steps), or that rests on a bias decay that the run was
+# too short to finish, *cannot be tested at this scale* and counts neither for nor against the claim. The verdict is
 # over the parts that could be tested: *agree* when every one holds, *no* when none does, *partly* otherwise, and
 # *not testable here* when none could be tested. Each claim's parts are folded below the table, with their tests.
 
