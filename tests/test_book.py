@@ -69,3 +69,12 @@ def test_book_builds_with_warnings_as_errors_at_ci(tmp_path):
     # every glued number was found: myst-nb leaves unresolved glue keys as warnings, which -W turns into errors,
     # and the parameter cells are hidden
     assert "injected-parameters" not in page and 'profile = "ci"' not in page
+
+
+def test_no_line_of_chapter_prose_starts_with_a_hash_that_would_make_it_a_heading():
+    """In a percent-format markdown cell `# # text` is a heading: a sentence wrapped before `# mono` becomes one."""
+    for path in sorted((ROOT / "book").glob("[0-9][0-9]_*.py")):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            words = line.split()
+            heading = len(words) > 2 and words[0] == "#" and set(words[1]) == {"#"}
+            assert not (heading and words[2][:1].islower()), f"{path.name}:{number} reads as a heading: {line}"
