@@ -181,6 +181,27 @@ class Finding:
         return "; ".join(needs)
 
     @property
+    def needs_briefly(self) -> str:
+        """`needs` in a few words for the scorecard's line: the longest run any untested part needs ("runs of >= 2^19
+        steps", or "runs longer than 2^14 steps" where models were still moving), and how many other reasons there
+        are ("" when every part was tested)."""
+        untested = [p for p in self.parts if p.holds is None]
+        if not untested:
+            return ""
+        closed = [p.gate for p in untested if p.gate is not None and not p.gate.open]
+        decay = [g.decay_steps for g in closed if g.steps < g.decay_steps]
+        moving = [g.steps for g in closed if g.n_settled < g.n_models]
+        out = []
+        if decay:
+            out.append(f"runs of >= {log2_steps(max(decay))} steps")
+        elif moving:
+            out.append(f"runs longer than {log2_steps(max(moving))} steps")
+        others = len({p.untestable for p in untested if p.untestable})
+        if others:
+            out.append(f"{others} other reason{'s' if others > 1 else ''}")
+        return " and ".join(out) or "a run that has what the test reads"
+
+    @property
     def headline_numbers(self) -> tuple[str, str]:
         return self.headline or (self.parts[0].paper, self.parts[0].this_run)
 

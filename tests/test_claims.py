@@ -180,3 +180,16 @@ def test_a_part_that_says_why_it_cannot_be_tested_is_untestable_and_says_what_wo
     finding = Finding("7. c", (part, Part("rise", "", "", "", True)))
     assert finding.verdict == "agree" and finding.needs == "the grid starts at N/2: it cannot show a rise"
     assert Finding("7. c", (Part("x", "", "", "", None),)).needs == "a run that has what the test reads"
+
+
+def test_needs_briefly_is_the_longest_run_and_the_count_of_other_reasons():
+    moving = claims.Gate(n_models=2, n_settled=1, steps=2**14)
+    decay = claims.Gate(n_models=2, n_settled=2, steps=2**14, decay_steps=2**19, decay_text="decay 0.003 at lr 0.003")
+    assert Finding("1. c", (Part("a", "", "", "", True, moving),)).needs_briefly == "runs longer than 2^14 steps"
+    both = (
+        Part("a", "", "", "", True, moving),
+        Part("b", "", "", "", True, decay),
+        Part("c", "", "", "", None, untestable="one seed"),
+    )
+    assert Finding("1. c", both).needs_briefly == "runs of >= 2^19 steps and 1 other reason"
+    assert Finding("1. c", (Part("a", "", "", "", True),)).needs_briefly == ""

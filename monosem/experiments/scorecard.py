@@ -86,7 +86,7 @@ def _cell(text: str) -> str:
 def table(card: Scorecard, pages: list[str]) -> pd.DataFrame:
     """One row per claim: the claim in a few words, the verdict (over the parts that could be tested), the paper's
     headline number beside this build's, what it would take to test the parts that could not be tested here
-    (from their gates), and where the book shows it (MyST cross-references to the chapter page and the figure)."""
+    (from their gates, briefly: the parts below say it in full), and where the book shows it (MyST cross-references to the chapter page and the figure)."""
     page = {id(f): page_of(name, pages) for name, fs in card.findings.items() for f in fs}
     rows = []
     for f in findings(card):
@@ -98,7 +98,7 @@ def table(card: Scorecard, pages: list[str]) -> pd.DataFrame:
                 f"**{f.verdict}** ({len(f.tested)} of {len(f.parts)} parts tested)",
                 _cell(paper),
                 _cell(here),
-                _cell(f.needs) or "every part tested",
+                _cell(f.needs_briefly) or "every part tested",
                 where,
             )
         )
@@ -125,5 +125,7 @@ def show(card: Scorecard, pages: list[str]):
 
     lines = _markdown(table(card, pages))
     for f in findings(card):
-        lines += ["", f":::{{dropdown}} Claim {_cell(f.claim)}: **{f.verdict}**", *_markdown(parts_table(f)), ":::"]
+        need = [f"To test the parts not tested here: {f.needs}.", ""] if f.needs else []
+        title = f":::{{dropdown}} Claim {_cell(f.claim)}: **{f.verdict}**"
+        lines += ["", title, *need, *_markdown(parts_table(f)), ":::"]
     return Markdown("\n".join(lines))
