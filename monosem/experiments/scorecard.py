@@ -86,7 +86,8 @@ def _cell(text: str) -> str:
 def table(card: Scorecard, pages: list[str]) -> pd.DataFrame:
     """One row per claim: the claim in a few words, the verdict (over the parts that could be tested), the paper's
     headline number beside this build's, what it would take to test the parts that could not be tested here
-    (from their gates, briefly: the parts below say it in full), and where the book shows it (MyST cross-references to the chapter page and the figure)."""
+    (from their gates, briefly: the parts below say it in full), and where the book shows it (MyST
+    cross-references to the chapter page and the figure)."""
     page = {id(f): page_of(name, pages) for name, fs in card.findings.items() for f in fs}
     rows = []
     for f in findings(card):
