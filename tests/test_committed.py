@@ -12,7 +12,7 @@ from conftest import make_result
 from monosem import pipeline
 from monosem.cache import Cache
 from monosem.experiments import basins
-from monosem.profiles import PROFILES, get_profile
+from monosem.profiles import get_profile
 from monosem.version import RESULTS_VERSION, __version__
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,7 +22,11 @@ RETRAIN = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(p for p in PROFILES if (ROOT / "results" / p).is_dir()))
+# the profiles whose results are committed (.gitignore keeps the others' caches out of the repository)
+COMMITTED = ("long", "paper")
+
+
+@pytest.mark.parametrize("name", [p for p in COMMITTED if (ROOT / "results" / p).is_dir()])
 def test_every_committed_result_is_read_by_the_current_code(name):
     stale = pipeline.stale_results(get_profile(name), ROOT / "results" / name)
     assert not stale, (

@@ -37,7 +37,7 @@ def test_a_sparse_config_has_its_density_in_the_dict_and_the_key():
     sparse = cfg.replace(weight_density=0.5)
     assert sparse.to_dict()["weight_density"] == 0.5
     assert make_sweep("S", sparse, seed=(0,)).key("v") != make_sweep("S", cfg, seed=(0,)).key("v")
-    assert {f.name for f in dataclasses.fields(ModelConfig)} == {*OLD_FIELDS, "weight_density"}
+    assert {f.name for f in dataclasses.fields(ModelConfig)} == {*OLD_FIELDS, "weight_density", "weight_clamp"}
 
 
 @pytest.mark.parametrize("density", [0.0, -0.5, 1.5, float("nan")])
