@@ -137,17 +137,17 @@ ms.tables.summary_tables({"LR1": res.lr1, "LR2": res.lr2})
 # The constants live in `monosem.results`, with their reasons. A rule like this errs two ways, and we measure
 # both on this chapter's models.
 #
-# *False alarms.* A settled model trained on must still be called settled. We take every final LR1 and LR2 model
-# and train it on at {glue:text}`continue_lr:g` times its own learning rate, without bias decay, for a quarter of
-# its run ({glue:text}`continue_steps:,` steps, each model on its own seed's data stream: the seed also fixes the
-# projection the model was trained on), and apply the rule between the first and the last snapshot of that
-# continuation that are read at rest, so that the noise of the model's own learning rate is in the comparison, as
-# it is in the rule. Over the models the rule had called settled at the end of their run it calls
-# {glue:text}`false_alarms` unsettled; the issue that set the rule asks for at most
-# {glue:text}`false_alarm_bar_pct:.0f` %. The largest fall of the held-out loss over a continuation is
-# {glue:text}`continue_max_fall` (over every continued model, settled or not). A tiny learning rate would not do
-# for this test: the final weights are those at the top of the schedule, and at a tiny learning rate a model sinks
-# from there to the bottom of its basin, a real movement the rule would rightly report. (The continuations took
+# *False alarms.* A settled model trained on must still be called settled. We take every final LR1 and LR2 model and
+# train it on at its own learning rate, without bias decay, for a quarter of its run ({glue:text}`continue_steps:,`
+# steps, each model on its own seed's data stream: the seed also fixes the projection the model was trained on), and
+# apply the rule between the first and the last snapshot of that continuation that are read at rest, so that the
+# noise of the model's own learning rate is in the comparison, as it is in the rule. Over the models the rule had
+# called settled at the end of their run it calls {glue:text}`false_alarms` unsettled; we ask of the rule at most
+# {glue:text}`false_alarm_bar_pct:.0f` %, and a rate over a handful of models says little (the `long` profile trains
+# the same models eight times longer). The largest fall of the held-out loss over a continuation is
+# {glue:text}`continue_max_fall` (over every continued model, settled or not). A tiny learning rate would not do for
+# this test: the final weights are those at the top of the schedule, and at a tiny learning rate a model sinks from
+# there to the bottom of its basin, a real movement the rule would rightly report. (The continuations took
 # {glue:text}`continue_minutes:.1f` min of training.)
 #
 # *Detection.* A model still learning must be called unsettled. A model whose held-out loss fell by more than
