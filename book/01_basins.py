@@ -144,7 +144,7 @@ ms.tables.summary_tables({"LR1": res.lr1, "LR2": res.lr2})
 # noise of the model's own learning rate is in the comparison, as it is in the rule. Over the models the rule had
 # called settled at the end of their run it calls {glue:text}`false_alarms` unsettled; we ask of the rule at most
 # {glue:text}`false_alarm_bar_pct:.0f` %, and a rate over a handful of models says little (the `long` profile trains
-# the same models eight times longer). The largest fall of the held-out loss over a continuation is
+# the `cpu` models eight times longer). The largest fall of the held-out loss over a continuation is
 # {glue:text}`continue_max_fall` (over every continued model, settled or not). A tiny learning rate would not do for
 # this test: the final weights are those at the top of the schedule, and at a tiny learning rate a model sinks from
 # there to the bottom of its basin, a real movement the rule would rightly report. (The continuations took
