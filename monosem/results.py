@@ -159,14 +159,8 @@ class SweepResult:
             )
         if self.snap_heldout.shape[1] < 2:
             raise ValueError(f"sweep {self.sweep.name!r} has fewer than two snapshots: it cannot show settling")
-        before, last = self.snap_heldout[:, -2].double(), self.snap_heldout[:, -1].double()
-        return pd.DataFrame(
-            {
-                "loss change": ((last - before) / last).tolist(),
-                "mono change": (self.snap_mono[:, -1] - self.snap_mono[:, -2]).double().tolist(),
-                "loss / constant": (last / self.heldout_const.double()).tolist(),
-            }
-        )
+        h, m = self.snap_heldout, self.snap_mono
+        return settling_between(h[:, -2], h[:, -1], m[:, -2], m[:, -1], self.heldout_const)
 
     def converged(self) -> Tensor:
         """Which instances have settled (the rule: SETTLE_LOSS, SETTLE_MONO, LEARNED), (n,) bool. A rising loss
@@ -214,6 +208,22 @@ class MissingWeightsError(LookupError):
 
 class MissingHeldoutError(LookupError):
     """A result trained before held-out losses were recorded was asked whether it has settled."""
+
+
+def settling_between(
+    before_loss: Tensor, after_loss: Tensor, before_mono: Tensor, after_mono: Tensor, const: Tensor
+) -> pd.DataFrame:
+    """The rule's three columns between two snapshots, one row per model: the relative change of the held-out loss
+    (over the later loss; negative: falling), the change of # mono / # features, and the later loss over the
+    constant-output loss."""
+    before_loss, after_loss, const = before_loss.double(), after_loss.double(), const.double()
+    return pd.DataFrame(
+        {
+            "loss change": ((after_loss - before_loss) / after_loss).tolist(),
+            "mono change": (after_mono.double() - before_mono.double()).tolist(),
+            "loss / constant": (after_loss / const).tolist(),
+        }
+    )
 
 
 def settled(settling: pd.DataFrame) -> pd.Series:

@@ -28,7 +28,7 @@ from monosem import training
 from monosem.cache import Cache
 from monosem.config import Sweep
 from monosem.optim import T_MAX
-from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, WEIGHT_ARRAYS, SweepResult, settled
+from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, WEIGHT_ARRAYS, SweepResult, settled, settling_between
 
 # The continuation: the model's own learning rate (times this), no bias decay, for a quarter of the run (a doubling
 # would cost as much as the run itself; a quarter keeps chapter 1's two sweeps within about 2 minutes at `cpu`). Not
@@ -47,20 +47,7 @@ STILL_LEARNING = 2.0
 DROPPED = (*WEIGHT_ARRAYS, "snap_r")
 
 
-def between(
-    before_loss: Tensor, after_loss: Tensor, before_mono: Tensor, after_mono: Tensor, const: Tensor
-) -> pd.DataFrame:
-    """The rule's three columns (as `SweepResult.settling` names them) between two snapshots, one row per model:
-    the relative change of the held-out loss (over the later loss; negative: falling), the change of # mono /
-    # features, and the later loss over the constant-output loss."""
-    before_loss, after_loss, const = before_loss.double(), after_loss.double(), const.double()
-    return pd.DataFrame(
-        {
-            "loss change": ((after_loss - before_loss) / after_loss).tolist(),
-            "mono change": (after_mono.double() - before_mono.double()).tolist(),
-            "loss / constant": (after_loss / const).tolist(),
-        }
-    )
+between = settling_between  # the rule's columns between any two snapshots (`monosem.results`)
 
 
 def snapshot_index(result: SweepResult, step: int) -> int:
