@@ -5,7 +5,8 @@ loss is the sum of squared errors over output dimensions, averaged over the batc
 during the first half of training the bias decays after every step as b <- b (1 - bias_decay * lr) with
 the *base* learning rate. The loss is recorded every 16 steps; the mean bias and the number of
 monosemantic neurons and every neuron's r_i, with that step's loss, at steps 1, 2, 4, ... (and at the last step),
-and for each of them the loss on a fixed held-out set, taken where the model is at rest (`rest_steps`).
+and for each of them the loss on a fixed held-out set, taken where the model is at rest (`rest_steps`); from 2^11
+steps on, the number of monosemantic neurons there is the mean over one period of the lr schedule (`mono_steps`).
 A sparse model (`weight_density` < 1) trains in the same loop: its connectivity masks live in the model, which
 zeroes the missing weights at initialisation and their gradients at every step (`monosem.model`).
 """
@@ -82,6 +83,29 @@ def rest_steps(snaps: list[int], n_steps: int) -> list[int]:
     return [s - T_MAX if s >= 2 * T_MAX else s for s in snaps]
 
 
+# The points of the lr schedule's last period (evenly spaced, the snapshot itself the last) over which a snapshot's
+# # mono / # features is averaged. At high lr the count swings with the schedule: LR1 at `long` (2^17 steps),
+# continued for six periods, counts 0.58-0.63 at the bottom of every period and 0.75-0.79 at the top at lr 0.03
+# (0.67-0.71 and 0.70-0.73 at lr 0.01; the same at both ends of every period at lr <= 0.005), so a count taken at one
+# point moves by more than the settledness rule's SETTLE_MONO between two doublings of a model that has stopped
+# changing; the mean over the period's eight points moved by at most 0.01 over the six periods.
+MONO_POINTS = 8
+
+
+def mono_steps(snaps: list[int], n_steps: int) -> list[tuple[int, ...]]:
+    """The steps whose # mono / # features each snapshot's `snap_mono` averages: from 2^11 steps on (in runs at
+    least that long, like `rest_steps`), MONO_POINTS evenly spaced over the period of the lr schedule that ends at
+    the snapshot (which is the last of them); earlier snapshots, and every snapshot of a shorter run, their own
+    step only. Every snapshot's `snap_r` and `snap_bias` are its own step's."""
+    period = 2 * T_MAX
+    if n_steps < 2 * period:
+        return [(s,) for s in snaps]
+    return [
+        tuple(s - period + period * (i + 1) // MONO_POINTS for i in range(MONO_POINTS)) if s >= 2 * period else (s,)
+        for s in snaps
+    ]
+
+
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -133,7 +157,7 @@ def train(
     losses = torch.empty(n_inst, len(loss_steps), device=device)
     snaps = snapshot_steps(n_steps)
     snap_index = {s: j for j, s in enumerate(snaps)}
-    snap_mono = torch.empty(n_inst, len(snaps), device=device)
+    snap_mono = torch.zeros(n_inst, len(snaps), device=device)
     snap_r = torch.empty(n_inst, len(snaps), base.d_hidden, device=device)
     snap_bias = torch.empty(n_inst, len(snaps), device=device)
     snap_loss = torch.empty(n_inst, len(snaps), device=device)
@@ -141,6 +165,10 @@ def train(
     heldout_at: dict[int, list[int]] = {}
     for j, rest in enumerate(rest_steps(snaps, n_steps)):
         heldout_at.setdefault(rest, []).append(j)
+    mono_at: dict[int, list[tuple[int, float]]] = {}
+    for j, points in enumerate(mono_steps(snaps, n_steps)):
+        for point in points:
+            mono_at.setdefault(point, []).append((j, 1 / len(points)))
 
     start = time.perf_counter()
     with numerics(device, tf32):
@@ -156,9 +184,13 @@ def train(
             if step + 1 in snap_index:
                 j = snap_index[step + 1]
                 snap_r[:, j] = model_monosemanticity(model, data.proj, base.task)
-                snap_mono[:, j] = mono_per_feature(snap_r[:, j], base.n_features)
                 snap_bias[:, j] = model.b_in.mean(-1)
                 snap_loss[:, j] = loss
+            if step + 1 in mono_at:
+                r_now = snap_r[:, j] if step + 1 in snap_index else model_monosemanticity(model, data.proj, base.task)
+                mono_now = mono_per_feature(r_now, base.n_features)
+                for j_mean, weight in mono_at[step + 1]:
+                    snap_mono[:, j_mean] += weight * mono_now
             if step + 1 in heldout_at:
                 value, heldout_const = heldout_loss(model, data)
                 for j in heldout_at[step + 1]:

@@ -5,7 +5,8 @@ import torch
 
 from monosem.config import make_sweep
 from monosem.profiles import get_profile
-from monosem.training import snapshot_steps, train
+from monosem import training
+from monosem.training import mono_steps, rest_steps, snapshot_steps, train
 
 CI = get_profile("ci")
 
@@ -60,6 +61,44 @@ def test_bias_decay_acts_in_the_first_half_only():
 def test_snapshot_steps():
     assert snapshot_steps(16) == [1, 2, 4, 8, 16]
     assert snapshot_steps(20) == [1, 2, 4, 8, 16, 20]
+
+
+def test_rest_and_mono_steps():
+    snaps = snapshot_steps(2**13)
+    # the held-out loss half a period (2^9 steps) before every snapshot from 2^10 on: the bottom of the schedule
+    assert rest_steps(snaps, 2**13) == [*snaps[:10], 2**9, 2**11 - 2**9, 2**12 - 2**9, 2**13 - 2**9]
+    assert rest_steps(snaps[:12], 2**11) == [*snaps[:10], 2**9, 2**11 - 2**9]
+    assert rest_steps(snaps[:11], 2**10) == snaps[:11]
+    points = mono_steps(snaps, 2**13)
+    assert points[:11] == [(s,) for s in snaps[:11]]
+    for s, p in zip(snaps[11:], points[11:], strict=True):
+        # eight evenly spaced points over the period that ends at the snapshot, the snapshot itself the last
+        assert p == tuple(range(s - 7 * 2**7, s + 1, 2**7))
+    assert mono_steps(snaps[:11], 2**10) == [(s,) for s in snaps[:11]]
+
+
+def test_snap_mono_is_the_mean_over_its_points(monkeypatch):
+    # a stand-in r that makes the c-th evaluation count c monosemantic neurons, so every mean is known exactly
+    calls = []
+
+    def fake_r(model, proj, task):
+        calls.append(len(calls))
+        r = torch.zeros(model.n_inst, model.W_in.shape[-1])
+        r[:, : len(calls) % (r.shape[1] + 1)] = 1.0
+        return r
+
+    monkeypatch.setattr(training, "model_monosemanticity", fake_r)
+    n_steps = 2**12
+    result = train(make_sweep("M", CI.base(n_steps=n_steps), seed=(0,)), progress=False)
+    snaps = snapshot_steps(n_steps)
+    evaluated = sorted({s for points in mono_steps(snaps, n_steps) for s in points} | set(snaps))
+    count = {step: (c + 1) % (result.configs[0].d_hidden + 1) for c, step in enumerate(evaluated)}
+    n_features = result.configs[0].n_features
+    for j, points in enumerate(mono_steps(snaps, n_steps)):
+        expected = sum(count[p] for p in points) / len(points) / n_features
+        assert float(result["snap_mono"][0, j]) == pytest.approx(expected, rel=1e-6)
+        # r and the bias stay the snapshot's own
+        assert int(result["snap_r"][0, j].sum()) == count[snaps[j]]
 
 
 def test_result_shapes_and_traces():
