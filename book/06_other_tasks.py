@@ -149,7 +149,7 @@ ms.plotting.loss_against_mono({"LR5": res.lr5, "D1": res.d1}, lines=ms.other_tas
 # from all n! orderings of n unrelated values. The least against the most monosemantic of them:
 # {glue:text}`lvm_gap_text` (the gap relative to the latter's loss). The paper's figures cannot tell whether its
 # own low-monosemanticity models had left the plateau: its Fig. 22 shows final losses up to about 2.5 at N = 512,
-# where the best constant output's loss is about 2.6.
+# where the best constant output's loss is {glue:text}`constant_loss_abs_paper:.2f`.
 #
 # ## The absolute value: bias decay
 #

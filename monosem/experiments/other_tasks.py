@@ -769,6 +769,7 @@ def numbers(res: OtherTasks) -> dict[str, Any]:
     out["lvm_critical"] = _critical(lvm["n"])
     out["n_abs_models"] = len(models)
     out["constant_loss_abs"] = constant_loss(abs_cfg)
+    out["constant_loss_abs_paper"] = constant_loss(lr5_paper)
     stuck = [m for m in models if m.plateau]
     out["n_plateau"] = len(stuck)
     out["plateau_list"] = _labels(stuck)
