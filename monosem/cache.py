@@ -84,6 +84,11 @@ class Cache:
     def path(self, sweep: Sweep) -> Path:
         return self.root / f"{sweep.name}-{sweep.key(self.version)[:16]}.pt"
 
+    def checkpoint_path(self, sweep: Sweep) -> Path:
+        """Where the state of `sweep` in training is saved every `training.CHECKPOINT_EVERY` steps: beside its
+        result, under the same key, removed when it is done."""
+        return self.path(sweep).with_suffix(".ckpt")
+
     def exists(self, sweep: Sweep) -> bool:
         return self.path(sweep).exists()
 
@@ -152,7 +157,8 @@ class Cache:
         progress: bool = True,
     ) -> SweepResult:
         """The cached result of `sweep` if there is one (or its instances within a cached multi-seed version of
-        it, `seeded`), else train it (with `train`, by default `monosem.training.train`) and cache it."""
+        it, `seeded`), else train it (with `train`, by default `monosem.training.train`, which saves checkpoints at
+        `checkpoint_path` and resumes from one) and cache it."""
         if self.exists(sweep):
             try:
                 return self.load(sweep)
@@ -173,7 +179,10 @@ class Cache:
                     return self.load(sweep)
                 except CacheError as err:
                     self._set_aside(err, sweep)
-            result = (train or training.train)(sweep, device=device, progress=progress)
+            if train is None:  # the library's trainer resumes from the sweep's checkpoint, if a stop left one
+                result = training.train(sweep, device=device, progress=progress, checkpoint=self.checkpoint_path(sweep))
+            else:
+                result = train(sweep, device=device, progress=progress)
             try:
                 path = self.save(result)
             except CacheError as err:

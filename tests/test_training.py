@@ -3,9 +3,9 @@
 import pytest
 import torch
 
+from monosem import training
 from monosem.config import make_sweep
 from monosem.profiles import get_profile
-from monosem import training
 from monosem.training import mono_steps, rest_steps, snapshot_steps, train
 
 CI = get_profile("ci")
@@ -112,3 +112,61 @@ def test_result_shapes_and_traces():
     assert (result["final_loss"] < 0.5 * result["loss"][:, 0]).all()
     assert float(result["final_loss"].min()) < cfg.n_features * cfg.eps / 3
     assert result.mono_per_feature().shape == (n,)
+
+
+def _stop_at(monkeypatch, stop_step):
+    """Make training stop (as a Ctrl-C would) when it reaches `stop_step`, once."""
+    real = training.lr_factor
+    stopped = []
+
+    def lr_factor(step, *args):
+        if step == stop_step and not stopped:
+            stopped.append(step)
+            raise KeyboardInterrupt
+        return real(step, *args)
+
+    monkeypatch.setattr(training, "lr_factor", lr_factor)
+
+
+@pytest.mark.parametrize("axes", [{"lr": (0.003, 0.03)}, {"seed": (0, 1), "eps": (1 / 16, 1 / 64)}])
+def test_a_stopped_sweep_resumes_from_its_checkpoint_bit_for_bit(tmp_path, monkeypatch, axes):
+    sweep = make_sweep("R", CI.base(n_steps=2**11, lr=0.01), **axes)
+    whole = train(sweep, progress=False)
+    ckpt = tmp_path / "R.ckpt"
+    _stop_at(monkeypatch, 1500)  # after the checkpoint at 2^10 and a snapshot-mean point, before the next
+    with pytest.raises(KeyboardInterrupt):
+        train(sweep, progress=False, checkpoint=ckpt, checkpoint_every=2**10)
+    assert ckpt.exists()
+    resumed = train(sweep, progress=False, checkpoint=ckpt, checkpoint_every=2**10)
+    assert resumed.meta["resumed_at"] == 2**10 and not ckpt.exists()
+    for name, value in whole.arrays.items():
+        assert torch.equal(value, resumed[name]), name
+
+
+def test_a_checkpoint_of_another_sweep_is_not_resumed(tmp_path, monkeypatch):
+    ckpt = tmp_path / "S.ckpt"
+    _stop_at(monkeypatch, 300)
+    with pytest.raises(KeyboardInterrupt):
+        train(make_sweep("S", CI.base(n_steps=512), lr=(0.01,)), progress=False, checkpoint=ckpt, checkpoint_every=256)
+    other = make_sweep("S", CI.base(n_steps=512), lr=(0.02,))
+    with pytest.warns(UserWarning, match="another sweep"):
+        result = train(other, progress=False, checkpoint=ckpt, checkpoint_every=256)
+    assert "resumed_at" not in result.meta
+    assert torch.equal(result["W_in"], train(other, progress=False)["W_in"])
+    ckpt.write_bytes(b"not a checkpoint")
+    with pytest.warns(UserWarning, match="cannot read"):
+        train(other, progress=False, checkpoint=ckpt)
+
+
+def test_the_cache_trains_through_a_checkpoint_beside_the_result(tmp_path, monkeypatch):
+    from monosem.cache import Cache
+
+    cache = Cache(tmp_path)
+    sweep = make_sweep("C", CI.base(n_steps=2 * training.CHECKPOINT_EVERY), lr=(0.01,))
+    _stop_at(monkeypatch, training.CHECKPOINT_EVERY + 1)
+    with pytest.raises(KeyboardInterrupt):
+        cache.get_or_train(sweep, progress=False)
+    assert cache.checkpoint_path(sweep).exists() and not cache.exists(sweep)
+    result = cache.get_or_train(sweep, progress=False)
+    assert result.meta["resumed_at"] == training.CHECKPOINT_EVERY
+    assert cache.exists(sweep) and not cache.checkpoint_path(sweep).exists()
