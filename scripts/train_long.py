@@ -38,6 +38,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="long")
     parser.add_argument("--budget", type=float, default=None, metavar="MINUTES")
+    parser.add_argument(
+        "--reverse",
+        action="store_true",
+        help="take the sweeps last first: a second process beside one in order (each one thread, "
+        "OMP_NUM_THREADS=1) uses both cores of a small machine without the two waiting on one sweep",
+    )
     args = parser.parse_args()
     profile = get_profile(args.profile)
     cache = Cache.for_profile(profile.name)
@@ -46,7 +52,8 @@ def main() -> int:
         raise SystemExit("set MONOSEM_RESULTS to a cache outside the checkout: results/ holds the committed exports")
     weights = pipeline.weights_needed()
     start = time.perf_counter()
-    for sweep in runner.distinct(pipeline.chapter_sweeps(profile), cache):
+    sweeps = runner.distinct(pipeline.chapter_sweeps(profile), cache)
+    for sweep in reversed(sweeps) if args.reverse else sweeps:
         committed = target.path(sweep)
         if committed.exists() and not cache.exists(sweep):
             continue  # trained and committed before; the book reads it from results/
