@@ -9,7 +9,8 @@ command resumes from the cache. A worker that dies has its task run again (Ray's
 raised by the training code itself is not retried: it stops the run, with everything finished kept.
 
 Every node needs this library at the driver's version (a task refuses to train otherwise: the cache key
-holds the version) and the training stack (`pip install -r requirements.txt`); see the README.
+holds the version) and the training stack (`pip install -r requirements.txt`); see the book's page "Running at
+scale" (book/scale.md).
 """
 
 from __future__ import annotations
@@ -284,7 +285,8 @@ def _connect(ray: Any, address: str) -> None:
         if any("AuthenticationError" in f"{type(c).__name__} {c}" for c in causes):
             raise ValueError(
                 f"the Ray cluster at {address} asks for its authentication token: set RAY_AUTH_MODE=token, with "
-                "the head node's ~/.ray/auth_token here too or its contents in RAY_AUTH_TOKEN (see the README)"
+                "the head node's ~/.ray/auth_token here too or its contents in RAY_AUTH_TOKEN "
+                "(see book/scale.md, Running at scale)"
             ) from None
         raise ValueError(f"cannot connect to the Ray cluster at {address}: {_one_line(err)}") from None
 

@@ -25,7 +25,8 @@ from monosem.config import Sweep
 from monosem.results import compact
 from monosem.training import default_device, step_flops
 
-# What a 2-core CPU reaches on these models (README benchmark), to say what training the paper there means.
+# What a 2-core CPU reaches on these models (the benchmark on the book's Performance page, book/performance.md),
+# to say what training the paper there means.
 CPU_FLOPS = 1.3e11
 
 
@@ -77,7 +78,8 @@ def refuse_gpu_sized(cache: Cache, todo: list[Sweep], label: str) -> None:
     raise RunnerError(
         f"{len(todo)} sweeps of the {label} profile are not in {cache.root} ({names}): "
         f"{total / 1e15:.0f} PFLOP of training, about {total / CPU_FLOPS / 86400:.0f} days on a 2-core CPU. "
-        "Train them on a GPU (see the README), use --profile cpu, or pass --allow-cpu to train here anyway"
+        "Train them on a GPU (see book/scale.md, Running at scale), use --profile cpu, or pass --allow-cpu to train "
+        "here anyway"
     )
 
 

@@ -1,7 +1,7 @@
 """Faults that lose work, hang or race (issue 27), each injected: a listener that is not Ray, a cache that cannot
 be written or a full disk, a failing chapter, two processes at once, a flipped byte, a spent budget, and bad
-arguments. Each test checks what the user sees and that nothing trained is lost. The README's reliability table
-names the test of each fault."""
+arguments. Each test checks what the user sees and that nothing trained is lost. The reliability table of
+book/scale.md ("When something goes wrong") names the test of each fault."""
 
 import errno
 import os
