@@ -21,8 +21,8 @@ import monosem.training
 from monosem import cache as cache_module
 from monosem import cli, cluster, pipeline, runner
 from monosem.cache import Cache, CacheError, checksum, remove_leftovers
+from monosem.chapters import basins
 from monosem.config import ModelConfig, Sweep
-from monosem.experiments import basins
 from monosem.profiles import get_profile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -256,7 +256,7 @@ import monosem.training
 from conftest import make_result
 from monosem import runner
 from monosem.cache import Cache
-from monosem.experiments import basins
+from monosem.chapters import basins
 from monosem.profiles import get_profile
 
 ci = get_profile("ci")

@@ -9,10 +9,10 @@ import torch
 from conftest import make_result
 
 from monosem import claims
+from monosem.chapters import negative_bias
+from monosem.chapters.negative_bias import NegativeBias
 from monosem.claims import Finding, Part
 from monosem.config import make_sweep
-from monosem.experiments import negative_bias
-from monosem.experiments.negative_bias import NegativeBias
 from monosem.paper import decay_steps
 from monosem.profiles import get_profile
 from monosem.results import SweepResult

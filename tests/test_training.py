@@ -3,9 +3,9 @@
 import pytest
 import torch
 
+from monosem import training
 from monosem.config import make_sweep
 from monosem.profiles import get_profile
-from monosem import training
 from monosem.training import mono_steps, rest_steps, snapshot_steps, train
 
 CI = get_profile("ci")
