@@ -166,7 +166,8 @@ def fake_book(tmp_path, results, monkeypatch):
             raise pipeline.ChapterError(f"chapter {chapter} failed at profile {profile}: RuntimeError: boom")
 
     monkeypatch.setattr(pipeline, "prepare", prepare)
-    monkeypatch.setattr(pipeline, "chapter_sweeps", lambda profile, names=None: [])
+    monkeypatch.setattr(pipeline, "chapters", lambda: ["01_a", "02_b", "03_c"])  # the registry's pages, here
+    monkeypatch.setattr(pipeline, "train", lambda profile, names=None, **kw: None)
     monkeypatch.setattr(
         pipeline.subprocess, "run", lambda cmd, check: done["built"].append(cmd) or subprocess.CompletedProcess(cmd, 1)
     )
