@@ -17,10 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
-from monosem.metrics import (
-    display_order,
-    n_monosemantic,
-)
+from monosem.metrics import display_order, n_monosemantic
 from monosem.results import SweepResult
 
 LABELS = {

@@ -17,10 +17,7 @@ from monosem.chapters import reader
 from monosem.chapters.basins.train import continue_both, sweeps
 from monosem.claims import Finding, Part, settled_gate, spearman, spread
 from monosem.metrics import MONO_THRESHOLD, is_monosemantic
-from monosem.paper import (
-    RISES,
-    log2_steps,
-)
+from monosem.paper import RISES, log2_steps
 from monosem.profiles import Profile
 from monosem.prose import by_lr, converged_lrs, median_by_lr, scale_numbers, seeds_text
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult

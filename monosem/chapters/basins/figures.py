@@ -13,10 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from monosem.figures import LABELS, MONO_LABEL, color_scale
-from monosem.metrics import (
-    MONO_THRESHOLD,
-    is_monosemantic,
-)
+from monosem.metrics import MONO_THRESHOLD, is_monosemantic
 from monosem.results import SETTLE_LOSS, SETTLE_MONO, SweepResult
 
 

@@ -7,10 +7,7 @@ from __future__ import annotations
 from monosem import settling
 from monosem.cache import Cache
 from monosem.config import Sweep
-from monosem.paper import (
-    lr1,
-    lr2,
-)
+from monosem.paper import lr1, lr2
 from monosem.profiles import Profile
 from monosem.results import SweepResult
 

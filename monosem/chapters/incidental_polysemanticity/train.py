@@ -106,7 +106,7 @@ def configs(profile: Profile, m: int) -> list[IncidentalConfig]:
 
 
 def sweeps(profile: Profile) -> list[Sweep]:
-    """Nothing of the toy model: this chapter trains its own model in `run`."""
+    """Nothing of the toy model: this chapter trains its own model (`compute`)."""
     return []
 
 

@@ -24,13 +24,7 @@ from monosem.chapters import reader
 from monosem.chapters.l1.train import RG1_LR, grid, sweeps
 from monosem.claims import Finding, Gate, Part, settled_gate, spread
 from monosem.metrics import POSITIVE_BIAS, n_positive_bias
-from monosem.paper import (
-    DECAY_DONE,
-    RECIPE,
-    decay_left,
-    decay_steps,
-    log2_steps,
-)
+from monosem.paper import DECAY_DONE, RECIPE, decay_left, decay_steps, log2_steps
 from monosem.profiles import Profile
 from monosem.prose import scale_numbers
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult

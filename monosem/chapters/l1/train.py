@@ -7,11 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from monosem.config import Sweep, make_sweep
-from monosem.paper import (
-    RECIPE,
-    lr1,
-    lr3,
-)
+from monosem.paper import RECIPE, lr1, lr3
 from monosem.profiles import Profile
 
 WEIGHTS = {"RG1Z"}

@@ -30,13 +30,7 @@ from monosem.claims import Finding, Gate, Part, settled_gate
 from monosem.data import random_projection
 from monosem.metrics import POSITIVE_BIAS, is_monosemantic, is_positive_bias, single_feature_activations
 from monosem.model import ToyModel
-from monosem.paper import (
-    D_TOL,
-    DECAY_DONE,
-    E_LR,
-    E_ROWS,
-    log2_steps,
-)
+from monosem.paper import D_TOL, DECAY_DONE, E_LR, E_ROWS, log2_steps
 from monosem.profiles import PROFILES, Profile
 from monosem.prose import scale_numbers
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult

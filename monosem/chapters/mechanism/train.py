@@ -7,12 +7,7 @@ from __future__ import annotations
 import math
 
 from monosem.config import Sweep
-from monosem.paper import (
-    RECIPE,
-    e_sweep,
-    lr3,
-    lr_sweep,
-)
+from monosem.paper import RECIPE, e_sweep, lr3, lr_sweep
 from monosem.profiles import Profile
 
 WEIGHTS = {"LR3", "LOWEPS", "E1"}

@@ -29,15 +29,7 @@ from monosem.chapters.negative_bias.train import (
 )
 from monosem.claims import Finding, Gate, Part, settled_gate, spread
 from monosem.metrics import POSITIVE_BIAS, mono_fraction, n_positive_bias
-from monosem.paper import (
-    D_TOL,
-    DECAY_DONE,
-    HARDLY,
-    RECIPE,
-    SAME_LOSS,
-    bias_shrink,
-    decay_left,
-)
+from monosem.paper import D_TOL, DECAY_DONE, HARDLY, RECIPE, SAME_LOSS, bias_shrink, decay_left
 from monosem.profiles import PROFILES, Profile
 from monosem.prose import by_lr, median_by_lr, scale_numbers, seeds_text
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult

@@ -10,11 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from monosem.figures import LABELS, MONO_LABEL, by_value, color_scale, heatmaps, median_line
-from monosem.metrics import (
-    POSITIVE_BIAS,
-    mono_fraction,
-    n_positive_bias,
-)
+from monosem.metrics import POSITIVE_BIAS, mono_fraction, n_positive_bias
 from monosem.results import SweepResult
 
 

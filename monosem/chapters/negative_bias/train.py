@@ -10,14 +10,7 @@ from functools import lru_cache
 
 from monosem.config import ModelConfig, Sweep, make_sweep
 from monosem.model import ToyModel
-from monosem.paper import (
-    RECIPE,
-    lr1,
-    lr2,
-    lr3,
-    lr4,
-    lr_sweep,
-)
+from monosem.paper import RECIPE, lr1, lr2, lr3, lr4, lr_sweep
 from monosem.profiles import PROFILES, Profile
 
 WEIGHTS = {"LR3"}

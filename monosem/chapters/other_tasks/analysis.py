@@ -29,17 +29,7 @@ from monosem.chapters.other_tasks.train import D1_LR, GRIDS, d1, grid, lr5, swee
 from monosem.claims import Finding, Gate, Part, settled_gate, spearman, spread
 from monosem.config import ModelConfig, Sweep
 from monosem.data import feature_probs
-from monosem.paper import (
-    DECAY_DONE,
-    HARDLY,
-    HIGHLY,
-    RECIPE,
-    RISES,
-    SAME_LOSS,
-    decay_left,
-    decay_steps,
-    log2_steps,
-)
+from monosem.paper import DECAY_DONE, HARDLY, HIGHLY, RECIPE, RISES, SAME_LOSS, decay_left, decay_steps, log2_steps
 from monosem.profiles import PROFILES, Profile
 from monosem.prose import lr_list, median_by_lr, scale_numbers
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, Instance, SweepResult

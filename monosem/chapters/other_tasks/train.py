@@ -8,10 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from monosem.config import ModelConfig, Sweep, make_sweep
-from monosem.paper import (
-    RECIPE,
-    lr3,
-)
+from monosem.paper import RECIPE, lr3
 from monosem.profiles import PROFILES, Profile
 
 WEIGHTS = {"RP1"}

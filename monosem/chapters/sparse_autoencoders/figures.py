@@ -12,10 +12,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from monosem.figures import log_ticks
-from monosem.metrics import (
-    display_order,
-    n_monosemantic,
-)
+from monosem.metrics import display_order, n_monosemantic
 
 SAE_MEASURES = {
     "fvu": "fraction of variance unexplained",

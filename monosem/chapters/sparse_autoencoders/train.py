@@ -10,19 +10,10 @@ from torch import Tensor
 
 from monosem.cache import Cache
 from monosem.config import Sweep
-from monosem.paper import (
-    lr1,
-    lr3,
-)
+from monosem.paper import lr1, lr3
 from monosem.profiles import Profile
 from monosem.results import SweepResult
-from monosem.sae import (
-    DATA,
-    Activations,
-    SAEConfig,
-    sae_generator,
-    train_sae,
-)
+from monosem.sae import DATA, Activations, SAEConfig, sae_generator, train_sae
 from monosem.training import default_device
 
 WEIGHTS = {"LR1", "LR3"}

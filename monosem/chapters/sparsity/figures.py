@@ -7,9 +7,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from monosem.figures import LABELS, MARK_STYLES, MONO_LABEL, color_scale
-from monosem.metrics import (
-    mono_fraction,
-)
+from monosem.metrics import mono_fraction
 from monosem.results import SweepResult
 
 

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from monosem.config import Sweep
-from monosem.paper import (
-    e_grid,
-    e_sweep,
-)
+from monosem.paper import e_grid, e_sweep
 from monosem.profiles import Profile
 
 WEIGHTS = {"E1"}

@@ -23,13 +23,7 @@ from monosem.chapters import reader
 from monosem.chapters.width.train import K_LR, ROWS, SPARSE_ROW, _donors, grid, plan, sweeps
 from monosem.claims import Finding, Gate, Part, settled_gate
 from monosem.config import Sweep
-from monosem.paper import (
-    DECAY_DONE,
-    bias_shrink,
-    decay_left,
-    decay_steps,
-    log2_steps,
-)
+from monosem.paper import DECAY_DONE, bias_shrink, decay_left, decay_steps, log2_steps
 from monosem.profiles import PROFILES, Profile
 from monosem.prose import scale_numbers
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, Instance, SweepResult

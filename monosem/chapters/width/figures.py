@@ -12,9 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
 from monosem.figures import MONO_LABEL, color_scale
-from monosem.metrics import (
-    mono_fraction,
-)
+from monosem.metrics import mono_fraction
 from monosem.results import SweepResult
 
 # One trained model: a sweep's result and the model's index in it.

@@ -7,12 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from monosem.config import ModelConfig, Sweep, make_sweep
-from monosem.paper import (
-    lr1,
-    lr2,
-    lr3,
-    lr4,
-)
+from monosem.paper import lr1, lr2, lr3, lr4
 from monosem.profiles import Profile
 
 WEIGHTS: set[str] = set()
