@@ -30,10 +30,9 @@ profile = "auto"
 
 # %% tags=["remove-cell"]
 import monosem as ms
-from monosem import pipeline
 
 P = ms.get_profile(profile)
-card = ms.scorecard.run(P, progress=False)
+card = ms.scorecard.load(P)
 ms.claims.glue_numbers("", ms.scorecard.numbers(card))
 
 # %% [markdown]
@@ -43,4 +42,4 @@ ms.claims.glue_numbers("", ms.scorecard.numbers(card))
 # `ci` profile the models are toys and the verdicts mean nothing; the `cpu` and `paper` builds are the ones to read.
 
 # %% tags=["remove-input"]
-ms.scorecard.show(card, pipeline.chapters())
+ms.scorecard.show(card)

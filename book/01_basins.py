@@ -28,9 +28,9 @@ profile = "auto"
 # %% tags=["remove-cell"]
 import monosem as ms
 
-ms.plotting.use_book_style()
+ms.figures.use_book_style()
 P = ms.get_profile(profile)
-res = ms.basins.run(P)
+res = ms.basins.load(P)
 flat = ms.basins.continuations(res)
 ms.claims.glue_numbers("", ms.basins.numbers(res))
 ms.claims.glue_numbers("", ms.basins.settling_numbers(res, flat))
@@ -51,13 +51,13 @@ ms.claims.glue_numbers("", ms.basins.settling_numbers(res, flat))
 # late in training.
 
 # %% mystnb={"figure": {"caption": "Training traces of LR1 (uniform feature frequencies, zero initial bias), coloured by learning rate: loss (log scale), number of monosemantic neurons per feature, and mean bias, against log2 of the step. Compare with Fig. 3 of the paper.", "name": "fig-lr1-traces"}}
-ms.plotting.training_traces(res.lr1, by="lr")
+ms.figures.training_traces(res.lr1, by="lr")
 
 # %% [markdown]
 # The distribution of the monosemanticity $r_i$ over training, for the most monosemantic LR1 model:
 
 # %% mystnb={"figure": {"caption": "Cumulative fraction of neurons with monosemanticity $r_i$ below a threshold $r_t$, at each snapshot of training (coloured by log2 of the step), for seed 0 of LR1 at the highest learning rate. The jump at r_t = 1 is the population of monosemantic neurons. Compare with Fig. 2 of the paper (a model of batch K1).", "name": "fig-r-cdf"}}
-ms.plotting.r_distribution(res.lr1, ms.basins.most_monosemantic(res.lr1))
+ms.basins.figures.r_distribution(res.lr1, ms.basins.most_monosemantic(res.lr1))
 
 # %% [markdown]
 # ## Single-feature activations
@@ -67,16 +67,16 @@ ms.plotting.r_distribution(res.lr1, ms.basins.most_monosemantic(res.lr1))
 # monosemantic neuron is a single bright pixel in its row; monosemantic neurons line up along a diagonal.
 
 # %% mystnb={"figure": {"caption": "Single-feature activations of the LR1 models (seed 0) at the paper's learning rates 0.001, 0.005 and 0.03 (at a profile without them: its lowest, focus and highest). Neurons sorted by monosemanticity (most monosemantic at the top), features by the neuron they activate most. Compare with Fig. 4 of the paper.", "name": "fig-lr1-heatmaps"}}
-ms.plotting.activation_heatmaps(res.lr1, ms.basins.heatmap_indices(res), by="lr")
+ms.figures.activation_heatmaps(res.lr1, ms.basins.heatmap_indices(res), by="lr")
 
 # %% [markdown]
 # ## Biases of monosemantic and polysemantic neurons
 
 # %% mystnb={"figure": {"caption": "Final bias of every neuron against its monosemanticity $r_i$, for each learning rate of LR1 (seed 0). Orange: monosemantic neurons ($r_i > 0.999$). Compare with Fig. 5 of the paper.", "name": "fig-lr1-bias"}}
-ms.plotting.bias_vs_monosemanticity(res.lr1, ms.basins.first_seed(res.lr1), by="lr")
+ms.basins.figures.bias_vs_monosemanticity(res.lr1, ms.basins.first_seed(res.lr1), by="lr")
 
 # %% mystnb={"figure": {"caption": "Final bias of every neuron, neurons sorted by decreasing monosemanticity $r_i$, for seed 0 of LR1 at each learning rate: monosemantic neurons (left) sit below zero, polysemantic ones (right) above. The paper's Fig. 5 draws it this way.", "name": "fig-lr1-bias-sorted"}}
-ms.plotting.bias_by_rank(res.lr1, ms.basins.first_seed(res.lr1), by="lr")
+ms.basins.figures.bias_by_rank(res.lr1, ms.basins.first_seed(res.lr1), by="lr")
 
 # %% [markdown]
 # Pooled over the {glue:text}`n_models` models, the {glue:text}`c2_n_mono` monosemantic neurons have a median bias of
@@ -92,7 +92,7 @@ ms.plotting.bias_by_rank(res.lr1, ms.basins.first_seed(res.lr1), by="lr")
 # {ref}`sec-settled` below); a claim's part that reads a model still moving cannot be tested at this scale.
 
 # %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature (left) and final loss (right) against the learning rate, zero initial bias, for uniform (LR1: median over seeds, band: their range, where more than one is cached) and power-law (LR2) feature frequencies. Compare with Fig. 1 (left) of the paper.", "name": "fig-lr-final"}}
-ms.plotting.final_against({"LR1 (uniform)": res.lr1, "LR2 (power law)": res.lr2}, by="lr")
+ms.figures.final_against({"LR1 (uniform)": res.lr1, "LR2 (power law)": res.lr2}, by="lr")
 
 # %% [markdown]
 # With uniform frequencies the number of monosemantic neurons per feature goes from
@@ -108,7 +108,7 @@ ms.plotting.final_against({"LR1 (uniform)": res.lr1, "LR2 (power law)": res.lr2}
 # The power-law traces (the paper's Fig. 6):
 
 # %% mystnb={"figure": {"caption": "Training traces of LR2 (power-law feature frequencies, zero initial bias), coloured by learning rate. Compare with Fig. 6 of the paper.", "name": "fig-lr2-traces"}}
-ms.plotting.training_traces(res.lr2, by="lr")
+ms.figures.training_traces(res.lr2, by="lr")
 
 # %% [markdown]
 # Final values for every model of both sweeps:
@@ -157,7 +157,7 @@ ms.tables.summary_tables({"LR1": res.lr1, "LR2": res.lr2})
 # them, over the LR1 and LR2 models.
 
 # %% mystnb={"figure": {"caption": "The settledness rule on this chapter's models: the change of the held-out loss (relative; symmetric log scale) and of the number of monosemantic neurons per feature over a continuation at the model's own learning rate for a quarter of its run (circles: filled where the rule had called the model settled at the end of its run, which it should then still do) and over the doubling of steps from T/4 to T/2 (crosses, red where the model was still learning after T/2: the rule should call them unsettled). The shaded box is where the rule calls a model settled (if its loss is also clearly below the constant-output loss).", "name": "fig-settling"}}
-ms.plotting.settling_changes(ms.basins.settling_table(res, flat))
+ms.basins.figures.settling_changes(ms.basins.settling_table(res, flat))
 
 # %% [markdown]
 # Per model: the changes over the continuation, and over the doubling before the last:
@@ -179,7 +179,7 @@ ms.basins.settle_table(res)
 # ## What we found
 #
 # Each claim is split into the parts the paper states; each part is a test with a named threshold (a constant
-# of `monosem.experiments.basins`, whose comment gives its reason). A part that reads a model that has not
+# of `monosem.chapters.basins`, whose comment gives its reason). A part that reads a model that has not
 # settled ({ref}`sec-settled`) cannot be tested at this scale: it counts neither for nor against the claim. A
 # claim "agrees" when every part that could be tested holds, "partly" when some do, "no" when none does, and
 # is "not testable here" when no part could be tested.

@@ -30,9 +30,9 @@ profile = "auto"
 # %% tags=["remove-cell"]
 import monosem as ms
 
-ms.plotting.use_book_style()
+ms.figures.use_book_style()
 P = ms.get_profile(profile)
-res = ms.negative_bias.run(P)
+res = ms.negative_bias.load(P)
 ms.claims.glue_numbers("", ms.negative_bias.numbers(res))
 
 # %% [markdown]
@@ -43,7 +43,7 @@ ms.claims.glue_numbers("", ms.negative_bias.numbers(res))
 # ## Negative bias against zero bias, learning rate by learning rate
 
 # %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature (left) and final loss (right) against the learning rate, with zero initial bias (LR1, LR2) and with initial bias -1 and bias decay 0.03 (LR3, LR4); LR1 and LR3: median over seeds, band: their range, where more than one is cached. Compare with Fig. 1 and Fig. 10 of the paper.", "name": "fig-neg-final"}}
-ms.plotting.final_against(
+ms.figures.final_against(
     {
         "LR1 (0, uniform)": res.lr1,
         "LR3 (-1, uniform)": res.lr3,
@@ -70,19 +70,19 @@ ms.plotting.final_against(
 # The paper's Fig. 1 puts the two recipes side by side over training:
 
 # %% mystnb={"figure": {"caption": "Number of monosemantic neurons per feature during training, zero initial bias (LR1, left) and initial bias -1 with bias decay (LR3, right), one line per learning rate: the median over seeds, with their range as a band where more than one is cached. Compare with Fig. 1 of the paper.", "name": "fig-fig1-traces"}}
-ms.plotting.mono_traces({"LR1 (zero initial bias)": res.lr1, "LR3 (initial bias -1, decay)": res.lr3})
+ms.negative_bias.figures.mono_traces({"LR1 (zero initial bias)": res.lr1, "LR3 (initial bias -1, decay)": res.lr3})
 
 # %% [markdown]
 # The power-law traces with the negative bias (the paper's Fig. 12):
 
 # %% mystnb={"figure": {"caption": "Training traces of LR4 (power-law frequencies, initial bias -1, bias decay 0.03), coloured by learning rate. Compare with Fig. 12 of the paper.", "name": "fig-lr4-traces"}}
-ms.plotting.training_traces(res.lr4, by="lr")
+ms.figures.training_traces(res.lr4, by="lr")
 
 # %% mystnb={"figure": {"caption": "Training traces of LR3 (initial bias -1, bias decay 0.03 during the first half), coloured by learning rate. The mean bias rises from -1 while the decay is on and then stays. Compare with Fig. 7 of the paper.", "name": "fig-lr3-traces"}}
-ms.plotting.training_traces(res.lr3, by="lr")
+ms.figures.training_traces(res.lr3, by="lr")
 
 # %% mystnb={"figure": {"caption": "Single-feature activations at the profile's focus learning rate with zero initial bias (LR1) and with initial bias -1 and bias decay (LR3), sorted as in the basins chapter.", "name": "fig-neg-heatmaps"}}
-ms.plotting.compare_heatmaps({"LR1": res.lr1, "LR3": res.lr3}, lr=P.lr_focus, seed=0)
+ms.negative_bias.figures.compare_heatmaps({"LR1": res.lr1, "LR3": res.lr3}, lr=P.lr_focus, seed=0)
 
 # %% [markdown]
 # ## How negative must the bias be?
@@ -93,7 +93,7 @@ ms.plotting.compare_heatmaps({"LR1": res.lr1, "LR3": res.lr3}, lr=P.lr_focus, se
 # line marks −√ε, the typical size of a pre-activation at initialisation.
 
 # %% mystnb={"figure": {"caption": "Number of monosemantic neurons per feature (top) and fraction of neurons that are monosemantic (bottom) against the initial mean bias, for the batches of B1-B5 this profile trains (learning rate 0.003, as in Table 1). Dashed: $-\\sqrt{\\varepsilon}$. Compare with Fig. 8-9 of the paper.", "name": "fig-b-sweeps"}}
-ms.plotting.against_bias(res.b_labelled())
+ms.negative_bias.figures.against_bias(res.b_labelled())
 
 # %% [markdown]
 # ## The d + 1 positive-bias neurons
@@ -107,7 +107,7 @@ ms.plotting.against_bias(res.b_labelled())
 # {glue:text}`counts_d2` with everything doubled.
 
 # %% mystnb={"figure": {"caption": "Final biases of every neuron, sorted, for the LR3 models (every seed) and at a second embedding dimension (d doubled alone, and N, d, k doubled), with the 0.05 threshold. Compare with Fig. 11 of the paper.", "name": "fig-d-plus-one"}}
-ms.plotting.sorted_biases({"LR3": res.lr3, "LR3d2, d doubled": res.lr3d2, "LR3x2, N, d, k doubled": res.lr3x2})
+ms.negative_bias.figures.sorted_biases({"LR3": res.lr3, "LR3d2, d doubled": res.lr3d2, "LR3x2, N, d, k doubled": res.lr3x2})
 
 # %% [markdown]
 # ## GeLU
@@ -120,7 +120,7 @@ ms.plotting.sorted_biases({"LR3": res.lr3, "LR3d2, d doubled": res.lr3d2, "LR3x2
 # {glue:text}`gelu_zero_bias_mono:.2f` at zero initial bias.
 
 # %% mystnb={"figure": {"caption": "GeLU sweep over learning rate and initial mean bias (bias decay 0.03): number of monosemantic neurons per feature and final loss against the initial bias, one line per learning rate. Dashed: the GeLU minimum at -0.75. Compare with Fig. 13 of the paper.", "name": "fig-gelu"}}
-ms.plotting.metric_grid(
+ms.negative_bias.figures.metric_grid(
     res.gelu, x="init_bias", hue="lr", mark=ms.negative_bias.GELU_MINIMUM, mark_label="GeLU minimum"
 )
 
@@ -136,7 +136,7 @@ ms.tables.summary_tables(
 # ## What we found
 #
 # Each claim is split into the parts the paper states, each a test with a named threshold (a constant of
-# `monosem.experiments.negative_bias`, with its reason). A part reads minima, so it needs every model it reads
+# `monosem.chapters.negative_bias`, with its reason). A part reads minima, so it needs every model it reads
 # settled; nearly every part also rests on the bias decay, so it needs a run long enough that the decay alone
 # leaves at most {glue:text}`decay_done:.0%` of the initial bias at mid-run. Where either is missing the part
 # "cannot be tested at this scale" and says why: it counts neither for nor against the claim. The verdict is over
@@ -181,4 +181,4 @@ steps = ms.negative_bias.clamp_steps(P)
 steps.style.hide(axis="index").format({c: "{:.2f}" for c in steps.columns[1:]})
 
 # %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature (left) and final loss (right) against the learning rate for LR3 with LAMB's weight clamp at 10 and, where this profile's initial weight norms differ from the paper's, LR3 with the clamp scaled by their ratio (LR3clamp).", "name": "fig-neg-clamp"}}
-ms.plotting.final_against(res.clamp_labelled(), by="lr")
+ms.figures.final_against(res.clamp_labelled(), by="lr")

@@ -29,9 +29,9 @@ profile = "auto"
 # %% tags=["remove-cell"]
 import monosem as ms
 
-ms.plotting.use_book_style()
+ms.figures.use_book_style()
 P = ms.get_profile(profile)
-res = ms.l1.run(P)
+res = ms.l1.load(P)
 ms.claims.glue_numbers("", ms.l1.numbers(res))
 
 # %% [markdown]
@@ -63,13 +63,13 @@ ms.claims.glue_numbers("", ms.l1.numbers(res))
 # ## Training with L1
 
 # %% mystnb={"figure": {"caption": "Training traces of the zero-bias L1 models (RG1Z, blue, darker for a stronger penalty), of the same model without L1 (grey) and of the negative-bias model without L1 (LR3 at the same learning rate, seed 0, red): task loss, number of monosemantic neurons per feature and mean bias against log2 of the step. Compare with Fig. 14 of the paper.", "name": "fig-l1-traces"}}
-ms.plotting.strength_traces(res.rg1z, ms.l1.trace_references(res), by="l1")
+ms.l1.figures.strength_traces(res.rg1z, ms.l1.trace_references(res), by="l1")
 
 # %% [markdown]
 # ## Monosemanticity and loss against the L1 strength
 
 # %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature (left) and final task loss (right) against the L1 strength, with zero initial bias (RG1Z) and with initial bias -1 (RG1, Table 1), both with bias decay 0.03. Dashed: the models without L1, the negative-bias recipe (LR3 at the same learning rate: median over seeds, band: their range, where more than one is cached), RG1Z's l1 = 0 model, and chapter 1's LR1 (zero bias, no decay). Hollow markers: the model had not settled by the end of the run.", "name": "fig-l1-final"}}
-ms.plotting.against_strength(ms.l1.by_label(res), ms.l1.references(res), by="l1")
+ms.l1.figures.against_strength(ms.l1.by_label(res), ms.l1.references(res), by="l1")
 
 # %% [markdown]
 # Without L1 the negative-bias recipe reaches {glue:text}`recipe_mono_spread` monosemantic neurons per feature
@@ -93,7 +93,7 @@ ms.plotting.against_strength(ms.l1.by_label(res), ms.l1.references(res), by="l1"
 # L1 at the same learning rate and seed (the same projection and data), sorted as in the {ref}`ch-basins` chapter.
 
 # %% mystnb={"figure": {"caption": "Single-feature activations of the most monosemantic zero-bias L1 model (RG1Z, left) and of the negative-bias model without L1 at the same learning rate and seed (LR3, right). Neurons sorted by monosemanticity, features by the neuron they activate most.", "name": "fig-l1-heatmaps"}}
-ms.plotting.instance_heatmaps(ms.l1.heatmap_panels(res))
+ms.l1.figures.instance_heatmaps(ms.l1.heatmap_panels(res))
 
 # %% [markdown]
 # The mean final bias of that L1 model's neurons is {glue:text}`best_mean_bias:+.3f` (it started near 0), and
@@ -108,7 +108,7 @@ ms.tables.summary_tables({"RG1Z (zero initial bias)": res.rg1z, "RG1 (initial bi
 # ## What we found
 #
 # The claim is split into the parts the paper states; each part is a test with a named threshold (a constant of
-# `monosem.experiments.l1`, with its reason). The verdict is over the parts that could be tested: "agree" when every
+# `monosem.chapters.l1`, with its reason). The verdict is over the parts that could be tested: "agree" when every
 # one holds, "partly" when some do, "no" when none does. A part can be tested only when every model it reads has
 # settled, by the rule of the {ref}`ch-basins` chapter: over the last doubling of its steps the held-out loss moved
 # by less than {glue:text}`settle_loss:.0%` and # mono / # features by less than {glue:text}`settle_mono:g`, and

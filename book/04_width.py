@@ -28,9 +28,9 @@ profile = "auto"
 # %% tags=["remove-cell"]
 import monosem as ms
 
-ms.plotting.use_book_style()
+ms.figures.use_book_style()
 P = ms.get_profile(profile)
-res = ms.width.run(P)
+res = ms.width.load(P)
 ms.claims.glue_numbers("", ms.width.numbers(res))
 
 # %% [markdown]
@@ -63,13 +63,13 @@ ms.claims.glue_numbers("", ms.width.numbers(res))
 # ## Training traces
 
 # %% mystnb={"figure": {"caption": "Training traces of the K0 (zero initial bias), K1 (initial bias -1, bias decay) and K2 (K1 with power-law frequencies) models, one line per number of neurons k, coloured by k: loss (log scale), number of monosemantic neurons per feature, and mean bias, against log2 of the step. Compare with Fig. 15 (K0, K1) and Fig. 16 (K2) of the paper.", "name": "fig-width-traces"}}
-ms.plotting.width_traces(res.labelled())
+ms.width.figures.width_traces(res.labelled())
 
 # %% [markdown]
 # ## Monosemanticity and loss against the number of neurons
 
 # %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature (left), fraction of neurons that are monosemantic (middle) and final loss (right, log scale) against the number of neurons k (log2 axis), for K0, K1 and K2. Dotted: k = N. Hollow markers: the model had not settled by the end of the run. Compare with Fig. 17 and the loss panels of Fig. 15-16 of the paper.", "name": "fig-width-final"}}
-ms.plotting.against_width(res.labelled(), P.n_features)
+ms.width.figures.against_width(res.labelled(), P.n_features)
 
 # %% [markdown]
 # From k = {glue:text}`k_min` to k = {glue:text}`k_max`, the number of monosemantic neurons per feature goes from
@@ -116,7 +116,7 @@ ms.plotting.against_width(res.labelled(), P.n_features)
 # next figure cost about the same per step.
 
 # %% mystnb={"figure": {"caption": "Sparse K1 models (each layer keeps a fixed random 1/f of its weights, f = 2 or 4 at the cpu and paper profiles, at the batch of the dense model of width N) against the dense K1 models of the previous figure: final loss (log scale), number of monosemantic neurons per feature, and fraction of neurons that are monosemantic, against the number of neurons k. A sparse model has as many weights, and costs as many matmul FLOPs per step in principle, as the dense model at k = N. Hollow markers: the model had not settled.", "name": "fig-width-sparse"}}
-ms.plotting.against_width(res.sparse_labelled(), P.n_features, metrics=("loss", "mono", "fraction"))
+ms.width.figures.against_width(res.sparse_labelled(), P.n_features, metrics=("loss", "mono", "fraction"))
 
 # %% [markdown]
 # The dense model (k = {glue:text}`sparse_base`) ends at a loss of {glue:text}`dense_loss:.3f` with
@@ -134,7 +134,7 @@ ms.width.show_table(res)
 # ## What we found
 #
 # The claim is split into the parts the paper states, each a test with a named threshold (a constant of
-# `monosem.experiments.width`, with its reason). The verdict is over the parts that could be tested: "agree" when every
+# `monosem.chapters.width`, with its reason). The verdict is over the parts that could be tested: "agree" when every
 # one holds, "partly" when some do, "no" when none does. A part can be tested only when every model it reads has
 # settled, by the rule of the {ref}`ch-basins` chapter: over the last doubling of its steps the held-out loss moved
 # by less than {glue:text}`settle_loss:.0%` and # mono / # features by less than {glue:text}`settle_mono:g`, and

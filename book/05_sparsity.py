@@ -28,9 +28,9 @@ profile = "auto"
 # %% tags=["remove-cell"]
 import monosem as ms
 
-ms.plotting.use_book_style()
+ms.figures.use_book_style()
 P = ms.get_profile(profile)
-res = ms.sparsity.run(P)
+res = ms.sparsity.load(P)
 nums = ms.sparsity.numbers(res)
 ms.claims.glue_numbers("", nums)
 
@@ -58,7 +58,7 @@ ms.claims.glue_numbers("", nums)
 # transition begins at εN = d/4 and is nearly complete at εN = 2d.
 
 # %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature against the feature density $\\varepsilon$ (left) and against $\\varepsilon N / d$ (middle), and the fraction of neurons that are monosemantic against $\\varepsilon$ (right), one line per Table 1 row (darker: faster bias decay; hollow: not settled). Vertical lines: the paper's $\\varepsilon N = d/4$ (the transition begins), $\\varepsilon N = d$ and $\\varepsilon N = 2d$ (nearly complete). Shaded: where this run's transition row falls from 90 % to 10 % of its peak. Compare with Fig. 18 of the paper.", "name": "fig-eps-mono"}}
-ms.plotting.against_density(
+ms.sparsity.figures.against_density(
     res.labelled(),
     {"εN = d/4": ms.sparsity.PAPER_START, "εN = d": 1.0, "εN = 2d": ms.sparsity.PAPER_END},
     span=(nums["start"], nums["end"]),
@@ -95,7 +95,7 @@ table.style.hide(axis="index").format(
 # fallen halfway, or by less than {glue:text}`min_fall:.0%` in all).
 
 # %% mystnb={"figure": {"caption": "Training traces of the transition row, coloured by the feature density $\\varepsilon$ (log scale): loss, number of monosemantic neurons per feature and mean bias against log2 of the step. Compare with Fig. 19 of the paper (batch E3).", "name": "fig-eps-traces"}}
-ms.plotting.training_traces(res.rows[ms.sparsity.trace_row(res.rows, P)], by="eps")
+ms.figures.training_traces(res.rows[ms.sparsity.trace_row(res.rows, P)], by="eps")
 
 # %% [markdown]
 # ## Near the boundary εN = d
@@ -106,7 +106,7 @@ ms.plotting.training_traces(res.rows[ms.sparsity.trace_row(res.rows, P)], by="ep
 
 # %% mystnb={"figure": {"caption": "Single-feature activations of the E1 models at the density nearest $\\varepsilon N = d$ and its neighbours on the grid; neurons sorted by monosemanticity, features by the neuron they activate most. Compare with Fig. 20 of the paper.", "name": "fig-eps-heatmaps"}}
 e1 = res.rows[ms.sparsity.HEATMAP_ROW] if ms.sparsity.HEATMAP_ROW in res.rows else next(iter(res.rows.values()))
-ms.plotting.activation_heatmaps(e1, ms.sparsity.boundary_indices(e1), by="eps")
+ms.figures.activation_heatmaps(e1, ms.sparsity.boundary_indices(e1), by="eps")
 
 # %% [markdown]
 # ## How much bias the decay leaves
@@ -139,7 +139,7 @@ ms.tables.summary_tables(res.labelled())
 # ## What we found
 #
 # Claim 8 is split into the parts the paper states, each a test with a named threshold (a constant of
-# `monosem.experiments.sparsity`, with its reason). A part is tested only where every model it reads has settled
+# `monosem.chapters.sparsity`, with its reason). A part is tested only where every model it reads has settled
 # and its row's decay has done its job; otherwise it "cannot be tested at this scale" (the table says why) and
 # counts neither for nor against. The verdict is over the parts that could be tested: "agree" when every one
 # holds, "not testable here" when none could be tested. "Learns more slowly" compares the steps at which the loss

@@ -29,9 +29,9 @@ profile = "auto"
 # %% tags=["remove-cell"]
 import monosem as ms
 
-ms.plotting.use_book_style()
+ms.figures.use_book_style()
 P = ms.get_profile(profile)
-res = ms.other_tasks.run(P)
+res = ms.other_tasks.load(P)
 ms.claims.glue_numbers("", ms.other_tasks.numbers(res))
 
 # %% [markdown]
@@ -79,7 +79,7 @@ ms.claims.glue_numbers("", ms.other_tasks.numbers(res))
 # ## The re-projector
 
 # %% mystnb={"figure": {"caption": "Training traces of RP1 (the random re-projector; initial mean bias -1, bias decay 0.03), coloured by learning rate: loss (log scale), number of monosemantic neurons per feature and mean bias against log2 of the step. Compare with Fig. 21 of the paper.", "name": "fig-rp1-traces"}}
-ms.plotting.training_traces(res.rp1, by="lr")
+ms.figures.training_traces(res.rp1, by="lr")
 
 # %% [markdown]
 # At the end of training RP1 has {glue:text}`rp1_mono` monosemantic neurons per feature, at final losses
@@ -94,7 +94,7 @@ ms.plotting.training_traces(res.rp1, by="lr")
 # by side, with the absolute-value models of LR5:
 
 # %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature (left) and final loss (right) against the learning rate, for the re-projector (RP1, k = 2N), the decoder (LR3 of chapter 2, k = 2N; median over seeds, band: their range, where more than one is cached) and the absolute-value task (LR5, k = 4N), all with initial mean bias -1 and bias decay 0.03. The tasks' losses are not comparable with each other (the re-projector has d outputs, the others N).", "name": "fig-other-final"}}
-ms.plotting.final_against(
+ms.figures.final_against(
     {"RP1 (re-projector)": res.rp1, "LR3 (decoder)": res.lr3, "LR5 (absolute value)": res.lr5}, by="lr"
 )
 
@@ -103,7 +103,7 @@ ms.plotting.final_against(
 # monosemanticity, features by the neuron they activate most), so that monosemantic neurons form a diagonal:
 
 # %% mystnb={"figure": {"caption": "Single-feature activations of the RP1 models at the lowest, the focus and the highest learning rate of this profile; neurons sorted by monosemanticity, features by the neuron they activate most.", "name": "fig-rp1-heatmaps"}}
-ms.plotting.activation_heatmaps(res.rp1, ms.other_tasks.heatmap_indices(res.rp1, P), by="lr")
+ms.figures.activation_heatmaps(res.rp1, ms.other_tasks.heatmap_indices(res.rp1, P), by="lr")
 
 # %% [markdown]
 # ## The absolute value: learning rate
@@ -114,7 +114,7 @@ ms.plotting.activation_heatmaps(res.rp1, ms.other_tasks.heatmap_indices(res.rp1,
 # biases and lower losses.
 
 # %% mystnb={"figure": {"caption": "Training traces of LR5 (absolute value, k = 4N, initial mean bias -1, bias decay 0.03), coloured by learning rate: loss (log scale), number of monosemantic neurons per feature (from h_i(F_j) + h_i(-F_j)) and mean bias against log2 of the step. Compare with Fig. 22 of the paper.", "name": "fig-lr5-traces"}}
-ms.plotting.training_traces(res.lr5, by="lr")
+ms.figures.training_traces(res.lr5, by="lr")
 
 # %% [markdown]
 # LR5 ends with {glue:text}`lr5_mono` monosemantic neurons per feature ({glue:text}`lr5_settled` settled), at
@@ -139,7 +139,7 @@ ms.plotting.training_traces(res.lr5, by="lr")
 # {glue:text}`n_plateau` are (those: {glue:text}`plateau_list`). Every LR5 and D1 model:
 
 # %% mystnb={"figure": {"caption": "Final loss against final number of monosemantic neurons per feature for every absolute-value model of LR5 (labelled with its learning rate) and D1 (labelled with its bias decay); hollow: not settled. D1 at decay 0.03 is the same configuration as LR5 at lr 0.007 where both train equally long. Grey: the loss of the best constant output (dashed) and the settledness rule's limit, a fixed fraction of it (dotted): a model above it is on its initial plateau. The paper: lower loss for the more monosemantic solutions (Fig. 22).", "name": "fig-abs-loss-mono"}}
-ms.plotting.loss_against_mono({"LR5": res.lr5, "D1": res.d1}, lines=ms.other_tasks.plateau_lines(res))
+ms.other_tasks.figures.loss_against_mono({"LR5": res.lr5, "D1": res.d1}, lines=ms.other_tasks.plateau_lines(res))
 
 # %% [markdown]
 # Over {glue:text}`lvm_read` (each configuration counted once, of {glue:text}`n_abs_models`), the rank
@@ -157,10 +157,10 @@ ms.plotting.loss_against_mono({"LR5": res.lr5, "D1": res.d1}, lines=ms.other_tas
 # decay, the more monosemantic the model; with a slow decay the negative bias works again.
 
 # %% mystnb={"figure": {"caption": "Training traces of the D1 batch (absolute value, k = 4N, lr 0.007, initial mean bias -1), coloured by the bias decay (log scale); where D1 does not train decay 0.03, that model's traces are LR5's at lr 0.007. Compare with Fig. 23 of the paper.", "name": "fig-d1-traces"}}
-ms.plotting.training_traces(res.d1, by="bias_decay")
+ms.figures.training_traces(res.d1, by="bias_decay")
 
 # %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature (left) and final loss (right) of Table 1's row D1 against the bias decay (absolute value, lr 0.007, initial mean bias -1; the model at decay 0.03 is LR5's at lr 0.007); hollow: not settled. Compare with Fig. 23 of the paper.", "name": "fig-d1-final"}}
-ms.plotting.final_against_models({"D1 (absolute value, lr 0.007)": ms.other_tasks.d1_instances(res)}, by="bias_decay")
+ms.other_tasks.figures.final_against_models({"D1 (absolute value, lr 0.007)": ms.other_tasks.d1_instances(res)}, by="bias_decay")
 
 # %% [markdown]
 # Row D1 ends with {glue:text}`d1_mono` monosemantic neurons per feature (the D1 batch:
@@ -206,7 +206,7 @@ ms.tables.summary_tables(
 # ## What we found
 #
 # Claim 9 is split into the parts the paper states, each a test with a named threshold (a constant of
-# `monosem.experiments.other_tasks`, with its reason). Every part reads the models whose bias decay has done its
+# `monosem.chapters.other_tasks`, with its reason). Every part reads the models whose bias decay has done its
 # job, and is tested only when all of them have settled; otherwise it "cannot be tested at this scale" (the table
 # says why) and counts neither for nor against. The verdict is over the parts that could be tested: "agree" when
 # every one holds, "not testable here" when none could be tested. The rank-correlation parts compare with the

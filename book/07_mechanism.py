@@ -29,9 +29,9 @@ profile = "auto"
 # %% tags=["remove-cell"]
 import monosem as ms
 
-ms.plotting.use_book_style()
+ms.figures.use_book_style()
 P = ms.get_profile(profile)
-res = ms.mechanism.run(P)
+res = ms.mechanism.load(P)
 ms.claims.glue_numbers("", ms.mechanism.numbers(res))
 
 # %% [markdown]
@@ -75,7 +75,7 @@ ms.claims.glue_numbers("", ms.mechanism.numbers(res))
 # feature from the input's projection on the feature's main neuron, explained in the section after next.
 
 # %% mystnb={"figure": {"caption": "Output on a feature of that feature alone against its input amplitude, for two features served by one monosemantic neuron (top) and two served by two (bottom; fewer panels where the model has fewer such features), in the dense model (epsilon = 1/64): total (blue), negative-bias part (orange), positive-bias part (green), the truth (dotted) and the best estimate from the main neuron's read-out (dashed red). Grey lines: the kinks of the feature's own monosemantic neurons. The features are those whose kink is closest to the model's median. Compare with Fig. 24 of the paper.", "name": "fig-mech-dense"}}
-ms.plotting.feature_curves(res.panels_dense)
+ms.mechanism.figures.feature_curves(res.panels_dense)
 
 # %% [markdown]
 # In the dense model {glue:text}`dense_n1` of the {glue:text}`N` features are served by one monosemantic neuron,
@@ -94,7 +94,7 @@ ms.plotting.feature_curves(res.panels_dense)
 # with a steep middle has a second monosemantic neuron with a negative output weight on its own feature.
 
 # %% mystnb={"figure": {"caption": "The same as the previous figure for the low-density model (epsilon = 1/256, E1's recipe at E1's lr otherwise); where the model has no positive-bias neuron, the total hides the negative-bias part. Compare with Fig. 25 of the paper.", "name": "fig-mech-sparse"}}
-ms.plotting.feature_curves(res.panels_sparse)
+ms.mechanism.figures.feature_curves(res.panels_sparse)
 
 # %% [markdown]
 # At ε = 1/{glue:text}`low_eps_inv` {glue:text}`sparse_n1` features are served by one monosemantic neuron and
@@ -106,7 +106,7 @@ ms.plotting.feature_curves(res.panels_sparse)
 # are a distribution, not a number, and they move with the learning rate; the next figure shows both.
 
 # %% mystnb={"figure": {"caption": "Left: the median threshold of the one-neuron features against the learning rate, for LR3 (seed 0, epsilon = 1/64, E1's recipe at every lr) and LOWEPS (epsilon = 1/256); hollow markers: the model cannot be tested (not settled, or its bias decay unfinished); dashed: the paper's values (N = 512); dash-dotted: the optimal one-neuron threshold at this scale. Right: every threshold (histogram) and every second kink (ticks) of the two models shown above, with the paper's values dashed and the optimal one-neuron threshold and the optimal two-neuron second kink at this scale dash-dotted.", "name": "fig-mech-kinks"}}
-ms.plotting.kinks_by_density(
+ms.mechanism.figures.kinks_by_density(
     {
         "ε = 1/64": {lr: (ms.mechanism.first_kink(d), d.settled) for lr, d in res.dense_by_lr.items()},
         "ε = 1/256": {lr: (ms.mechanism.first_kink(d), d.settled) for lr, d in res.sparse_by_lr.items()},
@@ -188,7 +188,7 @@ ms.plotting.kinks_by_density(
 # shown has {glue:text}`n_poly` positive-bias neurons.
 
 # %% mystnb={"figure": {"caption": "The positive-bias neurons of the dense model as a linear map (left; input feature across, output feature down), the singular values of that map for the dense and the low-density model, with d marked (middle), and the slope the positive-bias part adds to each feature's own output on a single-feature input, with the paper's range 0.09-0.16 shaded (right). Compare with Fig. 26 of the paper.", "name": "fig-mech-linear"}}
-ms.plotting.polysemantic_map(
+ms.mechanism.figures.polysemantic_map(
     res.dense.linear,
     {"ε = 1/64 (E1)": res.dense.singular_values, "ε = 1/256": res.sparse.singular_values},
     res.dense.poly_slope,
@@ -216,7 +216,7 @@ ms.plotting.polysemantic_map(
 # ## What we found
 #
 # Claim 10, split into the parts the paper states; each is a test with a named threshold (a constant of
-# `monosem.experiments.mechanism`, with its reason). Every kink is tested twice, in two parts: against the paper's
+# `monosem.chapters.mechanism`, with its reason). Every kink is tested twice, in two parts: against the paper's
 # number, read off its figures at N = 512, and against the optimum at this run's N, d and ε (the section above),
 # the balance of signal and interference that the paper's own explanation predicts at this scale. The dense parts
 # read the E1 model at ε = 1/64, the low-density parts `LOWEPS` at E1's lr, the comparisons both. A part that reads

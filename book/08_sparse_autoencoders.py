@@ -29,9 +29,9 @@ profile = "auto"
 # %% tags=["remove-cell"]
 import monosem as ms
 
-ms.plotting.use_book_style()
+ms.figures.use_book_style()
 P = ms.get_profile(profile)
-res = ms.sparse_autoencoders.run(P)
+res = ms.sparse_autoencoders.load(P)
 ms.claims.glue_numbers("", ms.sparse_autoencoders.numbers(res))
 
 # %% [markdown]
@@ -121,7 +121,7 @@ ms.claims.glue_numbers("", ms.sparse_autoencoders.numbers(res))
 # ## The sweep
 
 # %% mystnb={"figure": {"caption": "Every autoencoder on the polysemantic model's activations against the L1 coefficient λ, one line per dictionary size m. Top: fraction of variance unexplained, L0 (active latents per input) and fraction of dead latents on held-out inputs. Bottom: MMCS with the true feature directions, fraction of features recovered (largest cosine > 0.9) and # monosemantic latents / # features by the paper's metric. Black lines: the neurons of the polysemantic model (LR1, dashed) and of the engineered model (LR3, dotted).", "name": "fig-sae-sweep"}}
-ms.plotting.sae_sweep(res.table, res.references())
+ms.sparse_autoencoders.figures.sae_sweep(res.table, res.references())
 
 # %% [markdown]
 # The best dictionary by MMCS, a choice only the ground truth allows, is m = {glue:text}`best_d_dict` latents ({glue:text}`best_ratio:g` × N) at
@@ -152,7 +152,7 @@ ms.plotting.sae_sweep(res.table, res.references())
 # The L1 coefficient trades the two goals against each other; each line below runs through its λ values:
 
 # %% mystnb={"figure": {"caption": "The sparsity-reconstruction trade-off: the fraction of variance unexplained (left) and the MMCS (right) against L0, one line per dictionary size through its L1 coefficients (labels: λ). Dotted: the mean number of true features present in an input. Rings: the autoencoder chosen without the ground truth (circle) and the best by MMCS (square).", "name": "fig-sae-frontier"}}
-ms.plotting.sae_frontier(
+ms.sparse_autoencoders.figures.sae_frontier(
     res.table, res.true_l0, {"chosen without the ground truth": res.blind, "best by MMCS": res.best}
 )
 
@@ -161,7 +161,7 @@ ms.plotting.sae_frontier(
 # ground truth, the best dictionary by MMCS and the engineered model's neurons:
 
 # %% mystnb={"figure": {"caption": "Each true feature's largest cosine with a unit's direction, sorted from best to worst: the polysemantic model's neurons (LR1), the dictionary vectors on those activations of the autoencoder chosen without the ground truth and of the best by MMCS (one curve when they are the same autoencoder), and the engineered model's neurons (LR3). Dashed: the 0.9 threshold of a recovered feature.", "name": "fig-sae-cosines"}}
-ms.plotting.sorted_cosines(
+ms.sparse_autoencoders.figures.sorted_cosines(
     {u.label: u.cosines for u in (res.neurons["poly"], res.blind_units, res.best_units, res.neurons["engineered"])},
     ms.sparse_autoencoders.RECOVERED,
 )
@@ -171,7 +171,7 @@ ms.plotting.sorted_cosines(
 # features by the unit they drive most): a monosemantic unit is a row with one bright entry.
 
 # %% mystnb={"figure": {"caption": "Responses to single-feature inputs (units with any response only): the polysemantic model's neurons (LR1, activations $h_i(F_j)$), the most monosemantic autoencoder's latents on those activations (codes $f_l(h(F_j))$), and the engineered model's neurons (LR3). Units sorted by monosemanticity r, features by the unit they drive most.", "name": "fig-sae-heatmaps"}}
-ms.plotting.unit_heatmaps(
+ms.sparse_autoencoders.figures.unit_heatmaps(
     {u.label: (u.acts, u.r) for u in (res.neurons["poly"], res.most_mono_units, res.neurons["engineered"])}
 )
 
@@ -185,7 +185,7 @@ ms.plotting.unit_heatmaps(
 # dictionary (m = {glue:text}`largest_m`). Training of every autoencoder, with the resamplings dotted:
 
 # %% mystnb={"figure": {"caption": "Training of each batched autoencoder (one column per dictionary size m): reconstruction loss (top) and L0 (bottom) against the step, one line per L1 coefficient λ. Dotted: the steps at which dead latents are resampled.", "name": "fig-sae-traces"}}
-ms.plotting.sae_traces(res.saes, res.grid.l1s)
+ms.sparse_autoencoders.figures.sae_traces(res.saes, res.grid.l1s)
 
 # %% [markdown]
 # Every autoencoder:
@@ -215,7 +215,7 @@ ms.sparse_autoencoders.routes(res).style.hide(axis="index").format(precision=3)
 # ## What we found
 #
 # Each claim of {cite}`bricken2023` is split into parts, each a test with a named threshold (a constant of
-# `monosem.experiments.sparse_autoencoders`, with its reason). Bricken et al. had no ground truth, so their
+# `monosem.chapters.sparse_autoencoders`, with its reason). Bricken et al. had no ground truth, so their
 # column gives the claim in words, and the recovery parts are tested on the autoencoder chosen without it, with the
 # best by MMCS beside. "agree" only when every part holds. These findings are not among the paper's claims and stay
 # out of the scorecard.

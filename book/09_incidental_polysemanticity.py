@@ -35,9 +35,9 @@ profile = "auto"
 # %% tags=["remove-cell"]
 import monosem as ms
 
-ms.plotting.use_book_style()
+ms.figures.use_book_style()
 P = ms.get_profile(profile)
-res = ms.incidental_polysemanticity.run(P)
+res = ms.incidental_polysemanticity.load(P)
 ms.claims.glue_numbers("", ms.incidental_polysemanticity.numbers(res))
 
 # %% [markdown]
@@ -96,7 +96,7 @@ ms.claims.glue_numbers("", ms.incidental_polysemanticity.numbers(res))
 
 # %% mystnb={"figure": {"caption": "Lecomte et al.'s model: polysemantic neurons and collided pairs at the end of training against the number of neurons m, one dot per seed (hollow: not settled), lines through the means. Black: the n²/4m count; dashed: every chance collision kept; dotted: at most one opposite-sign pair per neuron.", "name": "fig-incidental-counts"}}
 counts, settled = res.lecomte_counts()
-ms.plotting.counts_against_m(res.n, res.ms, counts, settled, ylabel="count at the end of training")
+ms.incidental_polysemanticity.figures.counts_against_m(res.n, res.ms, counts, settled, ylabel="count at the end of training")
 
 # %% [markdown]
 # {glue:text}`n_settled` of the {glue:text}`n_runs` runs settled: the loss changed by less than
@@ -123,7 +123,7 @@ ms.plotting.counts_against_m(res.n, res.ms, counts, settled, ylabel="count at th
 # cell):
 
 # %% mystnb={"figure": {"caption": "Final weights W (rows: neurons that carry a feature, in order of use; columns: features sorted by their neuron; red positive, blue negative) of seed 0 at m = n, for Lecomte et al.'s model and for the model with ReLU neurons at bias 0 and at the smaller negative initial bias. Black ticks mark polysemantic neurons.", "name": "fig-incidental-weights"}}
-ms.plotting.neuron_weights(res.weights(res.ms[0], settings=("linear", "relu0", "neg1")))
+ms.incidental_polysemanticity.figures.neuron_weights(res.weights(res.ms[0], settings=("linear", "relu0", "neg1")))
 
 # %% [markdown]
 # ## Does chapter 2's negative bias remove them?
@@ -150,10 +150,10 @@ ms.plotting.neuron_weights(res.weights(res.ms[0], settings=("linear", "relu0", "
 # weights in every setting.
 
 # %% mystnb={"figure": {"caption": "Polysemantic neurons at the end of training against the number of neurons m, for Lecomte et al.'s model and for the model with ReLU neurons at bias 0 (without and with the bias decay) and at two negative initial biases with the decay: one dot per seed (hollow: not settled), lines through the means over every seed.", "name": "fig-incidental-bias"}}
-ms.plotting.counts_against_m(res.n, res.ms, res.by_setting("poly"), res.by_setting("settled"), predictions=False)
+ms.incidental_polysemanticity.figures.counts_against_m(res.n, res.ms, res.by_setting("poly"), res.by_setting("settled"), predictions=False)
 
 # %% mystnb={"figure": {"caption": "Training at m = n, every seed of every setting: loss (left, log scale) and number of polysemantic neurons (right; step 0 drawn at -1) against log2 of the step.", "name": "fig-incidental-traces"}}
-ms.plotting.count_traces(*res.traces(res.ms[0]))
+ms.incidental_polysemanticity.figures.count_traces(*res.traces(res.ms[0]))
 
 # %% [markdown]
 # Mean polysemantic neurons over settled seeds at m = {glue:text}`ms` ("nan" where no seed settled):
@@ -219,7 +219,7 @@ ms.incidental_polysemanticity.table(res).style.hide(axis="index").format({"n²/4
 # ## What we found
 #
 # Each claim is split into parts, each a test with a named threshold (a constant of
-# `monosem.experiments.incidental_polysemanticity`, with its reason). Only settled runs count (each part says how
+# `monosem.chapters.incidental_polysemanticity`, with its reason). Only settled runs count (each part says how
 # many), and the comparisons count only those that still carry every feature. A run has *settled* by this
 # chapter's own rule, not the toy model's: its loss changed by less than {glue:text}`settle_tol:.1%` between the
 # last two eighths of the run (every step here is full-batch, so the loss has no sampling noise) and its pair count

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from monosem import chapters as registry
 from monosem import cluster, pipeline, runner
 from monosem.cache import Cache, CacheError
 from monosem.profiles import PROFILES, get_profile
@@ -113,7 +114,11 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "list":
-            print("chapters:", *pipeline.chapters(), sep="\n  ")
+            print(
+                "chapters:",
+                *(f"{c.page}{' (beyond the paper)' if c.beyond_paper else ''}" for c in registry.CHAPTERS),
+                sep="\n  ",
+            )
             print("profiles:", *(f"{p.name:6s} {p.description}" for p in PROFILES.values()), sep="\n  ")
             listed = get_profile(args.profile or "ci")
             names = [s.name for s in runner.distinct(pipeline.chapter_sweeps(listed), Cache.for_profile(listed.name))]
@@ -161,12 +166,14 @@ def main(argv: list[str] | None = None) -> int:
                     cluster.train_on_ray(
                         cache, sweeps, label=profile.name, address=args.ray or None, gpu_sized=gpu_sized
                     )
+                    # What chapters compute besides sweeps (chapters 8-9: small models with their own loops) trains
+                    # here, on the driver.
+                    pipeline.compute_all(profile, chosen, cache, gpu_sized=gpu_sized, deadline=deadline)
                 else:
                     budget = None if args.budget is None else args.budget * 60
-                    runner.train_all(cache, sweeps, label=profile.name, budget_s=budget, gpu_sized=gpu_sized)
-                # What chapters compute besides sweeps (chapters 8-9: small models with their own loops) trains
-                # here, on the driver, with or without Ray.
-                pipeline.compute_all(profile, chosen, cache, gpu_sized=gpu_sized, deadline=deadline)
+                    pipeline.train(
+                        profile, chosen, cache, args.seeds, gpu_sized=gpu_sized, deadline=deadline, budget_s=budget
+                    )
             except runner.BudgetSpent as err:
                 print(err)
                 return runner.EXIT_WORK_LEFT
@@ -209,7 +216,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_tests(extra: list[str]) -> int:
-    """Unit tests plus every chapter, converted and parameterised at the ci profile, under nbmake."""
+    """Unit tests plus every chapter, converted and parameterised at the ci profile, under nbmake. The ci profile is
+    trained first (pages only read the cache); the tests' `ci_trained` fixture then finds it there."""
+    pipeline.train(get_profile("ci"))
     # not under _build/: nbmake skips every path with a "_build" part
     notebooks = pipeline.ROOT / ".ci-notebooks"
     for old in notebooks.glob("*.ipynb"):

@@ -7,7 +7,6 @@ overwrites the executed notebooks of the `cpu` or `paper` book. The html lands i
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ from types import ModuleType
 
 import torch
 
+from monosem import chapters as registry
 from monosem import runner
 from monosem.cache import MAX_SEEDS, Cache, CacheError, process_alive
 from monosem.config import Sweep
@@ -30,22 +30,18 @@ STATIC = ("_config.yml", "_toc.yml")
 SCORECARD = "00_scorecard"
 
 
-def experiment(chapter: str) -> ModuleType:
-    """The experiment module of a chapter: `book/NN_<name>.py` is served by `monosem.experiments.<name>`."""
-    name = chapter.partition("_")[2]
-    try:
-        return importlib.import_module(f"monosem.experiments.{name}")
-    except ModuleNotFoundError as err:
-        if err.name != f"monosem.experiments.{name}":
-            raise
-        raise ValueError(f"chapter {chapter} has no experiment module monosem/experiments/{name}.py") from None
+def train_parts(names: list[str] | None = None) -> dict[str, ModuleType]:
+    """What the chapters named (pages such as "01_basins"; all by default) train, by page, in book order: each
+    chapter's `train` module, and for the scorecard those of every paper chapter (it trains nothing of its own)."""
+    chosen = registry.CHAPTERS if names is None else [registry.get(n) for n in names]
+    needed = {c.page: c for chapter in chosen for c in registry.trains(chapter)}
+    return {c.page: registry.train_part(c) for c in registry.CHAPTERS if c.page in needed}
 
 
 def chapter_sweeps(profile: Profile, names: list[str] | None = None) -> list[Sweep]:
     """Every sweep the chapters named (all chapters by default) train, in chapter order, repeats included
     (the runner trains each configuration once)."""
-    names = chapters() if names is None else names
-    return [s for c in names for s in experiment(c).sweeps(profile)]
+    return [s for part in train_parts(names).values() for s in part.sweeps(profile)]
 
 
 def compute_all(
@@ -55,8 +51,7 @@ def compute_all(
     paper profile on a machine without CUDA (`gpu_sized`), nothing: say which chapters were left. deadline (a
     `time.monotonic()` value, from `train --budget`): start no chapter's training after it; `runner.BudgetSpent`
     names the chapters with training left (a computation already cached is not work left)."""
-    names = chapters() if names is None else names
-    hooks = {c: getattr(experiment(c), "compute", None) for c in names}
+    hooks = {c: getattr(part, "compute", None) for c, part in train_parts(names).items()}
     hooks = {c: h for c, h in hooks.items() if h is not None}
     if hooks and gpu_sized and not torch.cuda.is_available():
         print(f"not trained here (no CUDA; --allow-cpu trains them anyway): the models of {', '.join(hooks)}")
@@ -89,10 +84,9 @@ def export_computations(
 ) -> list[Path]:
     """Copy into `target` the cached results of what the chapters (all, or those named) compute besides sweeps
     (their `compute`), as they are; every one must be cached already (RunnerError names the first that is not)."""
-    names = chapters() if names is None else names
     written = []
-    for chapter in names:
-        hook = getattr(experiment(chapter), "compute", None)
+    for chapter, part in train_parts(names).items():
+        hook = getattr(part, "compute", None)
         if hook is None:
             continue
         reader = Cache(cache.root, cache.version, read_only=True)
@@ -121,8 +115,8 @@ def stale_results(profile: Profile, root: Path) -> list[str]:
     stale = [f for f in files if f.rpartition("-")[0] in names and f not in current]
     others = [f for f in files if f.rpartition("-")[0] not in names]
     if others:
-        for chapter in chapters():
-            hook = getattr(experiment(chapter), "compute", None)
+        for part in train_parts().values():
+            hook = getattr(part, "compute", None)
             if hook is not None:
                 try:
                     hook(profile, cache, progress=False)
@@ -134,24 +128,42 @@ def stale_results(profile: Profile, root: Path) -> list[str]:
 
 def weights_needed(names: list[str] | None = None) -> set[str]:
     """The sweeps whose final weights the chapters' figures need: the compact export keeps only these."""
-    names = chapters() if names is None else names
-    return set().union(*(experiment(c).WEIGHTS for c in names))
+    return set().union(*(part.WEIGHTS for part in train_parts(names).values()))
 
 
-def chapters(book_dir: Path = BOOK) -> list[str]:
-    """Chapter names (file stems such as "01_basins"), in book order."""
-    return sorted(p.stem for p in book_dir.glob("[0-9][0-9]_*.py"))
+def chapters() -> list[str]:
+    """The chapters' pages (such as "01_basins"), in book order (the registry's, `monosem.chapters.CHAPTERS`)."""
+    return [c.page for c in registry.CHAPTERS]
 
 
-def resolve_chapter(name: str, book_dir: Path = BOOK) -> str:
-    """A chapter by its full name ("01_basins"), its number ("1", "01") or its title part ("basins")."""
-    names = chapters(book_dir)
-    for chapter in names:
-        number, _, title = chapter.partition("_")
-        # isascii: "²" and "١" are digits to str.isdigit, but no chapter's number
-        if name in (chapter, title) or (name.isascii() and name.isdigit() and int(name) == int(number)):
-            return chapter
-    raise ValueError(f"unknown chapter {name!r}; valid chapters: {', '.join(names)}")
+def resolve_chapter(name: str) -> str:
+    """A chapter's page by its page ("01_basins"), its number ("1", "01") or its name ("basins")."""
+    return registry.get(name).page
+
+
+def train(
+    profile: Profile,
+    names: list[str] | None = None,
+    cache: Cache | None = None,
+    seeds: int | None = None,
+    gpu_sized: bool = False,
+    deadline: float | None = None,
+    budget_s: float | None = None,
+    log: Callable[[str], object] = print,
+    progress: bool = True,
+) -> None:
+    """Train into `cache` (by default the profile's) everything the chapters named (all by default) read: their
+    sweeps (at `seeds` seeds, `train --seeds`), then what they train besides (`compute`). With `python -m monosem
+    train --ray`, the only place anything trains: pages only read. `deadline` (a `time.monotonic()` value) and
+    `budget_s` are `train --budget`'s (`runner.BudgetSpent` when work is left)."""
+    cache = Cache.for_profile(profile.name) if cache is None else cache
+    sweeps = chapter_sweeps(profile, names)
+    if seeds is not None:
+        sweeps = runner.with_seeds(sweeps, seeds)
+    runner.train_all(
+        cache, sweeps, label=profile.name, budget_s=budget_s, gpu_sized=gpu_sized, log=log, progress=progress
+    )
+    compute_all(profile, names, cache, gpu_sized=gpu_sized, deadline=deadline)
 
 
 class ChapterError(Exception):
@@ -247,9 +259,11 @@ def _stamp(path: Path, chapter: str, profile: str, seconds: float) -> None:
     cache = Cache.for_profile(get_profile(profile).name)
     sweeps = {s.key(cache.version): s for s in chapter_sweeps(get_profile(profile), [chapter])}
     minutes = sum(cache.load(s).seconds for s in sweeps.values() if cache.exists(s)) / 60
-    compute = getattr(experiment(chapter), "compute", None)  # training besides sweeps, cached by now
-    if compute is not None:
-        minutes += compute(get_profile(profile), cache, progress=False) / 60
+    reader = Cache(cache.root, cache.version, read_only=True)  # trained by now: stamping a page trains nothing
+    for part in train_parts([chapter]).values():
+        compute = getattr(part, "compute", None)
+        if compute is not None:
+            minutes += compute(get_profile(profile), reader, progress=False) / 60
     nb = nbformat.read(path, as_version=4)
     cell = nbformat.v4.new_markdown_cell(rerun_note(chapter, profile, seconds, minutes))
     first = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
@@ -278,7 +292,7 @@ def build(
         shutil.copy2(root / name, stage / name)
     for page in [*(root / "book").glob("*.md"), *(root / "book").glob("*.bib")]:
         shutil.copy2(page, stage / "book" / page.name)
-    every = chapters(root / "book")
+    every = [c for c in chapters() if (root / "book" / f"{c}.py").exists()]
     todo = [c for c in every if only is None or c in only or not (stage / "book" / f"{c}.ipynb").exists()]
     unstaged = [c for c in todo if only is not None and c not in only]
     if unstaged:
@@ -287,12 +301,8 @@ def build(
     if todo and SCORECARD in every and SCORECARD not in todo:
         todo.insert(0, SCORECARD)
     profile_obj = get_profile(profile)
-    runner.train_all(
-        Cache.for_profile(profile_obj.name),
-        chapter_sweeps(profile_obj, todo),
-        label=profile_obj.name,
-        gpu_sized=profile_obj.name == "paper" and not allow_cpu,
-    )
+    # everything the chapters read is trained here, before any page executes: a page never trains
+    train(profile_obj, todo, gpu_sized=profile_obj.name == "paper" and not allow_cpu)
     failures = []
     for i, chapter in enumerate(todo, 1):
         start = time.perf_counter()

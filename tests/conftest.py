@@ -3,6 +3,7 @@
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from monosem.config import Sweep
@@ -42,3 +43,17 @@ def make_result(sweep: Sweep, **arrays: torch.Tensor) -> SweepResult:
         "b_in": torch.zeros(n, k),
     }
     return SweepResult.from_arrays(sweep, {**defaults, **arrays})
+
+
+@pytest.fixture(scope="session")
+def ci_trained() -> Path:
+    """The `ci` profile trained into its cache (`results/ci`, or $MONOSEM_RESULTS/ci), once per session, as
+    `python -m monosem train --profile ci` does (pages and `load` only read); `monosem test` has trained it already
+    for the notebooks, so this reads the cache."""
+    from monosem import pipeline
+    from monosem.cache import Cache
+    from monosem.profiles import get_profile
+
+    cache = Cache.for_profile("ci")
+    pipeline.train(get_profile("ci"), cache=cache, log=lambda _: None, progress=False)
+    return cache.root

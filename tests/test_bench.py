@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from monosem.bench import profile_step, run_bench
+from monosem.chapters import negative_bias
 from monosem.config import ModelConfig, make_sweep
-from monosem.experiments import negative_bias
 from monosem.profiles import get_profile
 from monosem.training import step_flops, train
 

@@ -78,3 +78,45 @@ def test_no_line_of_chapter_prose_starts_with_a_hash_that_would_make_it_a_headin
             words = line.split()
             heading = len(words) > 2 and words[0] == "#" and set(words[1]) == {"#"}
             assert not (heading and words[2][:1].islower()), f"{path.name}:{number} reads as a heading: {line}"
+
+
+def test_the_toc_lists_the_registry_s_pages_in_order():
+    """`_toc.yml` is written by hand; the chapter registry is the one list of chapters: they must agree."""
+    from monosem.chapters import CHAPTERS
+
+    toc = [line.split("file:")[1].strip() for line in (ROOT / "_toc.yml").read_text().splitlines() if "file:" in line]
+    chapters = [f for f in toc if f.startswith("book/") and f[5:7].isdigit()]
+    assert chapters == [f"book/{c.page}" for c in CHAPTERS]
+    assert all(c.notebook.exists() for c in CHAPTERS)
+    assert sorted(p.stem for p in (ROOT / "book").glob("[0-9][0-9]_*.py")) == [c.page for c in CHAPTERS]
+
+
+def test_train_imports_neither_matplotlib_nor_seaborn():
+    """`python -m monosem train` runs where only the training stack is installed: what it imports (the command line,
+    the registry and every chapter's train part) loads no plotting. In a subprocess, so that this session's imports
+    do not count."""
+    code = (
+        "import sys; from monosem import cli, pipeline; from monosem.profiles import get_profile; "
+        "pipeline.chapter_sweeps(get_profile('ci')); pipeline.weights_needed(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'seaborn')))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+    proc = _cli("train", "--help")
+    assert proc.returncode == 0 and "--budget" in proc.stdout
+
+
+def test_a_page_never_trains_it_names_the_command(tmp_path):
+    """A chapter's `load` reads the cache: on a miss it raises NotTrained naming the command that trains it, and
+    nothing is trained or written."""
+    from monosem.cache import Cache
+    from monosem.chapters import CHAPTERS, NotTrained, analysis
+    from monosem.profiles import get_profile
+
+    empty = Cache(tmp_path / "ci")
+    for chapter in CHAPTERS:
+        name = "scorecard" if chapter.summary else chapter.name
+        with pytest.raises(NotTrained, match=f"python -m monosem train --profile ci --chapter {name}"):
+            analysis(chapter).load(get_profile("ci"), empty)
+    assert not list(tmp_path.rglob("*.pt"))

@@ -5,9 +5,9 @@ import torch
 from conftest import make_result
 
 from monosem import claims
+from monosem.chapters import basins
 from monosem.claims import Finding, Part
 from monosem.config import make_sweep
-from monosem.experiments import basins
 from monosem.profiles import get_profile
 from monosem.results import SETTLE_LOSS, SweepResult
 

@@ -11,7 +11,7 @@ from conftest import make_result
 
 from monosem import pipeline
 from monosem.cache import Cache
-from monosem.experiments import basins
+from monosem.chapters import basins
 from monosem.profiles import get_profile
 from monosem.version import RESULTS_VERSION, __version__
 

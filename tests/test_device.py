@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from monosem.chapters import basins, negative_bias
 from monosem.config import make_sweep
-from monosem.experiments import basins, negative_bias
 from monosem.profiles import get_profile
 from monosem.training import train
 

@@ -9,8 +9,8 @@ import torch
 
 from monosem import pipeline, runner
 from monosem.cache import Cache
+from monosem.chapters import basins, negative_bias
 from monosem.config import make_sweep
-from monosem.experiments import basins, negative_bias
 from monosem.profiles import get_profile
 from monosem.results import MissingWeightsError, compact
 from monosem.training import train

@@ -21,8 +21,8 @@ import monosem.training
 from monosem import cache as cache_module
 from monosem import cli, cluster, pipeline, runner
 from monosem.cache import Cache, CacheError, checksum, remove_leftovers
+from monosem.chapters import basins
 from monosem.config import ModelConfig, Sweep
-from monosem.experiments import basins
 from monosem.profiles import get_profile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,7 +166,8 @@ def fake_book(tmp_path, results, monkeypatch):
             raise pipeline.ChapterError(f"chapter {chapter} failed at profile {profile}: RuntimeError: boom")
 
     monkeypatch.setattr(pipeline, "prepare", prepare)
-    monkeypatch.setattr(pipeline, "chapter_sweeps", lambda profile, names=None: [])
+    monkeypatch.setattr(pipeline, "chapters", lambda: ["01_a", "02_b", "03_c"])  # the registry's pages, here
+    monkeypatch.setattr(pipeline, "train", lambda profile, names=None, **kw: None)
     monkeypatch.setattr(
         pipeline.subprocess, "run", lambda cmd, check: done["built"].append(cmd) or subprocess.CompletedProcess(cmd, 1)
     )
@@ -256,7 +257,7 @@ import monosem.training
 from conftest import make_result
 from monosem import runner
 from monosem.cache import Cache
-from monosem.experiments import basins
+from monosem.chapters import basins
 from monosem.profiles import get_profile
 
 ci = get_profile("ci")

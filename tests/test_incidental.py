@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from monosem import incidental as inc
-from monosem.experiments import incidental_polysemanticity as X
+from monosem.chapters import incidental_polysemanticity as X
 from monosem.incidental import IncidentalConfig
 from monosem.profiles import PROFILES
 
@@ -295,16 +295,16 @@ def test_settings_differ_as_named():
 def test_figures_take_the_results_tensors():
     from matplotlib.figure import Figure
 
-    from monosem import plotting
+    from monosem.chapters.incidental_polysemanticity import figures as fig9
 
     n = X.GRIDS["ci"].n_features
     res = fake_result(lambda m: round(inc.predicted(n, m)))
     counts, settled = res.lecomte_counts()
     figures = [
-        plotting.counts_against_m(res.n, res.ms, counts, settled),
-        plotting.counts_against_m(res.n, res.ms, res.by_setting("poly"), res.by_setting("settled"), predictions=False),
-        plotting.neuron_weights(res.weights(res.ms[0], ("linear", "relu0"))),
-        plotting.count_traces(*res.traces(res.ms[0])),
+        fig9.counts_against_m(res.n, res.ms, counts, settled),
+        fig9.counts_against_m(res.n, res.ms, res.by_setting("poly"), res.by_setting("settled"), predictions=False),
+        fig9.neuron_weights(res.weights(res.ms[0], ("linear", "relu0"))),
+        fig9.count_traces(*res.traces(res.ms[0])),
     ]
     assert all(isinstance(f, Figure) and f.axes for f in figures)
     # the weights panel marks the 4 polysemantic neurons of the hand-built model at m = n

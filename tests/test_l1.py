@@ -11,8 +11,9 @@ import torch
 from conftest import make_result
 from matplotlib.figure import Figure
 
-from monosem import claims, plotting
-from monosem.experiments import basins, l1, negative_bias
+from monosem import claims
+from monosem.chapters import basins, l1, negative_bias
+from monosem.chapters.l1 import figures as l1_figures
 from monosem.profiles import get_profile
 from monosem.results import SweepResult
 from monosem.training import train
@@ -182,9 +183,9 @@ def test_figures_have_their_panels_and_stay_out_of_pyplot(trained):
     before = plt.get_fignums()
     refs = {"no L1": (trained, [0])}
     figs = {
-        "final": (plotting.against_strength({"a": trained, "b": trained}, refs), 2),
-        "traces": (plotting.strength_traces(trained, {"no L1": (trained, 0)}), 3),
-        "heatmaps": (plotting.instance_heatmaps({"a": (trained, 1), "b": (trained, 2)}), 2),
+        "final": (l1_figures.against_strength({"a": trained, "b": trained}, refs), 2),
+        "traces": (l1_figures.strength_traces(trained, {"no L1": (trained, 0)}), 3),
+        "heatmaps": (l1_figures.instance_heatmaps({"a": (trained, 1), "b": (trained, 2)}), 2),
     }
     for name, (fig, panels) in figs.items():
         assert isinstance(fig, Figure), name

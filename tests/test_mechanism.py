@@ -10,9 +10,9 @@ import pytest
 import torch
 from conftest import make_result
 
+from monosem.chapters import mechanism as mech
 from monosem.claims import UNTESTABLE
 from monosem.config import make_sweep
-from monosem.experiments import mechanism as mech
 from monosem.profiles import get_profile
 
 CI = get_profile("ci")

@@ -10,11 +10,12 @@ import torch
 from conftest import make_result
 from matplotlib.figure import Figure
 
-from monosem import plotting
+from monosem import figures
+from monosem.chapters import negative_bias, other_tasks
+from monosem.chapters.other_tasks import OtherTasks
+from monosem.chapters.other_tasks import figures as other_tasks_figures
 from monosem.config import make_sweep
 from monosem.data import DataStream
-from monosem.experiments import negative_bias, other_tasks
-from monosem.experiments.other_tasks import OtherTasks
 from monosem.profiles import get_profile
 
 CI = get_profile("ci")
@@ -283,11 +284,11 @@ def test_bias_left_and_the_figure():
     assert table.iloc[-1, 4] < 0.01 and table.iloc[-1, 6] < table.iloc[-1, 4]
     assert table.iloc[0, 6] == pytest.approx((1 - 0.03 * 0.003) ** 2**16)  # LR5 over the paper's 2^17 steps
     res = _res(**PAPER_LIKE, falling=0.05)
-    fig = plotting.loss_against_mono({"LR5": res.lr5, "D1": res.d1})
+    fig = other_tasks_figures.loss_against_mono({"LR5": res.lr5, "D1": res.d1})
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
-    assert ax.get_xlabel() == plotting.MONO_LABEL and len(ax.texts) == len(LRS) + len(DECAYS)
-    fig = plotting.final_against_models({"D1": other_tasks.d1_instances(res)}, by="bias_decay")
+    assert ax.get_xlabel() == figures.MONO_LABEL and len(ax.texts) == len(LRS) + len(DECAYS)
+    fig = other_tasks_figures.final_against_models({"D1": other_tasks.d1_instances(res)}, by="bias_decay")
     line = fig.axes[0].lines[0]
     assert list(line.get_xdata()) == list(DECAYS) and fig.axes[1].get_ylabel() == "final loss"
 

@@ -6,8 +6,10 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from monosem import plotting
-from monosem.experiments import negative_bias
+from monosem import figures
+from monosem.chapters import negative_bias
+from monosem.chapters.basins import figures as basins_figures
+from monosem.chapters.negative_bias import figures as negative_bias_figures
 from monosem.metrics import display_order
 from monosem.profiles import get_profile
 from monosem.results import SETTLE_LOSS, SETTLE_MONO
@@ -32,17 +34,17 @@ def test_figures_have_their_panels_and_stay_out_of_pyplot(lr_sweep, grid_sweep):
     before = plt.get_fignums()
     n = lr_sweep.sweep.n_inst
     figs = {
-        "traces": (plotting.training_traces(lr_sweep), 3),
-        "heatmaps": (plotting.activation_heatmaps(lr_sweep, [0, n - 1]), 2),
-        "compare": (plotting.compare_heatmaps({"a": lr_sweep, "b": lr_sweep}, lr=0.005, seed=0), 2),
-        "bias": (plotting.bias_vs_monosemanticity(lr_sweep), n),
-        "final": (plotting.final_against({"a": lr_sweep}), 2),
-        "grid": (plotting.metric_grid(grid_sweep, x="init_bias", hue="lr", mark=-0.75), 2),
-        "sorted": (plotting.sorted_biases({"a": lr_sweep}), 1),
-        "traces_side_by_side": (plotting.mono_traces({"a": lr_sweep, "b": lr_sweep}), 2),
-        "r_cdf": (plotting.r_distribution(lr_sweep, 0), 1),
-        "bias_by_rank": (plotting.bias_by_rank(lr_sweep, [0, 1]), 1),
-        "against_bias": (plotting.against_bias({"a": grid_sweep}), 2),
+        "traces": (figures.training_traces(lr_sweep), 3),
+        "heatmaps": (figures.activation_heatmaps(lr_sweep, [0, n - 1]), 2),
+        "compare": (negative_bias_figures.compare_heatmaps({"a": lr_sweep, "b": lr_sweep}, lr=0.005, seed=0), 2),
+        "bias": (basins_figures.bias_vs_monosemanticity(lr_sweep), n),
+        "final": (figures.final_against({"a": lr_sweep}), 2),
+        "grid": (negative_bias_figures.metric_grid(grid_sweep, x="init_bias", hue="lr", mark=-0.75), 2),
+        "sorted": (negative_bias_figures.sorted_biases({"a": lr_sweep}), 1),
+        "traces_side_by_side": (negative_bias_figures.mono_traces({"a": lr_sweep, "b": lr_sweep}), 2),
+        "r_cdf": (basins_figures.r_distribution(lr_sweep, 0), 1),
+        "bias_by_rank": (basins_figures.bias_by_rank(lr_sweep, [0, 1]), 1),
+        "against_bias": (negative_bias_figures.against_bias({"a": grid_sweep}), 2),
     }
     for name, (fig, panels) in figs.items():
         assert isinstance(fig, Figure), name
@@ -61,7 +63,7 @@ def test_settling_changes_shows_the_rules_box_and_both_kinds_of_model():
             "settled at T": [False, True],
         }
     )
-    fig = plotting.settling_changes(table)
+    fig = basins_figures.settling_changes(table)
     assert _n_data_axes(fig) == 1
     ax = fig.axes[0]
     box = ax.patches[0]
@@ -71,7 +73,7 @@ def test_settling_changes_shows_the_rules_box_and_both_kinds_of_model():
 
 
 def test_traces_plot_one_line_per_instance(lr_sweep):
-    fig = plotting.training_traces(lr_sweep)
+    fig = figures.training_traces(lr_sweep)
     assert len(fig.axes[0].get_lines()) == lr_sweep.sweep.n_inst
 
 

@@ -17,8 +17,8 @@ import torch
 
 from monosem import cli, cluster, parts, pipeline, runner
 from monosem.cache import Cache
+from monosem.chapters import basins
 from monosem.config import make_sweep
-from monosem.experiments import basins
 from monosem.profiles import get_profile
 from monosem.training import train
 

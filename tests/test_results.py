@@ -6,8 +6,8 @@ from conftest import make_result
 
 import monosem.training
 from monosem.cache import Cache
+from monosem.chapters import basins
 from monosem.config import make_sweep
-from monosem.experiments import basins
 from monosem.profiles import get_profile
 from monosem.results import SweepResult
 

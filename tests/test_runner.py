@@ -13,7 +13,7 @@ import pytest
 import monosem.training
 from monosem import cli, pipeline, runner
 from monosem.cache import Cache
-from monosem.experiments import basins, negative_bias
+from monosem.chapters import basins, negative_bias
 from monosem.profiles import get_profile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,13 +122,18 @@ def test_a_corrupt_file_is_set_aside_by_the_runner_itself(cache, monkeypatch):
     assert cache.valid(LR2)
 
 
-def test_every_chapter_has_an_experiment_with_sweeps():
-    for chapter in pipeline.chapters():
-        module = pipeline.experiment(chapter)
-        for name in ("sweeps", "run", "findings", "numbers", "WEIGHTS"):
-            assert hasattr(module, name), (chapter, name)
-        names = {s.name for s in module.sweeps(CI)}
-        assert module.WEIGHTS <= names, chapter
+def test_every_chapter_has_a_train_part_and_an_analysis():
+    from monosem import chapters
+
+    for chapter in chapters.CHAPTERS:
+        module = chapters.analysis(chapter)
+        for name in ("load", "findings", "numbers"):
+            assert hasattr(module, name), (chapter.name, name)
+        if chapter.summary:
+            continue
+        part = chapters.train_part(chapter)
+        names = {s.name for s in part.sweeps(CI)}
+        assert part.WEIGHTS <= names, chapter.name
 
 
 def test_batch_table_reports_work_and_recorded_times(cache):
@@ -145,7 +150,7 @@ def test_train_also_computes_what_a_chapter_trains_besides_sweeps(monkeypatch, c
 
     calls = []
     fake = types.SimpleNamespace(compute=lambda profile, cache, progress=True: calls.append(profile.name) or 90.0)
-    monkeypatch.setattr(pipeline, "experiment", lambda chapter: fake if chapter == "09_x" else object())
+    monkeypatch.setattr(pipeline, "train_parts", lambda names: {c: fake if c == "09_x" else object() for c in names})
     pipeline.compute_all(get_profile("ci"), ["01_basins", "09_x"], cache)
     assert calls == ["ci"] and "09_x: 1.5 min" in capsys.readouterr().out
     monkeypatch.setattr(pipeline.torch.cuda, "is_available", lambda: False)

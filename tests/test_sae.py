@@ -7,8 +7,8 @@ import pytest
 import torch
 from conftest import make_result
 
+from monosem.chapters import sparse_autoencoders as chapter
 from monosem.config import make_sweep
-from monosem.experiments import sparse_autoencoders as chapter
 from monosem.metrics import monosemanticity
 from monosem.model import ToyModel
 from monosem.profiles import get_profile
@@ -381,9 +381,9 @@ def test_claims_are_tested_at_the_blind_choice():
 
 
 def test_beyond_paper_findings_stay_out_of_the_scorecard():
-    from monosem.experiments import scorecard
+    from monosem.chapters import get, scorecard
 
-    assert chapter.BEYOND_PAPER
+    assert get("sparse_autoencoders").beyond_paper and get("incidental_polysemanticity").beyond_paper
     assert "sparse_autoencoders" not in scorecard.modules()
     assert "incidental_polysemanticity" not in scorecard.modules()
 
@@ -401,7 +401,7 @@ def test_claims_fail_on_a_bad_run():
 def test_figures_have_their_panels_and_stay_out_of_pyplot():
     import matplotlib.pyplot as plt
 
-    from monosem import plotting
+    from monosem.chapters.sparse_autoencoders import figures as sae_figures
 
     before = plt.get_fignums()
     table = pd.DataFrame(_rows(True)).assign(dead_frac=0.1)
@@ -417,14 +417,17 @@ def test_figures_have_their_panels_and_stay_out_of_pyplot():
         for m in (32, 64)
     }
     figs = {
-        "sweep": (plotting.sae_sweep(table, references), 6),
-        "frontier": (plotting.sae_frontier(table, 4.0, {"chosen": table.iloc[0], "best": table.iloc[1]}), 2),
-        "cosines": (plotting.sorted_cosines({"a": torch.rand(8), "b": torch.rand(8)}, 0.9), 1),
-        "heatmaps": (
-            plotting.unit_heatmaps({"a": (acts, monosemanticity(acts)), "b": (acts, monosemanticity(acts))}),
+        "sweep": (sae_figures.sae_sweep(table, references), 6),
+        "frontier": (
+            sae_figures.sae_frontier(table, 4.0, {"chosen": table.iloc[0], "best": table.iloc[1]}),
             2,
         ),
-        "traces": (plotting.sae_traces(traces, (0.1, 0.3, 1.0)), 4),
+        "cosines": (sae_figures.sorted_cosines({"a": torch.rand(8), "b": torch.rand(8)}, 0.9), 1),
+        "heatmaps": (
+            sae_figures.unit_heatmaps({"a": (acts, monosemanticity(acts)), "b": (acts, monosemanticity(acts))}),
+            2,
+        ),
+        "traces": (sae_figures.sae_traces(traces, (0.1, 0.3, 1.0)), 4),
     }
     for name, (fig, panels) in figs.items():
         data_axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]

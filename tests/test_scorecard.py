@@ -3,8 +3,8 @@
 import pytest
 
 from monosem import pipeline
+from monosem.chapters import scorecard
 from monosem.claims import Finding, Gate, Part
-from monosem.experiments import scorecard
 from monosem.profiles import get_profile
 
 
@@ -51,13 +51,14 @@ def test_a_module_without_a_page_is_an_error():
         scorecard.page_of("width", ["01_basins"])
 
 
-def test_every_experiment_module_has_a_page_and_the_scorecard_equals_the_chapters():
-    """At ci (results from the cache, trained on a miss): the scorecard's rows are the chapters' own findings."""
+def test_every_paper_chapter_has_a_page_and_the_scorecard_equals_the_chapters(ci_trained):
+    """At ci (results read from the cache, trained once per session): the scorecard's rows are the chapters' own
+    findings."""
     profile = get_profile("ci")
     pages = pipeline.chapters()
-    card = scorecard.run(profile, progress=False)
+    card = scorecard.load(profile)
     for name, module in scorecard.modules().items():
         scorecard.page_of(name, pages)
-        assert card.findings[name] == module.findings(module.run(profile, progress=False))
+        assert card.findings[name] == module.findings(module.load(profile))
     numbers = [f.number for f in scorecard.findings(card)]
     assert numbers == list(range(1, 11)), "the scorecard is the paper's ten claims, once each, in order"

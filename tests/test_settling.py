@@ -141,7 +141,7 @@ def test_settle_steps_is_the_first_snapshot_from_which_the_rule_holds_to_the_end
 
 
 def test_chapter_1s_settle_table_lists_every_model_with_its_step_or_the_run_it_did_not_settle_in():
-    from monosem.experiments import basins
+    from monosem.chapters import basins
 
     steps = [1024, 2048, 4096]
     lr1 = _result([[1.0, 1.0, 1.0], [2.0, 1.5, 1.0]], steps=steps)

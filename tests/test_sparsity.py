@@ -9,10 +9,10 @@ import torch
 from conftest import make_result
 from matplotlib.figure import Figure
 
-from monosem import plotting
+from monosem.chapters import sparsity
+from monosem.chapters.sparsity import Sparsity, transition
+from monosem.chapters.sparsity import figures as sparsity_figures
 from monosem.config import make_sweep
-from monosem.experiments import sparsity
-from monosem.experiments.sparsity import Sparsity, transition
 from monosem.profiles import get_profile
 
 CI = get_profile("ci")
@@ -223,7 +223,7 @@ def test_boundary_indices_pick_eps_n_near_d_and_its_neighbours():
 def test_against_density_has_three_panels_and_stays_out_of_pyplot():
     before = plt.get_fignums()
     res = _res()
-    fig = plotting.against_density(res.labelled(), {"d/4": 0.25, "2d": 2.0}, span=(0.35, float("nan")))
+    fig = sparsity_figures.against_density(res.labelled(), {"d/4": 0.25, "2d": 2.0}, span=(0.35, float("nan")))
     assert isinstance(fig, Figure)
     assert sum(1 for ax in fig.axes if ax.get_visible()) == 3
     assert len(fig.axes[1].get_lines()) == 3 * 2 + 2  # per row: a line, converged and hollow markers; 2 marks

@@ -4,7 +4,7 @@ from the paper fails here. "sweep" marks the swept column; lr sweeps use the ref
 
 import pytest
 
-from monosem.experiments import basins, l1, negative_bias, other_tasks, sparsity, width
+from monosem.chapters import basins, l1, negative_bias, other_tasks, sparsity, width
 from monosem.profiles import PAPER_LRS, get_profile
 
 SWEEP = "sweep"

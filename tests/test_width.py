@@ -6,10 +6,10 @@ import torch
 from conftest import make_result
 from matplotlib.figure import Figure
 
-from monosem import plotting
+from monosem.chapters import basins, negative_bias, width
+from monosem.chapters.width import Trained, Width
+from monosem.chapters.width import figures as width_figures
 from monosem.config import make_sweep
-from monosem.experiments import basins, negative_bias, width
-from monosem.experiments.width import Trained, Width
 from monosem.profiles import PROFILES, get_profile
 
 CI = get_profile("ci")
@@ -244,13 +244,13 @@ def test_no_monosemantic_neuron_has_no_peak_near_n():
 
 def test_figures():
     res = _width()
-    fig = plotting.width_traces(res.labelled())
+    fig = width_figures.width_traces(res.labelled())
     assert isinstance(fig, Figure) and len(fig.axes) == 3 * 3 + 1  # three rows of three panels and a colour bar
     assert len(fig.axes[1].lines) == len(KS)
-    fig = plotting.against_width(res.labelled(), N)
+    fig = width_figures.against_width(res.labelled(), N)
     assert len(fig.axes) == 3 and len(fig.axes[0].lines) == 3 + 1  # three rows and the k = N line
     series = res.sparse_labelled()
-    fig = plotting.against_width(series, N, metrics=("loss", "mono"))
+    fig = width_figures.against_width(series, N, metrics=("loss", "mono"))
     assert len(fig.axes) == 2 and fig.axes[0].get_yscale() == "log"
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert sorted(labels) == sorted(series)  # one entry per family, also for a one-model family

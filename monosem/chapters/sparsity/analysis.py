@@ -22,71 +22,33 @@ import torch
 from torch import Tensor
 
 from monosem.cache import Cache
+from monosem.chapters import reader
+from monosem.chapters.sparsity.train import sweeps
 from monosem.claims import Finding, Gate, Part, settled_gate
-from monosem.config import ModelConfig, Sweep, make_sweep
-from monosem.experiments.common import scale_numbers
+from monosem.config import ModelConfig
 from monosem.metrics import mono_fraction
-from monosem.paper import DECAY_DONE, decay_left, decay_steps, log2_steps
+from monosem.paper import (
+    DECAY_DONE,
+    E_GRIDS,
+    E_LR,
+    E_ROWS,
+    decay_left,
+    decay_steps,
+    e_grid,
+    e_steps,
+    e_sweep,
+    log2_steps,
+)
 from monosem.profiles import PROFILES, Profile
+from monosem.prose import scale_numbers
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
 
-WEIGHTS = {"E1"}
-
-# Table 1's rows E1-E4: the bias decay of each (lr 0.003, initial mean bias -1, eps swept).
-E_ROWS = {"E1": 0.03, "E2": 0.01, "E3": 0.003, "E4": 0.001}
-E_LR = 0.003
-E_INIT_BIAS = -1.0
 # The row of the paper's Fig. 19 (training traces at several densities), whose caption states the transition.
 PAPER_TRACE_ROW = "E3"
+
+
 # The row of the paper's Fig. 20 (single-feature activations near eps N = d).
 HEATMAP_ROW = "E1"
-
-
-@dataclass(frozen=True)
-class Grid:
-    """What this chapter trains at one profile: which of the rows E1-E4, the densities eps = 2^x of each, and their
-    run length (None: the profile's)."""
-
-    rows: tuple[str, ...]
-    log2_eps: tuple[float, ...]
-    n_steps: int | None = None
-
-    @property
-    def eps(self) -> tuple[float, ...]:
-        return tuple(2.0**x for x in self.log2_eps)
-
-
-GRIDS = {
-    "ci": Grid(rows=("E1", "E3"), log2_eps=(-2, -4, -6)),
-    # The paper does not list its densities. Its figures show log10 eps from about -3 to -1.4 (Fig. 19) and eps =
-    # 0.0884, 0.125 and 0.1768 (= 2^-3.5, 2^-3, 2^-2.5, Fig. 20): octaves from 1/2 to 1/1024, plus those two
-    # half-octaves near eps N = d. Table 1 gives no run length: the axis of Fig. 19 (E3) runs to 2^20 steps, which
-    # E1-E3's decays need to remove 90 % of the bias by mid-run (E3: 2^19; E4 would need 2^20.5).
-    "paper": Grid(rows=tuple(E_ROWS), log2_eps=(-1, -2, -2.5, -3, -3.5, -4, -5, -6, -7, -8, -9, -10), n_steps=2**20),
-    # Eight octaves, two rows: at 2^14 steps E3 and E4 leave 93 % and 98 % of the initial bias, while E1 and E2, the
-    # fastest decays, leave 48 % and 78 % (no row removes 90 %: E1 would need 2^15.6 steps); four rows would not
-    # train in the chapter's 12-minute budget.
-    "cpu": Grid(rows=("E1", "E2"), log2_eps=(-1, -2, -3, -4, -5, -6, -7, -8)),
-}
-
-
-def grid(profile: Profile) -> Grid:
-    return profile.pick(GRIDS, "chapter sparsity's grid")
-
-
-def e_steps(profile: Profile) -> int:
-    """The run length of the E rows at `profile` (`Grid.n_steps`, else the profile's)."""
-    return grid(profile).n_steps or profile.n_steps
-
-
-def e_sweep(profile: Profile, name: str) -> Sweep:
-    """Table 1's row `name` (E1-E4): the density swept over the profile's grid."""
-    base = profile.base(lr=E_LR, bias_decay=E_ROWS[name], init_bias=E_INIT_BIAS, n_steps=e_steps(profile))
-    return make_sweep(name, base, eps=grid(profile).eps)
-
-
-def sweeps(profile: Profile) -> list[Sweep]:
-    return [e_sweep(profile, name) for name in grid(profile).rows]
 
 
 @dataclass(frozen=True)
@@ -104,44 +66,60 @@ class Sparsity:
         return {f"{name} (decay {E_ROWS[name]:g})": r for name, r in self.rows.items()}
 
 
-def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> Sparsity:
-    cache = cache or Cache.for_profile(profile.name)
-    return Sparsity(profile, {s.name: cache.get_or_train(s, progress=progress) for s in sweeps(profile)})
+def load(profile: Profile, cache: Cache | None = None) -> Sparsity:
+    """The chapter's trained results, read from the cache (NotTrained names the command that trains them)."""
+    cache = reader(profile, cache, "sparsity")
+    return Sparsity(profile, {s.name: cache.get_or_train(s) for s in sweeps(profile)})
 
-
-# --- the paper's numbers and the thresholds -------------------------------------------------------------------
 
 # The paper's marks in units of eps N / d: the transition "begins around eps = 2^-5, at which point eps N = d/4" and
 # "by the time eps N ~ 2d there are almost no monosemantic neurons left" (Fig. 19 caption, N = 512, d = 64).
 PAPER_START = 0.25
+
+
 PAPER_END = 2.0
+
+
 # "We see a peak in monosemanticity around feature frequency eps = 2^-5" (Section 4.1.5).
 PAPER_PEAK_LOG2_EPS = -5.0
+
+
 # Where the transition is read off: # mono / # features falls, on the dense side of its peak, to 90 % of the peak
 # ("begins": out of the peak's plateau) and to 10 % ("almost no monosemantic neurons left").
 START_LEVEL = 0.9
+
+
 END_LEVEL = 0.1
+
+
 # "Near" / "around": within one octave (a factor 2 in eps), the spacing of the density grids away from eps N = d.
 NEAR_OCTAVES = 1.0
+
+
 # "Smooth, no sharp phase transition": the 90 %-to-10 % fall spans at least this many octaves. A step between two
 # neighbouring grid points (at most one octave apart) reads as less than one octave; the paper's d/4 to 2d is three.
 SMOOTH_OCTAVES = 1.5
+
+
 # The sparse regime: eps N / d at most this, one octave below where the paper's transition begins.
 SPARSE = 1 / 8
+
+
 # "Learns more slowly": the loss takes at least this many times as many steps to fall halfway at the sparsest
 # density as at eps = 2^-5, a difference well outside the 16-step spacing of the recorded losses. A loss that has not
 # fallen halfway within the run (`loss_fall_step` inf) has no step to compare: the part cannot be tested then, neither
 # passes (slower than the run can show is not a measured ratio) nor fails (the paper's sparse models did learn, over
 # longer runs); such a model has in any case not settled (it is on its initial plateau: `monosem.results.LEARNED`).
 SLOWER = 2.0
+
+
 # The loss-fall step averages the recorded losses (one every 16 steps) over this many records.
 SMOOTH_RECORDS = 8
+
+
 # A loss that falls by less than this fraction of its first value over the whole run has not started to learn: its
 # halfway point would be the noise of single-batch losses.
 MIN_FALL = 0.1
-
-
-# --- tools ----------------------------------------------------------------------------------------------------
 
 
 class Transition(NamedTuple):
@@ -276,12 +254,12 @@ def boundary_indices(result: SweepResult) -> list[int]:
 def done_rows_at(profile_name: str) -> str:
     """The rows a profile trains whose decay has done its job over their run, in words ("none" if none)."""
     profile = PROFILES[profile_name]
-    return ", ".join(n for n in GRIDS[profile_name].rows if decay_done(e_sweep(profile, n).configs[0])) or "none"
+    return ", ".join(n for n in E_GRIDS[profile_name].rows if decay_done(e_sweep(profile, n).configs[0])) or "none"
 
 
 def grid_text(profile_name: str) -> str:
     """A profile's grid in words: its rows and its densities as powers of two."""
-    g = GRIDS[profile_name]
+    g = E_GRIDS[profile_name]
     return f"rows {', '.join(g.rows)} at eps = {', '.join(fmt_eps(e) for e in g.eps)}"
 
 
@@ -341,7 +319,7 @@ def bias_left(profile: Profile) -> pd.DataFrame:
     """The fraction of the initial bias that the decay alone leaves after the first half of training, for each of
     E1-E4 (lr 0.003), over this profile's run and over the run the `paper` profile trains them for (2^20 steps)."""
     here, paper = e_steps(profile), e_steps(PROFILES["paper"])
-    trained = grid(profile).rows
+    trained = e_grid(profile).rows
     return pd.DataFrame(
         [
             (
@@ -363,9 +341,6 @@ def bias_left(profile: Profile) -> pd.DataFrame:
             f"steps to leave {DECAY_DONE:.0%}",
         ],
     )
-
-
-# --- claim 8 --------------------------------------------------------------------------------------------------
 
 
 def sparse_comparison(res: Sparsity) -> dict[str, Any]:
@@ -559,7 +534,7 @@ def findings(res: Sparsity) -> list[Finding]:
 
 def numbers(res: Sparsity) -> dict[str, Any]:
     out = scale_numbers(res.profile, res.rows.values())
-    g = grid(res.profile)
+    g = e_grid(res.profile)
     row = trace_row(res.rows, res.profile)
     t = row_transition(res.rows[row])
     here, paper = e_steps(res.profile), e_steps(PROFILES["paper"])
@@ -599,8 +574,8 @@ def numbers(res: Sparsity) -> dict[str, Any]:
         done_rows_cpu=done_rows_at("cpu"),
         done_rows_paper=done_rows_at("paper"),
         decay_steps_e1=log2_steps(decay_steps(E_ROWS["E1"], E_LR)),
-        **{f"grid_{name}": grid_text(name) for name in GRIDS},
-        n_models_paper=len(GRIDS["paper"].rows) * len(GRIDS["paper"].eps),
+        **{f"grid_{name}": grid_text(name) for name in E_GRIDS},
+        n_models_paper=len(E_GRIDS["paper"].rows) * len(E_GRIDS["paper"].eps),
     )
     slow = slower_learning(res)
     out.update(

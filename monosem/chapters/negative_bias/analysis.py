@@ -9,162 +9,33 @@ LR1 and LR2 come from chapter 1.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import pandas as pd
 import torch
 
 from monosem.cache import Cache
+from monosem.chapters import reader
+from monosem.chapters.negative_bias.train import (
+    B_BATCHES,
+    B_LR,
+    CLAMP_NAME,
+    LAMB_CLAMP,
+    clamp_ratio,
+    grid,
+    initial_norms,
+    scaled_clamp,
+    sweeps,
+)
 from monosem.claims import Finding, Gate, Part, settled_gate, spread
-from monosem.config import ModelConfig, Sweep, make_sweep
-from monosem.experiments import basins
-from monosem.experiments.common import by_lr, lr_sweep, median_by_lr, scale_numbers, seeds_text
 from monosem.metrics import POSITIVE_BIAS, mono_fraction, n_positive_bias
-from monosem.model import ToyModel
-from monosem.paper import DECAY_DONE, decay_left
+from monosem.paper import D_TOL, DECAY_DONE, HARDLY, RECIPE, SAME_LOSS, bias_shrink, decay_left
 from monosem.profiles import PROFILES, Profile
+from monosem.prose import by_lr, median_by_lr, scale_numbers, seeds_text
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
 
-WEIGHTS = {"LR3"}
-
-# Table 1's densities and bias decays of B1-B5 (the densest data needs the fastest decay).
-B_BATCHES = {
-    "B1": (1 / 16, 0.03),
-    "B2": (1 / 32, 0.003),
-    "B3": (1 / 64, 0.003),
-    "B4": (1 / 128, 0.003),
-    "B5": (1 / 256, 0.003),
-}
-B_LR = 0.003
-RECIPE = {"bias_decay": 0.03, "init_bias": -1.0}
 # The GeLU reaches its minimum, about -0.17, at this pre-activation.
 GELU_MINIMUM = -0.75
-
-
-# The two learning rates of the claim-5 sweeps at a second d (LR3d2, LR3x2), at every profile; claim 5 reports and
-# tests the count at both. (They were chosen in an early `cpu` build as the lrs where LR3 was most monosemantic; the
-# counts were not looked at. A later `cpu` grid kept only the one at which LR3x2 had settled: a choice made after
-# seeing the result, undone.)
-D_LRS = (0.005, 0.007)
-# The sweep of LR3 with LAMB's weight clamp scaled by the ratio of the profile's initial weight norms to the paper's.
-CLAMP_NAME = "LR3clamp"
-# The scaled clamp is rounded to this many decimals: it enters the cache key, which must not hang on the last bit of
-# a sum of floats (the rounding moves the clamp by at most 0.005 in about 7).
-CLAMP_DECIMALS = 2
-
-
-@dataclass(frozen=True)
-class Grid:
-    """What this chapter sweeps at one profile: which of B1-B5 and their initial biases, the (lr, initial bias)
-    grid of the GeLU sweep, and the lrs of the second-d sweeps LR3x2 and LR3d2."""
-
-    biases: tuple[float, ...]
-    gelu_lrs: tuple[float, ...]
-    gelu_biases: tuple[float, ...] = (0.0, -0.5, -1.0, -2.0)
-    b_batches: tuple[str, ...] = tuple(B_BATCHES)
-    doubled_lrs: tuple[float, ...] = D_LRS
-
-    def __post_init__(self) -> None:
-        unknown = set(self.b_batches) - set(B_BATCHES)
-        if unknown or not self.b_batches:
-            raise ValueError(f"B batches must be a non-empty subset of {', '.join(B_BATCHES)}; got {self.b_batches}")
-
-
-GRIDS = {
-    "ci": Grid(biases=(0.0, -1.0), gelu_lrs=(0.01,), gelu_biases=(0.0, -1.0)),
-    # Fewer points than `paper` so that the whole book trains within its 90 minutes on two cores (measured: see
-    # the introduction). B4 and B5 are left out: at this run length their decay of 0.003 leaves the bias almost
-    # where it started and an earlier `cpu` run of B2-B5 at initial bias -1 learned almost nothing (chapter 5
-    # leaves out E3 and E4 for the same reason). -0.25 is dropped from the biases: it is -sqrt(eps) of B1 itself.
-    "cpu": Grid(biases=(0.0, -0.1, -0.5, -1.0), gelu_lrs=(0.005,), b_batches=("B1", "B2", "B3")),
-    "paper": Grid(biases=(0.0, -0.05, -0.1, -0.25, -0.5, -1.0, -2.0), gelu_lrs=(0.003, 0.005, 0.01)),
-}
-
-
-def grid(profile: Profile) -> Grid:
-    return profile.pick(GRIDS, "chapter negative_bias's grid")
-
-
-def lr3(profile: Profile) -> Sweep:
-    return lr_sweep(profile, "LR3", with_seeds=True, **RECIPE)
-
-
-def lr4(profile: Profile) -> Sweep:
-    return lr_sweep(profile, "LR4", freq="power", **RECIPE)
-
-
-def b_sweep(profile: Profile, name: str) -> Sweep:
-    eps, decay = B_BATCHES[name]
-    base = profile.base(lr=B_LR, eps=eps, bias_decay=decay)
-    return make_sweep(name, base, init_bias=grid(profile).biases)
-
-
-def gelu(profile: Profile) -> Sweep:
-    g = grid(profile)
-    base = profile.base(activation="gelu", bias_decay=RECIPE["bias_decay"])
-    return make_sweep("GELU", base, lr=g.gelu_lrs, init_bias=g.gelu_biases)
-
-
-def lr3_doubled(profile: Profile) -> Sweep:
-    """LR3's recipe with N, d and k doubled, at two learning rates: a second embedding dimension for the
-    d + 1 law (claim 5)."""
-    base = profile.base(
-        n_features=2 * profile.n_features, d_embed=2 * profile.d_embed, d_hidden=2 * profile.d_hidden, **RECIPE
-    )
-    return make_sweep("LR3x2", base, lr=grid(profile).doubled_lrs)
-
-
-def lr3_wide_embedding(profile: Profile) -> Sweep:
-    """LR3's recipe with d doubled and N, k fixed, the paper's way of testing d + 1 at a second d (Fig. 11:
-    d = 128 at N = 512, k = 1024), at the lrs of LR3x2."""
-    return make_sweep("LR3d2", profile.base(d_embed=2 * profile.d_embed, **RECIPE), lr=grid(profile).doubled_lrs)
-
-
-# LAMB's ceiling on the weight norm in the recipe (torch_optimizer.Lamb's default).
-LAMB_CLAMP = ModelConfig().weight_clamp
-
-
-@lru_cache
-def initial_norms(profile: Profile) -> dict[str, float]:
-    """The norms of LR3's initial W_in, b_in and W_out at the profile's scale (seed 0): with PyTorch's default
-    initialisation about sqrt(k / 3), sqrt(k) (the initial bias -1 dominates) and sqrt(N / 3)."""
-    model = ToyModel.init((profile.base(seed=0, **RECIPE),))
-    return {name: float(w.norm()) for name, w in zip(("W_in", "b_in", "W_out"), model.params, strict=True)}
-
-
-def clamp_ratio(profile: Profile) -> float:
-    """The profile's initial W_in norm over the paper's: LAMB's step is lr x min(norm, clamp) per unit of update, so
-    the same clamp is a larger step relative to smaller weights; 1 at the paper's scale."""
-    return initial_norms(profile)["W_in"] / initial_norms(PROFILES["paper"])["W_in"]
-
-
-def scaled_clamp(profile: Profile) -> float:
-    """LAMB's clamp scaled by `clamp_ratio`, rounded to CLAMP_DECIMALS."""
-    return round(LAMB_CLAMP * clamp_ratio(profile), CLAMP_DECIMALS)
-
-
-def lr3_clamp(profile: Profile) -> Sweep | None:
-    """LR3 over the profile's lrs with the clamp scaled to the profile's initial weight norms (`scaled_clamp`), or
-    None at the paper's scale, where it would be LR3 itself."""
-    clamp = scaled_clamp(profile)
-    if clamp == LAMB_CLAMP:
-        return None
-    return lr_sweep(profile, CLAMP_NAME, weight_clamp=clamp, **RECIPE)
-
-
-def sweeps(profile: Profile) -> list[Sweep]:
-    clamp = lr3_clamp(profile)
-    return [
-        *basins.sweeps(profile),
-        lr3(profile),
-        lr4(profile),
-        *(b_sweep(profile, name) for name in grid(profile).b_batches),
-        gelu(profile),
-        lr3_doubled(profile),
-        lr3_wide_embedding(profile),
-        *([clamp] if clamp is not None else []),
-    ]
 
 
 @dataclass(frozen=True)
@@ -192,10 +63,11 @@ class NegativeBias:
         return out
 
 
-def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> NegativeBias:
-    cache = cache or Cache.for_profile(profile.name)
+def load(profile: Profile, cache: Cache | None = None) -> NegativeBias:
+    """The chapter's trained results, read from the cache (NotTrained names the command that trains them)."""
+    cache = reader(profile, cache, "negative_bias")
     # every sweep at the most seeds cached (`train --seeds S`): the claims pool seeds per lr, the figures draw bands
-    got = {s.name: cache.get_or_train(cache.seeded(s), progress=progress) for s in sweeps(profile)}
+    got = {s.name: cache.get_or_train(cache.seeded(s)) for s in sweeps(profile)}
     b = {name: got[name] for name in grid(profile).b_batches}
     return NegativeBias(
         profile,
@@ -215,23 +87,18 @@ def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> 
 # neurons per feature at every lr (Figs. 1 right and 7), which Fig. 10 calls "highly monosemantic solutions across
 # the board"; the part tests the low end of what the paper shows for this recipe.
 HIGHLY_LR3 = 0.8
-# The low end of the paper's range for a negative-bias model over initial biases below -sqrt(eps), 0.6 per feature
-# (claim 4, Fig. 8). Chapter 2 no longer tests claim 3 with it (HIGHLY_LR3 above); other chapters read it
-# (other_tasks: "roughly one per feature", "highly monosemantic") and it keeps its value for them.
-HIGHLY = 0.6
-# "The same loss": within this relative margin.
-SAME_LOSS = 0.02
+
+
 # GeLU: the best initial bias is "near -1" when it is within this of -1 (with the grid 0, -0.5, -1, -2: only -1).
 GELU_NEAR = 0.25
+
+
 # Claim 4. The paper's range of # mono / # features below -sqrt(eps) (Fig. 8).
 B_RANGE = (0.6, 1.0)
-# "The precise bias hardly matters": # mono / # features across the biases below -sqrt(eps) stays within this
-# fraction of its largest value.
-HARDLY = 0.25
+
+
 # "Drops quickly above -sqrt(eps)": the mean above is at most this fraction of the mean below.
 DROP = 0.5
-# Claim 5. "Exactly d + 1": within this many neurons; the paper's own d = 128 model has 130 = d + 2 (Fig. 11).
-D_TOL = 1
 
 
 def settled_lrs(result: SweepResult, field: str = "lr") -> dict[float, bool]:
@@ -497,11 +364,6 @@ def batch_names(names: tuple[str, ...]) -> str:
 def sparse_batches(profile: Profile) -> tuple[str, ...]:
     """The B batches the profile trains with B2's slower decay (all but B1)."""
     return tuple(n for n in grid(profile).b_batches if B_BATCHES[n][1] == B_BATCHES["B2"][1])
-
-
-def bias_shrink(decay: float, lr: float, n_steps: int) -> float:
-    """The fraction by which bias decay alone shrinks a bias over a run: 1 - (1 - decay lr)^(n_steps / 2)."""
-    return 1 - decay_left(decay, lr, n_steps)
 
 
 def bias_left(profile: Profile) -> pd.DataFrame:

@@ -19,130 +19,20 @@ import pandas as pd
 import torch
 
 from monosem.cache import Cache
+from monosem.chapters import reader
+from monosem.chapters.width.train import K_LR, ROWS, SPARSE_ROW, _donors, grid, plan, sweeps
 from monosem.claims import Finding, Gate, Part, settled_gate
-from monosem.config import ModelConfig, Sweep, make_sweep
-from monosem.experiments import negative_bias
-from monosem.experiments.common import scale_numbers
-from monosem.paper import DECAY_DONE, decay_left, decay_steps, log2_steps
+from monosem.config import Sweep
+from monosem.paper import DECAY_DONE, bias_shrink, decay_left, decay_steps, log2_steps
 from monosem.profiles import PROFILES, Profile
+from monosem.prose import scale_numbers
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, Instance, SweepResult
 
-WEIGHTS: set[str] = set()
-
-K_LR = 0.007
-# Table 1's K rows: what differs from the profile's default model (besides k, the batch and the lr).
-ROWS = {
-    "K0": {},
-    "K1": {"bias_decay": 0.03, "init_bias": -1.0},
-    "K2": {"bias_decay": 0.03, "init_bias": -1.0, "freq": "power"},
-}
-# The fields in which the rows differ: one batched sweep per k trains the rows as instances.
-ROW_FIELDS = ("init_bias", "bias_decay", "freq")
 ROW_LABELS = {"K0": "K0 (zero bias)", "K1": "K1 (bias -1, decay)", "K2": "K2 (bias -1, decay, power law)"}
-# The sparse models use K1's recipe, the paper's way of making models monosemantic.
-SPARSE_ROW = "K1"
-
-
-@dataclass(frozen=True)
-class Grid:
-    """What this chapter trains at one profile: the widths k of K0-K2; the width of the dense model the sparse
-    ones are compared with, and how many times wider the sparse ones are (at weight density 1 / factor, so that
-    each layer has as many weights as the dense model's)."""
-
-    ks: tuple[int, ...]
-    sparse_base: int
-    sparse_factors: tuple[int, ...]
-
-
-GRIDS = {
-    "ci": Grid(ks=(32, 64, 128, 256), sparse_base=64, sparse_factors=(2,)),
-    # N = 256: k from N / 2 to 4N (the paper: N / 32 to 4N). The narrowest models have the largest batches (batch x k
-    # is fixed): the three at k = N / 4 took 4.1 of the chapter's 15.1 min on the 2-core machine, unloaded.
-    # Claim 7's peak needs a width below N / PEAK_NEAR to be seen rising (`peak_range`): from N / 2 this grid cannot
-    # show a rise, so that part cannot be tested at `cpu`. K1 alone at N / 4 would show it for K1, at about 1.4 min
-    # more (a third of the 4.1 min: an estimate, not measured; the cpu book is at about 80 of its 90 minutes), but
-    # at 2^14 steps K1's bias decay (0.03 at lr 0.007) has not done its job (it needs 2^14.4 steps: DECAY_DONE), so
-    # every part on K1 or K2 cannot be tested at `cpu` whatever the grid: the model is not added.
-    # One sparse model, twice as wide (the one 4 times as wide took 2.7 min), to keep the chapter within 12 minutes.
-    "cpu": Grid(ks=(128, 256, 512, 1024), sparse_base=256, sparse_factors=(2,)),
-    "paper": Grid(ks=tuple(2**i for i in range(4, 12)), sparse_base=512, sparse_factors=(2, 4)),
-}
-
-
-def grid(profile: Profile) -> Grid:
-    return profile.pick(GRIDS, "chapter width's grid")
-
-
-def row_config(profile: Profile, row: str, k: int) -> ModelConfig:
-    """The model of Table 1's row `row` (K0, K1 or K2) with k neurons, at the profile's scale."""
-    return profile.base(d_hidden=k, batch_size=profile.batch_for(k), lr=K_LR, **ROWS[row])
-
-
-def sparse_config(profile: Profile, factor: int) -> ModelConfig:
-    """A sparse K1 model `factor` times wider than the grid's `sparse_base` at weight density 1 / factor: each
-    layer has as many weights as the dense model of width `sparse_base`, and the batch is that model's, so the two
-    cost the same matmul FLOPs per step in principle (on a CPU the masked model costs its full width)."""
-    base = grid(profile).sparse_base
-    return row_config(profile, SPARSE_ROW, base * factor).replace(
-        batch_size=profile.batch_for(base), weight_density=1 / factor
-    )
 
 
 # One trained model of this chapter (a sweep's result and the model's index in it).
 Trained = Instance
-
-
-def _donors(profile: Profile) -> list[Sweep]:
-    """Sweeps of other chapters whose instances this chapter may reuse."""
-    return negative_bias.sweeps(profile)
-
-
-def _find(cfg: ModelConfig, donors: list[Sweep]) -> tuple[Sweep, int] | None:
-    for sweep in donors:
-        if cfg in sweep.configs:
-            return sweep, sweep.configs.index(cfg)
-    return None
-
-
-def plan(profile: Profile) -> tuple[dict[str, dict[int, tuple[Sweep, int]]], dict[int, tuple[Sweep, int]]]:
-    """Where every model of the chapter comes from: for each K row and k, and for each sparse factor, the sweep
-    that trains it and its instance there: an instance of another chapter's sweep where one has its exact
-    configuration, else of the chapter's own batched sweep at that k over the rows left (`K_k256`: K0, K1 and K2
-    differ only in their bias recipe and feature frequencies, so they train as one model of three instances), or
-    of its own sweep (`SPARSE_k1024`)."""
-    donors = _donors(profile)
-
-    def source(name: str, cfg: ModelConfig) -> tuple[Sweep, int]:
-        return _find(cfg, donors) or (make_sweep(name, cfg, seed=(cfg.seed,)), 0)
-
-    rows: dict[str, dict[int, tuple[Sweep, int]]] = {row: {} for row in ROWS}
-    for k in grid(profile).ks:
-        configs = {row: row_config(profile, row, k) for row in ROWS}
-        found = {row: _find(cfg, donors) for row, cfg in configs.items()}
-        left = [row for row in ROWS if found[row] is None]
-        if left:
-            own = make_sweep(
-                f"K_k{k}",
-                configs[left[0]],
-                **{",".join(ROW_FIELDS): tuple(tuple(getattr(configs[r], f) for f in ROW_FIELDS) for r in left)},
-            )
-            found.update({row: (own, i) for i, row in enumerate(left)})
-        for row in ROWS:
-            rows[row][k] = found[row]
-    sparse = {}
-    for factor in grid(profile).sparse_factors:
-        cfg = sparse_config(profile, factor)
-        sparse[factor] = source(f"SPARSE_k{cfg.d_hidden}", cfg)
-    return rows, sparse
-
-
-def sweeps(profile: Profile) -> list[Sweep]:
-    rows, sparse = plan(profile)
-    out: list[Sweep] = []
-    for sweep, _ in [*(s for models in rows.values() for s in models.values()), *sparse.values()]:
-        if sweep not in out:
-            out.append(sweep)
-    return out
 
 
 @dataclass(frozen=True)
@@ -171,13 +61,14 @@ class Width:
         return {f"{SPARSE_ROW}, dense": dict(self.rows[SPARSE_ROW]), **sparse}
 
 
-def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> Width:
-    cache = cache or Cache.for_profile(profile.name)
+def load(profile: Profile, cache: Cache | None = None) -> Width:
+    """The chapter's trained results, read from the cache (NotTrained names the command that trains them)."""
+    cache = reader(profile, cache, "width")
     rows, sparse = plan(profile)
     donors = {s.name for s in _donors(profile)}
     # every sweep at the most seeds cached (`train --seeds S`): where a width has several seeds, claim 7's tests
     # read their spread (`seed_spread`); the model of each width is the one at the profile's seed
-    results = {s.name: cache.get_or_train(cache.seeded(s), progress=progress) for s in sweeps(profile)}
+    results = {s.name: cache.get_or_train(cache.seeded(s)) for s in sweeps(profile)}
 
     def trained(source: tuple[Sweep, int]) -> Trained:
         sweep, i = source
@@ -195,19 +86,29 @@ def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> 
 # Claim 7. Single models, one seed each at most widths: a difference in # mono / # features smaller than this is noise
 # (the range over three seeds of LR3 at lr 0.007, which is K1 at k = 2N, is 0.13 per feature at `cpu`).
 NOISE = 0.1
+
+
 # "Peaks near k = N": the grid steps by factors of 2, so near N is N or a neighbouring grid point.
 PEAK_NEAR = 2
+
+
 # "Peaks": the fraction of monosemantic neurons at its largest k near N exceeds its value at both ends of the grid by
 # more than this, so that it rises and then falls (a monotone decline, or a plateau, does not peak). A tenth of the
 # neurons: above the range over three seeds of K1 at k = 2N at `cpu` (0.13 per feature, 0.065 of the neurons), and
 # the part is tested only where the seed spread this module measures (`seed_spread`) is below it.
 PEAK_MARGIN = 0.1
+
+
 # "Loses a little": worse by at most this fraction of the loss. The paper's Fig. 15 (middle) shows loss
 # differences within 0.1 at losses of order 1.
 LITTLE = 0.1
+
+
 # "Significantly greater loss": above the range of the final loss over three seeds of the same model (LR3 at lr
 # 0.007, K1 at k = 2N: 3.3 % at `cpu`).
 SIGNIFICANT = 0.05
+
+
 # The families whose recipe is the bias decay: their parts rest on it (`monosem.paper.DECAY_DONE`).
 DECAYED = tuple(row for row, fields in ROWS.items() if fields.get("bias_decay", 0.0) > 0)
 
@@ -534,8 +435,8 @@ def numbers(res: Width) -> dict[str, Any]:
         for k, gap in loss_gap(res).items()
     )
     decay, lr = ROWS["K1"]["bias_decay"], K_LR
-    out["decay_shrink"] = negative_bias.bias_shrink(decay, lr, res.profile.n_steps)
-    out["decay_shrink_paper"] = negative_bias.bias_shrink(decay, lr, PROFILES["paper"].n_steps)
+    out["decay_shrink"] = bias_shrink(decay, lr, res.profile.n_steps)
+    out["decay_shrink_paper"] = bias_shrink(decay, lr, PROFILES["paper"].n_steps)
     # the rule of the verdicts: settled models (chapter 1), the bias decay done, the seed spread known
     out["settle_loss"], out["settle_mono"], out["learned"] = SETTLE_LOSS, SETTLE_MONO, LEARNED
     out["decay_done"] = DECAY_DONE

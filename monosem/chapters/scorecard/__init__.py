@@ -1,57 +1,41 @@
 """The claims scorecard: all ten claims on one page, computed by the chapters' own claim functions.
 
 Not a chapter of the paper: it serves the page `book/00_scorecard.py`, which sits right after the introduction.
-Its sweeps are every other experiment module's (so the scorecard is at the profile of the book it is built with,
-from the same cache), and its findings are theirs, ordered by claim number. Nothing is typed in: a verdict here
+It trains nothing of its own: `train` and `book` train every paper chapter for it (`monosem.chapters.trains`), and
+it reads their results from the same cache (so the scorecard is at the profile of the book it is built with); its
+findings are theirs, through the registry, ordered by claim number. Nothing is typed in: a verdict here
 is the verdict on the chapter's page, because it is the same function called on the same results.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass
 from types import ModuleType
 
 import pandas as pd
 
 from monosem.cache import Cache
+from monosem.chapters import CHAPTERS, analysis, get, paper_chapters, reader
 from monosem.claims import VERDICTS, Finding
-from monosem.config import Sweep
 from monosem.profiles import Profile
-
-NOT_EXPERIMENTS = {"common", "scorecard"}
 
 
 def modules() -> dict[str, ModuleType]:
-    """Every experiment module of the paper's chapters, by name (alphabetical): not this one, and not the
-    chapters beyond the paper (`BEYOND_PAPER = True`), whose findings are not among the paper's ten claims."""
-    import monosem.experiments as package
-
-    names = sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name not in NOT_EXPERIMENTS)
-    found = {name: importlib.import_module(f"monosem.experiments.{name}") for name in names}
-    return {name: module for name, module in found.items() if not getattr(module, "BEYOND_PAPER", False)}
-
-
-def sweeps(profile: Profile) -> list[Sweep]:
-    return [s for module in modules().values() for s in module.sweeps(profile)]
-
-
-WEIGHTS = set().union(*(module.WEIGHTS for module in modules().values()))
+    """The packages of the paper's chapters (the registry's order): not this page, and not the chapters beyond the
+    paper (`Chapter.beyond_paper`), whose findings are not among the paper's ten claims."""
+    return {c.name: analysis(c) for c in paper_chapters()}
 
 
 @dataclass(frozen=True)
 class Scorecard:
     profile: Profile
-    findings: dict[str, list[Finding]]  # by experiment module name
+    findings: dict[str, list[Finding]]  # by chapter name
 
 
-def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> Scorecard:
-    cache = cache or Cache.for_profile(profile.name)
-    found = {}
-    for name, module in modules().items():
-        found[name] = module.findings(module.run(profile, cache, progress=progress))
-    return Scorecard(profile, found)
+def load(profile: Profile, cache: Cache | None = None) -> Scorecard:
+    """Every paper chapter's findings on its results, read from the cache (NotTrained names the command)."""
+    cache = reader(profile, cache, "scorecard")
+    return Scorecard(profile, {name: m.findings(m.load(profile, cache)) for name, m in modules().items()})
 
 
 def findings(card: Scorecard) -> list[Finding]:
@@ -71,19 +55,24 @@ def numbers(card: Scorecard) -> dict[str, object]:
     }
 
 
-def page_of(module: str, pages: list[str]) -> str:
-    """The book page (e.g. "02_negative_bias") served by an experiment module, from the book's page names."""
-    for page in pages:
-        if page.partition("_")[2] == module:
-            return page
-    raise ValueError(f"no book page NN_{module} among {', '.join(pages)}")
+def pages() -> list[str]:
+    """The book's chapter pages in order (e.g. "02_negative_bias"), from the registry."""
+    return [c.page for c in CHAPTERS]
+
+
+def page_of(name: str, pages: list[str] | None = None) -> str:
+    """The book page (e.g. "02_negative_bias") of a chapter, by its name; with `pages`, one of those."""
+    page = get(name).page if pages is None else next((p for p in pages if p.partition("_")[2] == name), None)
+    if page is None:
+        raise ValueError(f"no book page NN_{name} among {', '.join(pages or [])}")
+    return page
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "/").replace("\n", " ")
 
 
-def table(card: Scorecard, pages: list[str]) -> pd.DataFrame:
+def table(card: Scorecard, pages: list[str] | None = None) -> pd.DataFrame:
     """One row per claim: the claim in a few words, the verdict (over the parts that could be tested), the paper's
     headline number beside this build's, what it would take to test the parts that could not be tested here
     (from their gates, briefly: the parts below say it in full), and where the book shows it (MyST
@@ -119,7 +108,7 @@ def parts_table(finding: Finding) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["part", "the paper", "this run", "test", "holds"])
 
 
-def show(card: Scorecard, pages: list[str]):
+def show(card: Scorecard, pages: list[str] | None = None):
     """The scorecard as MyST markdown (rendered by myst-nb, so that the cross-references resolve): one line per
     claim, then each claim's parts folded in a dropdown."""
     from IPython.display import Markdown

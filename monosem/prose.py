@@ -1,4 +1,5 @@
-"""What several chapters share: the lr sweep of Table 1's LR rows, and the numbers every chapter page states."""
+"""Numbers and words for the chapters' prose that several chapters share: a result's seeds in words, the scale a
+chapter ran at, values grouped by learning rate (median over seeds). Reads results; trains nothing."""
 
 from __future__ import annotations
 
@@ -7,19 +8,8 @@ from typing import Any
 
 from torch import Tensor
 
-from monosem.config import Sweep, make_sweep
 from monosem.profiles import Profile
 from monosem.results import SweepResult
-
-# Seeds of the sweeps whose claims are given as median [min, max] over seeds (LR1 and LR3): seed is one more axis
-# of the same batched model. Two at `ci`, to exercise the code; three at `paper`. One at `cpu`, so that the whole
-# book trains within its 90 minutes on two cores (measured: the introduction): `train --seeds 3` adds the others,
-# and chapters 1-2 then read every seed cached.
-SEEDS = {"ci": (0, 1), "cpu": (0,), "paper": (0, 1, 2)}
-
-
-def seeds(profile: Profile) -> tuple[int, ...]:
-    return profile.pick(SEEDS, "the seeds of LR1 and LR3")
 
 
 def seeds_text(result: SweepResult) -> dict[str, Any]:
@@ -35,18 +25,6 @@ def seeds_text(result: SweepResult) -> dict[str, Any]:
         else "With one seed a number is that seed's; `python -m monosem train --seeds 3` adds two more, and the "
         "chapter then quotes median [min, max] over them and draws their range as a band.",
     }
-
-
-def lr_sweep(profile: Profile, name: str, with_seeds: bool = False, **fixed: Any) -> Sweep:
-    """A Table 1 row that sweeps the learning rate over the profile's lrs, with `fixed` fields set; with
-    `with_seeds`, at every seed of `seeds(profile)` too (the lr varies slowest; a profile with one seed has no seed
-    axis, so that `train --seeds S` can widen it)."""
-    if not with_seeds:
-        return make_sweep(name, profile.base(**fixed), lr=profile.lrs)
-    (first, *more) = seeds(profile)
-    if more:
-        return make_sweep(name, profile.base(**fixed), lr=profile.lrs, seed=(first, *more))
-    return make_sweep(name, profile.base(seed=first, **fixed), lr=profile.lrs)
 
 
 def scale_numbers(profile: Profile, trained: Iterable[SweepResult]) -> dict[str, Any]:

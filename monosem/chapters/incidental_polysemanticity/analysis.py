@@ -21,92 +21,22 @@ from torch import Tensor
 
 from monosem import incidental as inc
 from monosem.cache import Cache
+from monosem.chapters import reader
+from monosem.chapters.incidental_polysemanticity.train import (
+    BIAS_DECAY,
+    BIAS_SCALES,
+    INIT_NORM,
+    L1,
+    LR,
+    SETTINGS,
+    Grid,
+    configs,
+    grid,
+    train_batches,
+)
 from monosem.claims import Finding, Part, spread
-from monosem.config import Sweep
 from monosem.incidental import IncidentalConfig
 from monosem.profiles import Profile
-
-BEYOND_PAPER = True
-WEIGHTS: set[str] = set()
-
-# The recipe: a variant of Lecomte et al.'s (their code: AdamW at lr 0.001, l1 0.001, weights N(0, 1/m); see
-# `monosem.incidental`). These are our choices for plain gradient descent.
-# L1 strength: small enough that a carried weight ends near 1 (about 1 - L1 / 8), large enough to prune the rest.
-L1 = 0.01
-# Gradient-descent step: the loss's curvature along a unit-norm feature column is about 8, so steps below 2 / 8
-# are stable; 0.1 leaves a margin.
-LR = 0.1
-# Every feature column starts with this norm on average (entries N(0, INIT_NORM^2 / m); Lecomte et al.'s code: 1):
-# below 1, so that training first grows it, and the same for every m.
-INIT_NORM = 0.5
-# Chapter 2's recipe: Table 1's bias decay, and initial biases in units of the typical pre-activation at
-# initialisation, sigma = INIT_NORM / sqrt(m) (the role sqrt(eps) plays in claim 4: 1 is that boundary; the paper's
-# -1 is 8 of its units at eps = 1/64, and 4 is half as deep).
-BIAS_DECAY = 0.03
-BIAS_SCALES = (1.0, 4.0)
-
-# The settings of every batch: Lecomte et al.'s model, and the model with ReLU neurons at bias 0 (chapter 1's recipe),
-# at bias 0 with the bias decay, and at each negative initial bias with the decay (chapter 2's). The clean comparison
-# of the negative initial bias is against bias 0 with the decay ("relu0d"): the initial bias is then the only
-# difference. relu0d makes every batch 20 models instead of 16: at `cpu` the chapter's training went from 4.4 to 6.3
-# minutes (1.9 more), extrapolated from 64 steps per m on one thread of the shared 2-core machine.
-NEGATIVE = {f"neg{s:g}": s for s in BIAS_SCALES}
-SETTINGS: dict[str, str] = {
-    "linear": "Lecomte et al.'s model",
-    "relu0": "ReLU neurons, bias 0",
-    "relu0d": "ReLU neurons, bias 0, decay",
-    **{key: f"ReLU neurons, bias -{s:g}σ, decay" for key, s in NEGATIVE.items()},
-}
-
-
-@dataclass(frozen=True)
-class Grid:
-    """n features, the numbers of neurons m, the seeds (each setting at every seed: the same seed starts every
-    setting from the same weights) and the steps."""
-
-    n_features: int
-    n_neurons: tuple[int, ...]
-    seeds: tuple[int, ...]
-    n_steps: int
-
-
-GRIDS = {
-    "ci": Grid(16, (16, 32, 64, 128, 256), (0, 1), 2**12),
-    # about 6 minutes of training on one core of the 2-core machine (4.4 before the relu0d control was added)
-    "cpu": Grid(64, (64, 128, 256, 512, 1024), (0, 1, 2, 3), 2**13),
-    "paper": Grid(64, (64, 128, 256, 512, 1024), tuple(range(16)), 2**14),
-}
-
-
-def grid(profile: Profile) -> Grid:
-    return profile.pick(GRIDS, "chapter incidental_polysemanticity's grid")
-
-
-def sigma(m: int) -> float:
-    """The typical pre-activation at initialisation (the std of a weight) with m neurons."""
-    return INIT_NORM / math.sqrt(m)
-
-
-def setting_changes(setting: str, m: int) -> dict[str, Any]:
-    if setting == "linear":
-        return {"hidden": "linear"}
-    if setting == "relu0":
-        return {"hidden": "relu"}
-    if setting == "relu0d":
-        return {"hidden": "relu", "bias_decay": BIAS_DECAY}
-    return {"hidden": "relu", "init_bias": -NEGATIVE[setting] * sigma(m), "bias_decay": BIAS_DECAY}
-
-
-def configs(profile: Profile, m: int) -> list[IncidentalConfig]:
-    """The batch of m neurons: every setting (slowest) at every seed."""
-    g = grid(profile)
-    base = IncidentalConfig(n_features=g.n_features, n_neurons=m, l1=L1, lr=LR, n_steps=g.n_steps, init_std=sigma(m))
-    return [base.replace(seed=seed, **setting_changes(s, m)) for s in SETTINGS for seed in g.seeds]
-
-
-def sweeps(profile: Profile) -> list[Sweep]:
-    """Nothing of the toy model: this chapter trains its own model in `run`."""
-    return []
 
 
 @dataclass(frozen=True)
@@ -183,23 +113,10 @@ class Incidental:
         return run["snap_steps"], poly, run["loss_steps"], loss
 
 
-def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> Incidental:
-    cache = cache or Cache.for_profile(profile.name)
-    batches = {m: configs(profile, m) for m in grid(profile).n_neurons}
-    runs = {
-        m: cache.get_or_compute(
-            "incidental",
-            {"configs": [c.to_dict() for c in batch]},
-            lambda batch=batch: inc.train(batch, progress=progress),
-        )
-        for m, batch in batches.items()
-    }
-    return Incidental(profile, grid(profile), runs, batches)
-
-
-def compute(profile: Profile, cache: Cache | None = None, progress: bool = True) -> float:
-    """Train (or read from the cache) every model of the chapter; their recorded training seconds."""
-    return run(profile, cache, progress).seconds()
+def load(profile: Profile, cache: Cache | None = None) -> Incidental:
+    """The chapter's trained batches, read from the cache (NotTrained names the command that trains them)."""
+    runs = train_batches(profile, reader(profile, cache, "incidental_polysemanticity"), progress=False)
+    return Incidental(profile, grid(profile), runs, {m: configs(profile, m) for m in grid(profile).n_neurons})
 
 
 def mean_settled(values: Tensor, ok: Tensor) -> list[float]:
@@ -287,17 +204,27 @@ def compare(res: Incidental, a: str, b: str) -> dict[str, Any]:
 
 # Part "they exist": at every m where n^2 / 4m >= this, the mean count over settled seeds is above zero.
 EXISTS_FROM = 1.0
+
+
 # Part "falls as 1/m": the fitted exponent of the mean count against m is within this of -1 (a quarter power
 # tells 1/m from 1/m^(3/4) and 1/m^(5/4)).
 SLOPE_TOL = 0.25
+
+
 # Part "n^2 / 4m": the total count over every m, over the total predicted, is within a factor sqrt(2): nearer, on a
 # log scale, to n^2 / 4m than to n^2 / 2m (every chance collision survives) or n^2 / 8m.
 RATIO_TOL = math.sqrt(2)
+
+
 # Part "mechanism": at least this fraction of polysemantic neurons carry exactly two features of opposite signs.
 MECHANISM = 0.9
+
+
 # "Fewer"/"more": the means over seeds differ by at least one neuron per model (one seed's extra neuron moves a mean
 # over S seeds by only 1/S).
 FEWER = 1.0
+
+
 COMPARE_TEST = (
     f"fewer by >= {FEWER:g} (FEWER) at some m and more by >= {FEWER:g} at none, over the seeds that settled with "
     "every feature carried in both"

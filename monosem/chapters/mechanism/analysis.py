@@ -24,47 +24,19 @@ import torch
 from torch import Tensor
 
 from monosem.cache import Cache
+from monosem.chapters import reader
+from monosem.chapters.mechanism.train import DENSE_EPS, DENSE_ROW, LOW_EPS, sweeps
 from monosem.claims import Finding, Gate, Part, settled_gate
-from monosem.config import Sweep
 from monosem.data import random_projection
-from monosem.experiments import negative_bias, sparsity
-from monosem.experiments.common import lr_sweep, scale_numbers
 from monosem.metrics import POSITIVE_BIAS, is_monosemantic, is_positive_bias, single_feature_activations
 from monosem.model import ToyModel
-from monosem.paper import DECAY_DONE, log2_steps
+from monosem.paper import D_TOL, DECAY_DONE, E_LR, E_ROWS, log2_steps
 from monosem.profiles import PROFILES, Profile
+from monosem.prose import scale_numbers
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
 
-WEIGHTS = {"LR3", "LOWEPS", "E1"}
-
-# The model of the paper's Fig. 24 and 26: "a final model from batch E1 with eps = 1/64" (chapter 5's row E1).
-DENSE_ROW = "E1"
-DENSE_EPS = 1 / 64
-# The density of the paper's Fig. 25 (batch E3), a quarter of the default 1/64.
-LOW_EPS = 1 / 256
 # Amplitudes at which the single-feature curves are sampled (0, 0.005, ..., 1).
 N_AMPLITUDES = 201
-
-
-def low_eps(profile: Profile) -> Sweep:
-    """LR3's recipe (initial bias -1, bias decay 0.03, E1's too) at the lower density LOW_EPS, over the profile's
-    lrs, seed 0."""
-    return lr_sweep(profile, "LOWEPS", eps=LOW_EPS, **negative_bias.RECIPE)
-
-
-def dense_row(profile: Profile) -> Sweep:
-    """Chapter 5's row E1 (eps swept at lr 0.003, decay 0.03, initial bias -1): trained once for both chapters."""
-    sweep = sparsity.e_sweep(profile, DENSE_ROW)
-    if not any(math.isclose(c.eps, DENSE_EPS) for c in sweep.configs):
-        raise ValueError(f"chapter 5's {DENSE_ROW} grid at profile {profile.name!r} lacks eps = {DENSE_EPS}")
-    return sweep
-
-
-def sweeps(profile: Profile) -> list[Sweep]:
-    return [negative_bias.lr3(profile), low_eps(profile), dense_row(profile)]
-
-
-# --- analysis tools -------------------------------------------------------------------------------------------
 
 
 def find_kinks(x: Tensor, y: Tensor, min_change: float, noise: float = 1e-9) -> tuple[Tensor, Tensor]:
@@ -215,6 +187,8 @@ class Optimum(NamedTuple):
 # The optimum's samples and grid: 2^17 draws of the interference give the threshold to about 0.01 and the second
 # kink to about 0.03 (the spread over generators at N = 256 and 512); thresholds are read on a grid of 0.01.
 OPTIMUM_SAMPLES = 2**17
+
+
 OPTIMUM_STEP = 0.01
 
 
@@ -291,11 +265,11 @@ def best_kinks(t: Tensor, A: Tensor, B: Tensor) -> Optimum:
     return Optimum(float(t[int(one.argmax())]), float(t[first]), float(t[second]))
 
 
-# --- one model, dissected ---------------------------------------------------------------------------------------
-
 # A bend of the curve of a feature's own monosemantic neurons smaller than this (1 % of the identity's slope) is
 # not a kink: that curve has no other bends, so this only guards against rounding.
 KINK_MIN_CHANGE = 0.01
+
+
 # A singular value above this (halfway between 0 and 1) counts towards the rank of the linear map.
 SV_HALF = 0.5
 
@@ -427,9 +401,6 @@ def dissect(result: SweepResult, index: int, n_amplitudes: int = N_AMPLITUDES) -
     )
 
 
-# --- the chapter's results ----------------------------------------------------------------------------------------
-
-
 class Panel(NamedTuple):
     """One feature's single-feature curves for a figure: the model's output in total, from its negative-bias and
     from its positive-bias neurons, the best read-out estimate, and the kinks of its own monosemantic neurons."""
@@ -511,13 +482,14 @@ def paper_scale_optimum(eps: float) -> Optimum:
     return optimal_kinks(proj, eps, _optimum_generator())
 
 
-def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> Mechanism:
-    cache = cache or Cache.for_profile(profile.name)
-    lr3, low, row = (cache.get_or_train(s, progress=progress) for s in sweeps(profile))
+def load(profile: Profile, cache: Cache | None = None) -> Mechanism:
+    """The chapter's trained results, read from the cache (NotTrained names the command that trains them)."""
+    cache = reader(profile, cache, "mechanism")
+    lr3, low, row = (cache.get_or_train(s) for s in sweeps(profile))
     dense = dissect(row, row.index(eps=DENSE_EPS))
     dense_by_lr = {lr: dissect(lr3, lr3.index(lr=lr, seed=0)) for lr in profile.lrs}
     sparse_by_lr = {lr: dissect(low, low.index(lr=lr)) for lr in profile.lrs}
-    sparse = sparse_by_lr[sparsity.E_LR]
+    sparse = sparse_by_lr[E_LR]
     optimum = {d.eps: optimal_kinks(d.proj, d.eps, _optimum_generator()) for d in (dense, sparse)}
     return Mechanism(
         profile,
@@ -533,30 +505,48 @@ def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> 
     )
 
 
-# --- claim 10 -----------------------------------------------------------------------------------------------------
-
 # The paper's thresholds (first kink) and second kinks, read off its Fig. 24 (eps = 1/64) and Fig. 25 (1/256).
 FIRST_KINK = {1 / 64: 0.4, LOW_EPS: 0.3}
+
+
 SECOND_KINK = {1 / 64: 0.8, LOW_EPS: 0.6}
+
+
 # "About": within half the gap between the paper's values at its two densities, so that a measured kink matches
 # at most one of them.
 FIRST_TOL = 0.05
+
+
 SECOND_TOL = 0.1
+
+
 # The paper's "always" (the output stays under the identity): at least this fraction of the features, leaving room
 # for the odd feature bent by a weak neuron of another.
 ALWAYS = 0.9
+
+
 # The paper's "most features": more than half of them.
 MOST = 0.5
+
+
 # "Closely tracks the input": within this of the truth at full amplitude.
 TRACK = 0.1
+
+
 # Singular values "all either zero or near-unity (0.99-1.03)": each within this of 0 or of 1. The paper's band is
 # one fully trained model's; 10 % still tells equal gains in every direction from a generic rank-d map, whose
 # singular values spread over a wide range.
 UNITY_TOL = 0.1
+
+
 # The paper's range of the slope the positive-bias neurons add to a feature's output, and how little that slope
 # varies over amplitudes 0 to 1 ("typically < 0.01").
 SLOPE_RANGE = (0.09, 0.16)
+
+
 SLOPE_VARIES = 0.01
+
+
 # The paper's bound on the inner product of the positive biases with the second layer.
 INTERCEPT = 0.005
 
@@ -775,8 +765,8 @@ def claim10(res: Mechanism) -> Finding:
             f"positive-bias neurons: a linear map of rank about d = {d_embed}",
             "rank d (Fig. 26)",
             f"singular values > {SV_HALF}: {dense.rank()}",
-            f"within {negative_bias.D_TOL} of d (D_TOL)",
-            abs(dense.rank() - d_embed) <= negative_bias.D_TOL,
+            f"within {D_TOL} of d (D_TOL)",
+            abs(dense.rank() - d_embed) <= D_TOL,
             dense.gate,
         ),
         Part(
@@ -851,8 +841,8 @@ def numbers(res: Mechanism) -> dict[str, Any]:
         settle_mono=SETTLE_MONO,
         learned=LEARNED,
         decay_done=DECAY_DONE,
-        dense_lr=sparsity.E_LR,
-        dense_decay=sparsity.E_ROWS[DENSE_ROW],
+        dense_lr=E_LR,
+        dense_decay=E_ROWS[DENSE_ROW],
         dense_steps=log2_steps(dense.gate.steps),
         dense_status=_status(dense),
         sparse_status=_status(sparse),

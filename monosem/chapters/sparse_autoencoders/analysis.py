@@ -29,9 +29,9 @@ import torch
 from torch import Tensor
 
 from monosem.cache import Cache
+from monosem.chapters import reader
+from monosem.chapters.sparse_autoencoders.train import Grid, grid, poly_index, sae_configs, sweeps, train_saes
 from monosem.claims import Finding, Part, spearman
-from monosem.config import Sweep
-from monosem.experiments import basins, negative_bias
 from monosem.metrics import (
     MONO_THRESHOLD,
     is_monosemantic,
@@ -42,11 +42,9 @@ from monosem.metrics import (
 from monosem.profiles import Profile
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
 from monosem.sae import (
-    DATA,
     EVAL,
     RECOVERED,
     Activations,
-    SAEConfig,
     SparseAutoencoder,
     evaluate,
     feature_directions,
@@ -55,97 +53,7 @@ from monosem.sae import (
     max_cosine,
     mean_pairwise_cosine,
     sae_generator,
-    train_sae,
 )
-from monosem.training import default_device
-
-BEYOND_PAPER = True
-WEIGHTS = {"LR1", "LR3"}
-
-
-@dataclass(frozen=True)
-class Grid:
-    """What this chapter sweeps at one profile: dictionary sizes as multiples of the number of features N, the L1
-    coefficients (one batched autoencoder per size, one instance per coefficient), and the training of each.
-    Dead latents are resampled `n_resamples` times, evenly over the first half of training, each time looking
-    back half the interval (Towards Monosemanticity: at steps 25k, 50k, 75k and 100k, looking back 12.5k)."""
-
-    dict_ratios: tuple[float, ...]
-    l1s: tuple[float, ...]
-    n_steps: int
-    batch_size: int
-    lr: float
-    eval_inputs: int
-    resample_inputs: int
-    n_resamples: int = 4
-    seed: int = 0
-
-    def configs(self, d_in: int, n_features: int) -> list[SAEConfig]:
-        every = self.n_steps // (2 * self.n_resamples)
-        return [
-            SAEConfig(
-                d_in=d_in,
-                d_dict=round(ratio * n_features),
-                l1s=self.l1s,
-                n_steps=self.n_steps,
-                batch_size=self.batch_size,
-                lr=self.lr,
-                n_resamples=self.n_resamples,
-                resample_every=every,
-                dead_window=every // 2,
-                resample_inputs=self.resample_inputs,
-                seed=self.seed,
-            )
-            for ratio in self.dict_ratios
-        ]
-
-
-GRIDS = {
-    "ci": Grid(
-        dict_ratios=(0.5, 1, 2),
-        l1s=(0.03, 0.1, 0.3, 1.0),
-        n_steps=256,
-        batch_size=64,
-        lr=3e-3,
-        eval_inputs=1024,
-        resample_inputs=512,
-    ),
-    # calibrated on this profile's LR1 model (the L1 range spans dense codes to collapse); about 6 minutes of
-    # training on two busy cores
-    "cpu": Grid(
-        dict_ratios=(0.5, 1, 2),
-        l1s=(0.1, 0.2, 0.4, 0.8),
-        n_steps=4000,
-        batch_size=256,
-        lr=3e-3,
-        eval_inputs=8192,
-        resample_inputs=8192,
-    ),
-    # not calibrated (no GPU run yet): a wider L1 range and one more dictionary size
-    "paper": Grid(
-        dict_ratios=(0.5, 1, 2, 4),
-        l1s=(0.025, 0.05, 0.1, 0.2, 0.4, 0.8),
-        n_steps=2**14,
-        batch_size=1024,
-        lr=1e-3,
-        eval_inputs=2**15,
-        resample_inputs=2**16,
-    ),
-}
-
-
-def grid(profile: Profile) -> Grid:
-    return profile.pick(GRIDS, "chapter sparse_autoencoders's grid")
-
-
-def sweeps(profile: Profile) -> list[Sweep]:
-    """The two toy models (from chapters 1 and 2: free when they are cached)."""
-    return [basins.lr1(profile), negative_bias.lr3(profile)]
-
-
-def poly_index(result: SweepResult, profile: Profile) -> int:
-    """The polysemantic model: LR1's first seed at the lowest learning rate."""
-    return result.index(lr=min(profile.lrs), seed=0)
 
 
 def engineered_index(result: SweepResult, profile: Profile) -> int:
@@ -238,33 +146,6 @@ class SparseAutoencoders:
         return top.loc[top["mmcs"].idxmax()]
 
 
-def sae_name(result: SweepResult, d_dict: int) -> str:
-    return f"SAE_{result.sweep.name}_m{d_dict}"
-
-
-def train_saes(
-    cache: Cache, result: SweepResult, index: int, configs: list[SAEConfig], progress: bool
-) -> dict[int, dict[str, Tensor]]:
-    """Each batched autoencoder of `configs` on the activations of instance `index` of `result`, from the cache
-    when it is there. The cache key holds the toy sweep's key, the instance and every autoencoder setting."""
-    out = {}
-    for cfg in configs:
-        config = {
-            "toy": result.sweep.name,
-            "toy_key": result.sweep.key(cache.version),
-            "instance": index,
-            **cfg.to_dict(),
-        }
-
-        def compute(cfg: SAEConfig = cfg) -> dict[str, Tensor]:
-            acts = Activations.of(result, index, sae_generator(cfg.seed, DATA, default_device()))
-            desc = f"{sae_name(result, cfg.d_dict)} ({cfg.n_inst} autoencoders)"
-            return train_sae(cfg, lambda n: acts.sample(n)[0], progress=progress, desc=desc)
-
-        out[cfg.d_dict] = cache.get_or_compute(sae_name(result, cfg.d_dict), config, compute)
-    return out
-
-
 @torch.no_grad()
 def neuron_units(label: str, result: SweepResult, index: int, g: Grid) -> Units:
     act = Activations.of(result, index, sae_generator(g.seed, EVAL))
@@ -288,26 +169,14 @@ def resampling_record(arrays: dict[str, Tensor], dead_at_end: Tensor) -> dict[st
     }
 
 
-def compute(profile: Profile, cache: Cache | None = None, progress: bool = True) -> float:
-    """Train (or read from the cache) every autoencoder of the chapter; their recorded training seconds."""
-    cache = cache or Cache.for_profile(profile.name)
-    lr1 = cache.get_or_train(basins.lr1(profile), progress=progress)
-    saes = train_saes(cache, lr1, poly_index(lr1, profile), sae_configs(profile, lr1), progress)
-    return sum(float(a["seconds"]) for a in saes.values())
-
-
-def sae_configs(profile: Profile, poly: SweepResult) -> list[SAEConfig]:
-    """The profile's batched autoencoders on the activations of the polysemantic model `poly`."""
-    return grid(profile).configs(poly.configs[0].d_hidden, poly.n_features)
-
-
-def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> SparseAutoencoders:
-    cache = cache or Cache.for_profile(profile.name)
-    lr1, lr3 = (cache.get_or_train(s, progress=progress) for s in sweeps(profile))
+def load(profile: Profile, cache: Cache | None = None) -> SparseAutoencoders:
+    """The chapter's trained results, read from the cache (NotTrained names the command that trains them)."""
+    cache = reader(profile, cache, "sparse_autoencoders")
+    lr1, lr3 = (cache.get_or_train(s) for s in sweeps(profile))
     g = grid(profile)
     i_poly, i_eng = poly_index(lr1, profile), engineered_index(lr3, profile)
     configs = sae_configs(profile, lr1)
-    saes = train_saes(cache, lr1, i_poly, configs, progress)
+    saes = train_saes(cache, lr1, i_poly, configs, progress=False)
 
     neurons = {
         "poly": neuron_units("LR1 neurons (zero bias)", lr1, i_poly, g),
@@ -369,17 +238,27 @@ def settling(arrays: dict[str, Tensor]) -> Tensor:
 # The toy layer counts as polysemantic below this many monosemantic neurons per feature (Jermyn et al., Fig. 1:
 # about 0 at the lowest learning rate with zero initial bias).
 POLYSEMANTIC = 0.1
+
+
 # "Most features recovered": more than this fraction of them have a dictionary vector at cosine > RECOVERED.
 MOST = 0.5
+
+
 # The reconstruction keeps the model's behaviour when the toy task's loss computed through it exceeds the model's
 # own by at most this fraction (a tenth: small next to the gap between the two toy models' losses).
 SPLICE_MARGIN = 0.1
+
+
 # "Falls (rises) with the L1 coefficient": rank correlation at most -RANK (at least RANK) at every dictionary
-# size; with four or five coefficients one swapped neighbour pair still passes (as `basins.RISES`).
+# size; with four or five coefficients one swapped neighbour pair still passes (as `monosem.paper.RISES`).
 RANK = 0.8
+
+
 # Resampled latents count as revived (as kept) when at least this fraction of them fire again within the window
 # after their resampling (still fire on the held-out inputs at the end): most of them.
 REVIVED = 0.5
+
+
 # Choosing an autoencoder without the ground truth, as Bricken et al. had to (no known features: no MMCS, no r): of
 # the autoencoders whose toy loss through the reconstruction is within this fraction of the lowest such loss in the
 # grid, the sparsest (`sparsest_within`). Sparse codes are the point of dictionary learning, so among dictionaries

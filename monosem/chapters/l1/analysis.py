@@ -20,58 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from monosem.cache import Cache
+from monosem.chapters import reader
+from monosem.chapters.l1.train import RG1_LR, grid, sweeps
 from monosem.claims import Finding, Gate, Part, settled_gate, spread
-from monosem.config import Sweep, make_sweep
-from monosem.experiments import basins, negative_bias
-from monosem.experiments.common import scale_numbers
 from monosem.metrics import POSITIVE_BIAS, n_positive_bias
-from monosem.paper import DECAY_DONE, decay_left, decay_steps, log2_steps
+from monosem.paper import DECAY_DONE, RECIPE, decay_left, decay_steps, log2_steps
 from monosem.profiles import Profile
+from monosem.prose import scale_numbers
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
-
-WEIGHTS = {"RG1Z"}
-
-# Table 1's RG1: one learning rate; the bias recipe of chapter 2 (decay 0.03, initial mean bias -1).
-RG1_LR = 0.005
-RECIPE = negative_bias.RECIPE
-
-
-@dataclass(frozen=True)
-class Grid:
-    """The L1 strengths swept at one profile (nonzero, ascending); RG1Z adds l1 = 0."""
-
-    l1s: tuple[float, ...]
-
-
-GRIDS = {
-    "ci": Grid(l1s=(1e-3, 1e-2)),
-    # from where the penalty is about 1 % of the task loss to more than all of it, in half-decades around the
-    # most monosemantic strengths (1e-2 to 3e-2 in an earlier run of eight, 3e-5 to 1e-1) and decades below them;
-    # six, so that the whole book trains within its 90 minutes
-    "cpu": Grid(l1s=(1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)),
-    # the decades of Fig. 14's colour bar (1e-7 to 1), and half-decades around the `cpu` run's most monosemantic
-    # strengths (1e-2 to 3e-2; the penalty and the task loss both grow with N, so their balance should carry over)
-    "paper": Grid(l1s=(1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 1.0)),
-}
-
-
-def grid(profile: Profile) -> Grid:
-    return profile.pick(GRIDS, "chapter l1's grid")
-
-
-def rg1(profile: Profile) -> Sweep:
-    """Table 1's RG1: the negative-bias recipe at lr 0.005 with the L1 strength swept."""
-    return make_sweep("RG1", profile.base(lr=RG1_LR, **RECIPE), l1=grid(profile).l1s)
-
-
-def rg1_zero(profile: Profile) -> Sweep:
-    """Fig. 14's L1 models: RG1 with zero initial bias (bias decay kept), and its l1 = 0 model."""
-    base = profile.base(lr=RG1_LR, bias_decay=RECIPE["bias_decay"])
-    return make_sweep("RG1Z", base, l1=(0.0, *grid(profile).l1s))
-
-
-def sweeps(profile: Profile) -> list[Sweep]:
-    return [basins.lr1(profile), negative_bias.lr3(profile), rg1(profile), rg1_zero(profile)]
 
 
 @dataclass(frozen=True)
@@ -83,16 +39,17 @@ class L1:
     rg1z: SweepResult
 
 
-def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> L1:
-    cache = cache or Cache.for_profile(profile.name)
+def load(profile: Profile, cache: Cache | None = None) -> L1:
+    """The chapter's trained results, read from the cache (NotTrained names the command that trains them)."""
+    cache = reader(profile, cache, "l1")
     # the references without L1 at the most seeds cached (`train --seeds S`): their medians and ranges are over seeds
     lr1, lr3, rg1_, rg1z = sweeps(profile)
     return L1(
         profile,
-        cache.get_or_train(cache.seeded(lr1), progress=progress),
-        cache.get_or_train(cache.seeded(lr3), progress=progress),
-        cache.get_or_train(rg1_, progress=progress),
-        cache.get_or_train(rg1z, progress=progress),
+        cache.get_or_train(cache.seeded(lr1)),
+        cache.get_or_train(cache.seeded(lr3)),
+        cache.get_or_train(rg1_),
+        cache.get_or_train(rg1z),
     )
 
 
@@ -100,6 +57,8 @@ def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> 
 # range of the recipe's own seeds at one lr (LR3 in chapter 2). Either way: the paper's sentence is that the
 # negative-bias model is comparable to the best L1 model, not only that L1 reaches it.
 COMPARABLE_MONO = 0.2
+
+
 # "Comparable loss": within 5 % either way. Fig. 14's minimum-loss axis carries only the ticks 0.85 and 0.90, so the
 # models the paper calls comparable differ by a few per cent at most.
 COMPARABLE_LOSS = 0.05

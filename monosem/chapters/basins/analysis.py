@@ -13,29 +13,17 @@ import pandas as pd
 
 from monosem import settling
 from monosem.cache import Cache
+from monosem.chapters import reader
+from monosem.chapters.basins.train import continue_both, sweeps
 from monosem.claims import Finding, Part, settled_gate, spearman, spread
-from monosem.config import Sweep
-from monosem.experiments.common import by_lr, converged_lrs, lr_sweep, median_by_lr, scale_numbers, seeds_text
 from monosem.metrics import MONO_THRESHOLD, is_monosemantic
-from monosem.paper import log2_steps
+from monosem.paper import RISES, log2_steps
 from monosem.profiles import Profile
+from monosem.prose import by_lr, converged_lrs, median_by_lr, scale_numbers, seeds_text
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
 
-WEIGHTS = {"LR1"}
 # A neuron counts as clearly polysemantic for claim 2 below this monosemanticity.
 POLY_THRESHOLD = 0.5
-
-
-def lr1(profile: Profile) -> Sweep:
-    return lr_sweep(profile, "LR1", with_seeds=True)
-
-
-def lr2(profile: Profile) -> Sweep:
-    return lr_sweep(profile, "LR2", freq="power")
-
-
-def sweeps(profile: Profile) -> list[Sweep]:
-    return [lr1(profile), lr2(profile)]
 
 
 @dataclass(frozen=True)
@@ -45,31 +33,42 @@ class Basins:
     lr2: SweepResult
 
 
-def run(profile: Profile, cache: Cache | None = None, progress: bool = True) -> Basins:
-    cache = cache or Cache.for_profile(profile.name)
+def load(profile: Profile, cache: Cache | None = None) -> Basins:
+    """The chapter's trained sweeps, read from the cache (NotTrained names the command that trains them)."""
+    cache = reader(profile, cache, "basins")
     # every sweep at the most seeds cached (`train --seeds S`): the claims pool seeds per lr, the figures draw bands
-    return Basins(profile, *(cache.get_or_train(cache.seeded(s), progress=progress) for s in sweeps(profile)))
+    return Basins(profile, *(cache.get_or_train(cache.seeded(s)) for s in sweeps(profile)))
 
 
-# Claim 1. "Rises with lr": the rank correlation of # mono / # features with lr, over the lrs, at least this.
-RISES = 0.8
 # "Slightly lower loss" (Fig. 1's caption): lower at the highest lr than at the lowest by at most this; the paper's
 # plateau, 0.85-0.95 (Fig. 1), spans 11 %, so a larger fall is not slight.
 SLIGHTLY = 0.12
+
+
 # "Not higher": the paper's text calls the basins' losses "indistinguishable" (Sec. 4, Fig. 3), its Fig. 1 caption
 # "slightly lower" at high lr. The loss at the highest lr may sit above the lowest lr's by at most this: twice the
 # settle tolerance SETTLE_LOSS (1 %), because each of the two models is settled only to within SETTLE_LOSS of its
 # loss over a doubling of steps, so two losses at the same minimum can differ by up to that sum either way. (The
 # two held-out losses compared are on the same samples, so their sampling noise is far below it.)
 NOT_HIGHER = 2 * SETTLE_LOSS
+
+
 # The paper's loss plateau at N = 512 (Fig. 1, 3); the loss sums over N outputs, so it scales with N.
 PLATEAU = (0.85, 0.95)
+
+
 PAPER_N = 512
+
+
 # How far outside the scaled plateau a settled loss may sit and still be "near" it.
 PLATEAU_TOL = 0.1
+
+
 # Claim 2. A bias counts as clearly negative or positive beyond this: the paper's own proxy for a positive-bias
 # (polysemantic) neuron, 0.05 (Fig. 11), used in both directions.
 CLEAR_BIAS = 0.05
+
+
 # "Moderate" negative biases, in units of sqrt(eps), the typical input to a ReLU (Sec. 4.1.2: "the typical input to
 # the ReLU has scale ~ eps^1/2"). Moderate is of that order, not many times it: the median monosemantic bias lies
 # between -MODERATE_MAX and -MODERATE_MIN times sqrt(eps). MODERATE_MAX = 8: Fig. 5's monosemantic biases reach down
@@ -77,6 +76,8 @@ CLEAR_BIAS = 0.05
 # MODERATE_MIN = 1: below the typical input the bias is the "transition region of small-magnitude biases" that
 # Sec. 4.1.1 sets apart from the moderate ones (and it would not hold back the interference a neuron sees).
 MODERATE_MIN = 1.0
+
+
 MODERATE_MAX = 8.0
 
 
@@ -252,23 +253,9 @@ def numbers(res: Basins) -> dict[str, Any]:
     return out
 
 
-# --- the settledness rule's two error rates (`monosem.settling`), measured on this chapter's models -------------
-
-
-def continuations(res: Basins, cache: Cache | None = None, progress: bool = True) -> dict[str, SweepResult]:
-    """LR1's and LR2's final models trained on at their own lr (`settling.continuation`), from the cache when there."""
-    cache = cache or Cache.for_profile(res.profile.name)
-    return {
-        "LR1": settling.continue_flat(res.lr1, cache, progress),
-        "LR2": settling.continue_flat(res.lr2, cache, progress),
-    }
-
-
-def compute(profile: Profile, cache: Cache | None = None, progress: bool = True) -> float:
-    """Train (or read from the cache) what the chapter needs besides its sweeps, the continuations of LR1 and LR2
-    that measure the settledness rule's false alarms; their recorded training seconds."""
-    cache = cache or Cache.for_profile(profile.name)
-    return sum(c.seconds for c in continuations(run(profile, cache, progress), cache, progress).values())
+def continuations(res: Basins, cache: Cache | None = None) -> dict[str, SweepResult]:
+    """LR1's and LR2's final models trained on at their own lr (`settling.continuation`), read from the cache."""
+    return continue_both(res.lr1, res.lr2, reader(res.profile, cache, "basins"), progress=False)
 
 
 def settling_rates(res: Basins, flat: dict[str, SweepResult]) -> settling.Rates:

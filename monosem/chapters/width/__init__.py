@@ -1,0 +1,9 @@
+"""Chapter 4, the number of neurons (paper Section 4.1.4). Claim 7.
+
+`train`: what it trains at each profile; `analysis`: its results (`load`), claims (`findings`) and the numbers
+its prose quotes (`numbers`); `figures`: the figures only it draws. The names of `train` and `analysis` are the
+chapter's: `ms.width.load(profile)`, `ms.width.figures.<figure>(...)` in a notebook.
+"""
+
+from monosem.chapters.width.analysis import *  # noqa: F403
+from monosem.chapters.width.train import *  # noqa: F403
