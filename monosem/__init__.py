@@ -2,8 +2,8 @@
 
 The chapters use this package as `import monosem as ms`: each chapter of the registry (`monosem.chapters.CHAPTERS`)
 is `ms.<name>` (its analysis and what it trains, with its figures as `ms.<name>.figures`), the figures several
-chapters draw are `ms.figures`. Chapters and figures are imported when first named, so that `python -m monosem
-train` loads no plotting. Modules inside the package never import this file: they import each other by their full
+chapters draw are `ms.figures`. Every name is imported when first named, so that `python -m monosem train`
+loads no plotting. Modules inside the package never import this file: they import each other by their full
 names (see the import-linter contracts in pyproject.toml).
 """
 
@@ -12,51 +12,57 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from monosem import chapters, claims, paper, prose, tables
-from monosem.cache import Cache
-from monosem.config import ModelConfig, Sweep, make_sweep
-from monosem.profiles import PROFILES, Profile, get_profile
-from monosem.results import SweepResult
-from monosem.training import train
-from monosem.version import __version__
+from monosem.version import __version__ as __version__
 
-CHAPTERS = {c.name: c for c in chapters.CHAPTERS}
+# Everything else is imported when first named (PEP 562), so that importing the package costs nothing: `python -m
+# monosem` imports it before its command line, and answers a Ctrl-C during PyTorch's import, or a Python without
+# the packages, with one line (`monosem/__main__.py`), not a traceback.
+_NAMES = {
+    "PROFILES": ("monosem.profiles", "PROFILES"),
+    "Profile": ("monosem.profiles", "Profile"),
+    "get_profile": ("monosem.profiles", "get_profile"),
+    "Cache": ("monosem.cache", "Cache"),
+    "ModelConfig": ("monosem.config", "ModelConfig"),
+    "Sweep": ("monosem.config", "Sweep"),
+    "make_sweep": ("monosem.config", "make_sweep"),
+    "SweepResult": ("monosem.results", "SweepResult"),
+    "train": ("monosem.training", "train"),
+    "chapters": ("monosem.chapters", None),
+    "claims": ("monosem.claims", None),
+    "paper": ("monosem.paper", None),
+    "prose": ("monosem.prose", None),
+    "tables": ("monosem.tables", None),
+    "figures": ("monosem.figures", None),
+}
+
+
+def _chapters() -> dict[str, Any]:
+    from monosem import chapters
+
+    return {c.name: c for c in chapters.CHAPTERS}
 
 
 def __getattr__(name: str) -> Any:
-    """`ms.figures` and `ms.<chapter>` (with its `figures`), imported when first named."""
-    if name == "figures":
-        module = importlib.import_module("monosem.figures")
-    elif name in CHAPTERS:
-        module = chapters.analysis(CHAPTERS[name])
-        if not CHAPTERS[name].summary:
-            importlib.import_module(f"{CHAPTERS[name].module}.figures")
+    """The names of `__all__`, `ms.<chapter>` (with its `figures`) and `ms.CHAPTERS`, imported when first named."""
+    if name in _NAMES:
+        module, attr = _NAMES[name]
+        value = importlib.import_module(module)
+        value = getattr(value, attr) if attr else value
+    elif name == "CHAPTERS":
+        value = _chapters()
+    elif name == "__all__":
+        value = ["__version__", *_NAMES, *_chapters()]
+    elif name in (by_name := _chapters()):
+        from monosem import chapters
+
+        value = chapters.analysis(by_name[name])
+        if not by_name[name].summary:
+            importlib.import_module(f"{by_name[name].module}.figures")
     else:
         raise AttributeError(f"module 'monosem' has no attribute {name!r}")
-    globals()[name] = module
-    return module
+    globals()[name] = value
+    return value
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), "figures", *CHAPTERS])
-
-
-__all__ = [
-    "PROFILES",
-    "Cache",
-    "ModelConfig",
-    "Profile",
-    "Sweep",
-    "SweepResult",
-    "__version__",
-    "chapters",
-    "claims",
-    "get_profile",
-    "make_sweep",
-    "paper",
-    "prose",
-    "tables",
-    "train",
-    *CHAPTERS,
-    "figures",
-]
+    return sorted({*globals(), *_NAMES, *_chapters()})

@@ -334,12 +334,18 @@ class Cache:
             "is used as if it had been written there"
         )
 
+    def claim(self, sweep: Sweep, wait: bool = True) -> contextlib.AbstractContextManager[bool]:
+        """Hold the lock of `sweep`'s result while computing it, as `get_or_train` does: yields True once held; with
+        `wait=False`, yields False at once, holding nothing, when another process holds it."""
+        return self._claim(self.path(sweep), wait)
+
     @contextlib.contextmanager
-    def _claim(self, path: Path) -> Iterator[None]:
+    def _claim(self, path: Path, wait: bool = True) -> Iterator[bool]:
         """Hold the exclusive lock of `path` (a file beside it, removed when released): a second process waits
-        here until the first has written its result. The lock dies with its process (SIGKILL included)."""
+        here until the first has written its result (or, with `wait=False`, is told False and holds nothing). The
+        lock dies with its process (SIGKILL included)."""
         if fcntl is None:
-            yield
+            yield True
             return
         lock = _lock_path(path)
         waited = False
@@ -353,6 +359,10 @@ class Cache:
                 try:
                     fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
+                    if not wait:
+                        fh.close()
+                        yield False
+                        return
                     if not waited:
                         print(f"waiting for another process, which is computing {path.name}", file=sys.stderr)
                         waited = True
@@ -365,7 +375,7 @@ class Cache:
                 raise
             fh.close()
         try:
-            yield
+            yield True
         finally:
             lock.unlink(missing_ok=True)
             fh.close()

@@ -15,6 +15,8 @@ scale" (book/scale.md).
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import logging
 import math
 import os
@@ -92,6 +94,11 @@ def train_on_ray(
         )
     if isinstance(cpus_per_task, bool) or not isinstance(cpus_per_task, int) or cpus_per_task < 1:
         raise ValueError(f"cpus_per_task must be a positive integer, got {cpus_per_task!r}")
+    if address is not None and address.startswith("ray://") and importlib.util.find_spec("grpc") is None:
+        raise ValueError(
+            f"{address} is a Ray Client address, and Ray Client needs gRPC, which is not installed here: "
+            "pip install 'ray[client]', or give the cluster's GCS address (HOST:6379) from a node of the cluster"
+        )
     if address not in (None, "local", "auto"):
         _check_reachable(address)
     log = log or tqdm.write
@@ -122,7 +129,16 @@ def train_on_ray(
         options: dict[str, Any] = {"max_retries": MAX_RETRIES, "retry_exceptions": False}
         options.update({"num_gpus": 1, "num_cpus": 1} if device == "cuda" else {"num_cpus": cpus_per_task})
         task = ray.remote(_train_task).options(**options)
-        return _run(ray, task, cache, todo, plan(todo, n_workers), device, train, label, where, log, progress)
+        with contextlib.ExitStack() as held:
+            # Each sweep under its lock, as `Cache.get_or_train` trains it: a sweep that another process (a second
+            # driver, a `train` without Ray) is training into this cache is left to it, not trained twice.
+            mine = [s for s in todo if held.enter_context(cache.claim(s, wait=False)) and not cache.exists(s)]
+            others = [s.name for s in todo if s not in mine and not cache.exists(s)]
+            if others:
+                log(f"left to the other process training them into {cache.root}: {', '.join(others)}")
+            if not mine:
+                return 0
+            return _run(ray, task, cache, mine, plan(mine, n_workers), device, train, label, where, log, progress)
     finally:
         if started:
             ray.shutdown()

@@ -4,6 +4,7 @@ arguments. Each test checks what the user sees and that nothing trained is lost.
 book/scale.md ("When something goes wrong") names the test of each fault."""
 
 import errno
+import importlib.util
 import os
 import socket
 import subprocess
@@ -482,3 +483,55 @@ def test_test_help_says_where_other_arguments_go(capsys):
     with pytest.raises(SystemExit):
         cli.main(["test", "--help"])
     assert "passed on to pytest" in " ".join(capsys.readouterr().out.split())
+
+
+# --- the rows the first round left: imports that cannot finish, Ray Client without gRPC ---------------------------
+
+
+def _monosem_main(code_before: str, *args: str) -> subprocess.CompletedProcess:
+    """`python -m monosem ARGS` in a fresh interpreter, after `code_before` has run in it."""
+    run = f"{code_before}\nimport runpy, sys\nsys.argv = ['monosem', *{list(args)!r}]\n"
+    run += "runpy.run_module('monosem', run_name='__main__', alter_sys=True)"
+    return subprocess.run([sys.executable, "-c", run], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_ctrl_c_while_pytorch_loads_exits_130_without_a_traceback():
+    # Ctrl-C arrives while `import torch` runs: an import hook raises it there, as the signal would
+    hook = (
+        "import sys\n"
+        "class Stop:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'torch':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Stop())"
+    )
+    proc = _monosem_main(hook, "list")
+    assert proc.returncode == 130 and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_without_the_environment_says_how_to_set_it_up():
+    # a Python without the packages: an import hook hides torch, as a system Python without the venv would
+    hook = (
+        "import sys\n"
+        "class Missing:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'torch' or name.startswith('torch.'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Missing())"
+    )
+    proc = _monosem_main(hook, "list")
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert len(lines) == 1 and "torch is not installed" in lines[0] and "make setup" in lines[0]
+
+
+def test_a_ray_client_address_without_grpc_is_one_line(results, monkeypatch, capsys):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "grpc" else real(name, *a))
+    monkeypatch.setattr(cluster, "_connect", lambda *a: pytest.fail("ray.init was reached"))
+    calls = _fake_train(monkeypatch)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["train", "--profile", "ci", "--chapter", "1", "--ray", "ray://127.0.0.1:10001"])
+    errors = _error_lines(capsys)
+    assert exc.value.code == 2 and len(errors) == 1 and "ray[client]" in errors[0], errors
+    assert calls == [] and not results.exists()

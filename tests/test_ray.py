@@ -226,3 +226,12 @@ def test_train_with_ray_also_computes_what_chapters_need_besides_sweeps(tmp_path
 def test_the_address_check_lets_a_real_ray_cluster_through(ray_local):
     # the check that rejects a listener that is not Ray (tests/test_faults.py) accepts the GCS of a real cluster
     cluster._check_reachable(ray_local.get_runtime_context().gcs_address)
+
+
+def test_a_sweep_another_process_is_training_is_left_to_it(ray_local, plain, tmp_path):
+    cache, log = Cache(tmp_path / "ci"), []
+    with cache.claim(LR2):  # as another driver or `train` holds it while it trains LR2 into this cache
+        n = cluster.train_on_ray(cache, [LR1, LR2], label="ci", log=log.append, progress=False)
+    assert n == 1 and cache.exists(LR1) and not cache.exists(LR2)
+    assert any(line.startswith("left to the other process") and "LR2" in line for line in log), log
+    _assert_same_arrays(cache.load(LR1), plain.load(LR1))
