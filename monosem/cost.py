@@ -60,7 +60,7 @@ class Machine:
         return max(op.flops / self.flops, op.bytes / self.bandwidth)
 
 
-# Fitted with `fit` to the recorded times of the `cpu` profile's sweeps (results/cpu: trained 2025-12-07 by
+# Fitted with `fit` to the recorded times of the `cpu` profile's sweeps (results/cpu: trained 2026-12-07 by
 # `python -m monosem train --profile cpu` on this project's 2-core machine, torch 2.13.0's CPU build), leaving out
 # LR1, LR2, LR3 and RG1, trained in the run's first 27 minutes while other work shared the two cores
 # (book/performance.md; LR1 took 4.5 times LR2's time there for the same work). Command:
@@ -72,7 +72,7 @@ CPU_2CORE = Machine(
     flops=3.16e11,
     bandwidth=1.47e10,
     overhead=0.0,
-    source="fitted to 19 recorded times of results/cpu, 2025-12-07",
+    source="fitted to 19 recorded times of results/cpu, 2026-12-07",
 )
 
 # The host's dispatch per op of eager PyTorch, about 8 microseconds, times the 96 ops of a step (counted with a
