@@ -93,7 +93,31 @@ def _bench_setup(profile: Profile, device_name: str, steps: int) -> tuple[torch.
 
 
 MATMUL_OPS = ("aten::bmm", "aten::baddbmm", "aten::mm", "aten::addmm", "aten::matmul")
+# Substrings (of lower-cased names) of the GPU kernels that compute matrix products: cuBLAS's and CUTLASS's
+# classic names (`ampere_sgemm_*`, `sm80_xmma_gemm_*`, `cutlass_80_tensorop_s1688gemm_*`) say "gemm"; Hopper's
+# cuBLAS kernels are called `nvjet_tst_*` (no "gemm" in them) and some CUTLASS ones only `cutlass_*` or `*xmma*`.
+MATMUL_KERNEL_PATTERNS = ("gemm", "nvjet", "xmma", "cutlass")
 WARMUP_STEPS = 10
+
+
+def is_matmul_kernel(name: str) -> bool:
+    """Whether a GPU kernel (its profiler name) computes a matrix product (`MATMUL_KERNEL_PATTERNS`)."""
+    name = name.lower()
+    return any(pattern in name for pattern in MATMUL_KERNEL_PATTERNS)
+
+
+def matmul_time(events: list, device_type: str) -> tuple[float, float]:
+    """(total, in matrix products) of the self times (microseconds) of profiler `events` (`key_averages()`).
+
+    cuda: GPU time of the kernels themselves (the aten op that launched one reports the same time again, so only
+    events on the device count); matrix products by kernel name. cpu: ops nest (a matmul inside a linear inside ...),
+    and self times add up to the total without double counting; matrix products by op name (`MATMUL_OPS`)."""
+    if device_type == "cuda":
+        kernels = [e for e in events if e.device_type == torch.autograd.DeviceType.CUDA]
+        total = sum(e.self_device_time_total for e in kernels)
+        return total, sum(e.self_device_time_total for e in kernels if is_matmul_kernel(e.key))
+    total = sum(e.self_cpu_time_total for e in events)
+    return total, sum(e.self_cpu_time_total for e in events if e.key in MATMUL_OPS)
 
 
 def profile_step(profile: Profile, device_name: str, steps: int, rows: int = 15) -> dict[str, float]:
@@ -107,17 +131,8 @@ def profile_step(profile: Profile, device_name: str, steps: int, rows: int = 15)
     with torch.profiler.profile(activities=activities, schedule=plan) as prof:
         train(sweep, device=device, progress=False, profiler=prof)
     events = prof.key_averages()
-    if device.type == "cuda":
-        # GPU time: the kernels themselves (the aten op that launched one reports the same time again).
-        kernels = [e for e in events if e.device_type == torch.autograd.DeviceType.CUDA]
-        total = sum(e.self_device_time_total for e in kernels)
-        matmul = sum(e.self_device_time_total for e in kernels if "gemm" in e.key.lower())
-        sort = "self_device_time_total"
-    else:
-        # Ops nest (a matmul inside a linear inside ...): self times add up to the total without double counting.
-        total = sum(e.self_cpu_time_total for e in events)
-        matmul = sum(e.self_cpu_time_total for e in events if e.key in MATMUL_OPS)
-        sort = "self_cpu_time_total"
+    total, matmul = matmul_time(events, device.type)
+    sort = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
     print(events.table(sort_by=sort, row_limit=rows))
     out = {"ms_per_step": total / steps / 1e3, "matmul_share": matmul / total if total else 0.0}
     where = "GPU" if device.type == "cuda" else "CPU"
@@ -129,10 +144,19 @@ def profile_step(profile: Profile, device_name: str, steps: int, rows: int = 15)
 
 
 def run_bench(
-    profile: Profile, device_name: str, steps: int, compile: bool = False, repeats: int = 3
+    profile: Profile,
+    device_name: str,
+    steps: int,
+    compile: bool = False,
+    repeats: int = 3,
+    tf32: bool | None = None,
 ) -> dict[str, float]:
     """(a) the per-model loop, (b) the batched trainer and, with `compile`, (c) the batched trainer with its
     forward and backward through `torch.compile` (compilation time excluded: a warm-up run compiles first).
+
+    Every trainer, and the matmul peak they are measured against, runs under the same numerical settings
+    (`numerics(device, tf32)`): TF32 matmuls on CUDA as `tf32` says (default: on with CUDA, as `train`'s), so that
+    the ratio compares loops, not precisions; the printout states the setting.
 
     The trainers take turns `repeats` times, so that a slow spell of a shared machine hits both alike; each
     round gives a ratio, and the rates and ratios reported are the medians over the rounds.
@@ -140,27 +164,31 @@ def run_bench(
     if repeats < 1:
         raise ValueError(f"--repeats must be >= 1, got {repeats}")
     device, sweep = _bench_setup(profile, device_name, steps)
+    tf32 = device.type == "cuda" if tf32 is None else tf32
+    precision = "TF32" if tf32 and device.type == "cuda" else "float32"
     cfg = sweep.configs[0]
     n = sweep.n_inst
     print(
         f"LR1 sweep at the {profile.name} profile's size: {n} models, N={cfg.n_features} d={cfg.d_embed} "
         f"k={cfg.d_hidden} batch={cfg.batch_size}, {steps} steps each, device {device}, "
-        f"{torch.get_num_threads()} threads, {repeats} rounds"
+        f"{torch.get_num_threads()} threads, {repeats} rounds, {precision} matmuls in every trainer"
     )
-    # On a GPU the batched trainer uses TF32 matmuls by default, so its peak is the TF32 one.
-    with numerics(device, tf32=device.type == "cuda"):
+    with numerics(device, tf32):
         peak = matmul_peak(device)
     seconds: dict[str, list[float]] = {"plain": [], "batched": [], "batched again": [], "compiled": []}
     for _ in range(repeats):
-        seconds["plain"].append(sum(plain_loop(c, device, steps) for c in sweep.configs))
-        seconds["batched"].append(train(sweep, device=device, progress=False).meta["seconds"])
+        with numerics(device, tf32):  # what `train` sets for (b), set for (a) too
+            seconds["plain"].append(sum(plain_loop(c, device, steps) for c in sweep.configs))
+        seconds["batched"].append(train(sweep, device=device, progress=False, tf32=tf32).meta["seconds"])
     if compile:
         # Only after (a) and (b), so that compiling cannot change what they measure; then (b) and (c) take turns.
         # Four steps compile both graphs (with the loss, at steps 1, 2 and 4, and without it, at step 3).
-        train(make_sweep("bench", cfg.replace(n_steps=4), lr=profile.lrs), device=device, progress=False, compile=True)
+        warm = make_sweep("bench", cfg.replace(n_steps=4), lr=profile.lrs)
+        train(warm, device=device, progress=False, compile=True, tf32=tf32)
         for _ in range(repeats):
-            seconds["batched again"].append(train(sweep, device=device, progress=False).meta["seconds"])
-            seconds["compiled"].append(train(sweep, device=device, progress=False, compile=True).meta["seconds"])
+            seconds["batched again"].append(train(sweep, device=device, progress=False, tf32=tf32).meta["seconds"])
+            compiled = train(sweep, device=device, progress=False, compile=True, tf32=tf32)
+            seconds["compiled"].append(compiled.meta["seconds"])
     flops = step_flops(cfg) * n * steps
     rows = {"matmul_peak_gflops": peak}
     for name in ("plain", "batched", "compiled") if compile else ("plain", "batched"):
@@ -188,7 +216,6 @@ def run_bench(
         )
     rounds = ", ".join(f"{r:.2f}x" for r in speedups)
     print(f"speed-up (b)/(a), median of the rounds    : {rows['speedup']:8.2f}x  (rounds: {rounds})")
-    precision = "TF32" if device.type == "cuda" else "float32"
     print(
         f"{f'matmul peak ({precision})':42s}: {peak:8.1f} GFLOP/s; the batched trainer reaches "
         f"{100 * rows['batched_fraction_of_peak']:.0f} % of it"

@@ -1,4 +1,12 @@
-"""Helpers shared by the tests."""
+"""Helpers shared by the tests.
+
+Markers (registered in pyproject.toml): `slow`, scientific checks that train real models; `cuda`, tests that need
+a GPU (skipped without one); `cpu_exact`, tests whose claim is that two runs of one model agree (a sweep instance
+and the model trained alone, a sparse sweep's dense instance and the dense model) and that train on the default
+device (`TRAIN_DEVICE`). On a CPU they agree to float32 rounding or bit for bit; on CUDA they are compared at TF32's
+tolerance (`assert_same_run`). `pytest -m "cpu_exact or cuda"` runs what a GPU machine checks differently
+(`scripts/gpu_first_run.sh` does, first thing on a lease).
+"""
 
 import sys
 from pathlib import Path
@@ -9,8 +17,38 @@ import torch
 from monosem.config import Sweep
 from monosem.metrics import MONO_THRESHOLD
 from monosem.results import SweepResult
+from monosem.training import default_device
 
 sys.path.insert(0, str(Path(__file__).parent))  # `from conftest import make_result` in test modules
+
+# Where a test that names no device trains: CUDA on a machine with a GPU (as `train` does), else the CPU.
+TRAIN_DEVICE = default_device()
+
+# Two trainings of one model that differ only in how the work is batched (n instances in one bmm, or one), compared
+# after a few hundred steps. On a CPU the products are float32 either way, and the batch size changes at most the
+# order of a reduction: 1e-5 relative. On CUDA the matmuls run in TF32 (a 10-bit mantissa: each product is rounded
+# to about 5e-4 relative) and cuBLAS picks its kernel, hence its order of summation, from the shape of the batched
+# product, so the two runs round differently at every step and the differences grow with training: no elementwise
+# bound holds for weights near zero. There the runs must agree as a TF32 run agrees with an fp32 one
+# (tests/test_device.py): weights and loss traces within 2 % in norm, # mono / # features within 2 features.
+CPU_RTOL, CPU_ATOL = 1e-5, 1e-6
+CUDA_REL_NORM = 2e-2
+CUDA_MONO_FEATURES = 2
+
+
+def assert_same_run(
+    a: torch.Tensor, b: torch.Tensor, name: str, n_features: int, device: torch.device = TRAIN_DEVICE
+) -> None:
+    """`a` and `b`, one array of two trainings of the same model on `device`, agree as far as that device's
+    arithmetic allows (the bounds above); `snap_mono` and `mono` are fractions of the N = `n_features` features."""
+    if device.type != "cuda":
+        torch.testing.assert_close(a, b, rtol=CPU_RTOL, atol=CPU_ATOL, msg=name)
+        return
+    a, b = a.double(), b.double()
+    if name in ("snap_mono", "mono"):
+        assert (a - b).abs().max() <= CUDA_MONO_FEATURES / n_features, name
+    else:
+        assert (a - b).norm() <= CUDA_REL_NORM * b.norm() + 1e-6, name
 
 
 def make_result(sweep: Sweep, **arrays: torch.Tensor) -> SweepResult:

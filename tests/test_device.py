@@ -11,7 +11,10 @@ from monosem.config import make_sweep
 from monosem.profiles import get_profile
 from monosem.training import train
 
-cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+def cuda(test):
+    """A test that needs a GPU: marked `cuda` (`pytest -m cuda` selects it) and skipped without one."""
+    return pytest.mark.cuda(pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")(test))
 
 
 def test_tf32_switch_is_recorded_and_inert_on_cpu():
@@ -64,3 +67,24 @@ def test_the_step_loop_never_waits_for_the_device(axes):
             train(make_sweep("S", get_profile("ci").base(n_steps=n_steps), **axes), device="cpu", progress=False)
         counts.append(mode.counts)
     assert counts[0] == counts[1]
+
+
+def test_same_run_bounds_are_exact_on_cpu_and_tf32_sized_on_cuda():
+    """The comparison the `cpu_exact` tests use, checked on both branches (the CUDA one on CPU tensors)."""
+    from conftest import assert_same_run
+
+    gen = torch.Generator().manual_seed(0)
+    w = torch.randn(4, 64, generator=gen)
+    tf32_like = w * (1 + 5e-3 * torch.randn(w.shape, generator=gen))  # rounding grown over training
+    other = torch.randn(4, 64, generator=gen)  # another model
+    cpu, gpu = torch.device("cpu"), torch.device("cuda")
+    assert_same_run(w, w + 1e-7, "W_in", 64, cpu)
+    with pytest.raises(AssertionError):
+        assert_same_run(tf32_like, w, "W_in", 64, cpu)
+    assert_same_run(tf32_like, w, "W_in", 64, gpu)
+    with pytest.raises(AssertionError):
+        assert_same_run(other, w, "W_in", 64, gpu)
+    mono = torch.tensor([0.5, 0.25])
+    assert_same_run(mono + 2 / 64, mono, "snap_mono", 64, gpu)
+    with pytest.raises(AssertionError):
+        assert_same_run(mono + 3 / 64, mono, "snap_mono", 64, gpu)

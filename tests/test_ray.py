@@ -15,7 +15,7 @@ import signal
 import pytest
 import torch
 
-from monosem import cli, cluster, parts, pipeline, runner
+from monosem import cli, cluster, parts, pipeline, runner, training
 from monosem.cache import Cache
 from monosem.chapters import basins
 from monosem.config import make_sweep
@@ -35,6 +35,17 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def on_the_cpu():
+    """Every run here trains on the CPU, on a machine with a GPU too: the claims are bit for bit (Ray against the
+    plain run, parts against the whole), which hold between two runs on one device; a CPU-only Ray instance
+    (`ray_local`) trains there, so the plain run must as well. On CUDA, parts and the whole differ in rounding (the
+    batched products change shape: tests/conftest.py)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(training, "default_device", lambda: torch.device("cpu"))
+        yield
+
+
 @pytest.fixture(scope="module")
 def ray_local():
     ray = pytest.importorskip(
@@ -43,7 +54,8 @@ def ray_local():
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("RAY_USAGE_STATS_ENABLED", "0")  # this machine has no network to report to
         # "local": a fresh instance even where a cluster started by `ray start` is running on this machine
-        ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
+        # num_gpus=0: a cluster of CPUs on any machine (Ray would count a GPU here), which the claims below are about
+        ray.init(address="local", num_cpus=2, num_gpus=0, include_dashboard=False, logging_level=logging.WARNING)
         yield ray
         ray.shutdown()
 
@@ -77,7 +89,7 @@ def test_split_and_merged_equals_the_sweep_trained_whole(plain):
         pieces = parts.split(LR1, n_parts)
         assert [p.n_inst for p in pieces] == sizes
         assert tuple(c for p in pieces for c in p.configs) == LR1.configs
-        merged = parts.merge(LR1, [train(p, progress=False) for p in pieces])
+        merged = parts.merge(LR1, [train(p, device="cpu", progress=False) for p in pieces])
         _assert_same_arrays(merged, whole)
         assert merged.seconds == sum(m["seconds"] for m in merged.meta["parts"])
     gelu = make_sweep("GELU", CI.base(activation="gelu"), lr=(0.005,), init_bias=(-1.0, -0.5, 0.0))

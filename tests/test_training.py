@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from conftest import assert_same_run
 
 from monosem import training
 from monosem.config import make_sweep
@@ -26,21 +27,24 @@ def _alone(result, i, **kw):
         {"weight_clamp": (10.0, 2.0)},
     ],
 )
+@pytest.mark.cpu_exact
 def test_instance_of_a_sweep_equals_the_model_trained_alone(axes):
     sweep = make_sweep("S", CI.base(n_steps=300, lr=0.01), **axes)
     together = train(sweep, progress=False)
     for i in range(sweep.n_inst):
         alone = _alone(together, i)
         for name in ("W_in", "b_in", "W_out", "loss", "snap_mono"):
-            torch.testing.assert_close(together[name][i], alone[name][0], rtol=1e-5, atol=1e-6, msg=name)
+            assert_same_run(together[name][i], alone[name][0], name, sweep.configs[0].n_features)
 
 
+@pytest.mark.cpu_exact
 def test_the_weight_clamp_reaches_the_optimizer():
     # ci's W_in has norm ~6.5 at initialisation: a clamp of 2 binds, one of 10 does not (the default's model)
     result = train(make_sweep("C", CI.base(n_steps=32), weight_clamp=(10.0, 2.0)), progress=False)
     default = train(make_sweep("C", CI.base(n_steps=32), seed=(0,)), progress=False)
-    torch.testing.assert_close(result["W_in"][0], default["W_in"][0], rtol=1e-5, atol=1e-6)
-    assert not torch.allclose(result["W_in"][1], default["W_in"][0], rtol=1e-3, atol=1e-4)
+    assert_same_run(result["W_in"][0], default["W_in"][0], "W_in", CI.n_features)
+    # far beyond either device's tolerance: a clamp that binds changes the model
+    assert (result["W_in"][1] - default["W_in"][0]).norm() > 0.1 * default["W_in"][0].norm()
 
 
 def test_bias_decay_acts_in_the_first_half_only():
