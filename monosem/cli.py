@@ -100,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--profile-step", action="store_true", help="instead: where a step of the batched trainer spends its time"
     )
+    p.add_argument(
+        "--tf32",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="let every trainer's CUDA matmuls use TF32 (default: on with CUDA, as `train` does)",
+    )
     _profile_arg(p)
     sub.add_parser(
         "test",
@@ -187,7 +193,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.profile_step:
                 profile_step(bench_profile, args.device, args.steps)
             else:
-                run_bench(bench_profile, args.device, args.steps, compile=args.compile, repeats=args.repeats)
+                run_bench(
+                    bench_profile, args.device, args.steps, compile=args.compile, repeats=args.repeats, tf32=args.tf32
+                )
             return 0
         if args.command == "test":
             return run_tests(extra)

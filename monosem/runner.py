@@ -20,14 +20,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
+from monosem import cost
 from monosem.cache import MAX_SEEDS, Cache, CacheError, result_bytes
 from monosem.config import Sweep
+from monosem.device import no_cuda_reason
 from monosem.results import compact
 from monosem.training import default_device, step_flops
-
-# What a 2-core CPU reaches on these models (the benchmark on the book's Performance page, book/performance.md),
-# to say what training the paper there means.
-CPU_FLOPS = 1.3e11
 
 
 class RunnerError(Exception):
@@ -74,12 +72,14 @@ def with_seeds(sweeps: Iterable[Sweep], n_seeds: int) -> list[Sweep]:
 def refuse_gpu_sized(cache: Cache, todo: list[Sweep], label: str) -> None:
     """Raise RunnerError for a GPU-sized run that would train on CPUs, with how long it would take there."""
     total = sum(sweep_flops(s) for s in todo)
+    days = sum(cost.sweep_seconds(s, cost.CPU_2CORE) for s in todo) / 86400
     names = ", ".join(s.name for s in todo)
+    reason = no_cuda_reason()
     raise RunnerError(
         f"{len(todo)} sweeps of the {label} profile are not in {cache.root} ({names}): "
-        f"{total / 1e15:.0f} PFLOP of training, about {total / CPU_FLOPS / 86400:.0f} days on a 2-core CPU. "
+        f"{total / 1e15:.0f} PFLOP of training, about {days:.0f} days on a 2-core CPU (`monosem.cost`). "
         "Train them on a GPU (see book/scale.md, Running at scale), use --profile cpu, or pass --allow-cpu to train "
-        "here anyway"
+        f"here anyway{'. ' + reason if reason else ''}"
     )
 
 
@@ -101,7 +101,8 @@ def train_all(
     """Train what is not cached yet; returns the number of sweeps trained.
 
     label: what the sweeps are (a profile name), for messages. budget_s: stop before a sweep that would end
-    after this many seconds, estimated at the FLOP rate of the sweeps trained so far in this call (the first
+    after this many seconds: its time predicted by the cost model (`monosem.cost`: FLOPs and bytes moved on this
+    device), scaled by how the sweeps trained so far in this call compared with their prediction (the first
     sweep always starts). gpu_sized: refuse to train on a CPU, with an estimate of how long it would take.
     Ctrl-C raises `Interrupted`, whose message says how many sweeps are cached and how to resume.
     """
@@ -117,7 +118,8 @@ def train_all(
         refuse_gpu_sized(cache, todo, label)
     cache.check_writable(sum(result_bytes(s) for s in todo))
     log(f"{len(todo)} sweeps to train at profile {label}: {total / 1e12:.1f} TFLOP")
-    done = 0.0
+    machine = cost.machine_for(_device_name())
+    done = predicted_done = 0.0
     start = time.perf_counter()
     queue = list(todo)
     try:
@@ -126,20 +128,23 @@ def train_all(
             sweep = next((s for s in queue if not cache.busy(s)), queue[0])
             queue.remove(sweep)
             elapsed = time.perf_counter() - start
-            if budget_s is not None and done and elapsed + elapsed * sweep_flops(sweep) / done > budget_s:
+            predicted = cost.sweep_seconds(sweep, machine)
+            if budget_s is not None and done and elapsed + elapsed * predicted / predicted_done > budget_s:
                 left = ", ".join(s.name for s in [sweep, *queue])
                 message = (
                     f"stopping within the budget of {_minutes(budget_s)} after {_minutes(elapsed)}: "
                     f"{len(todo) - i + 1} sweeps left ({left}); run again to go on"
                 )
                 raise BudgetSpent(message)
-            eta = f", about {_minutes(elapsed * (total - done) / done)} left" if done else ""
+            left_s = sum(cost.sweep_seconds(s, machine) for s in [sweep, *queue])
+            eta = f", about {_minutes(elapsed * left_s / predicted_done)} left" if done else ""
             log(
                 f"[{i}/{len(todo)}] training {sweep.name} ({sweep.n_inst} models) at profile {label}"
                 f"{eta} ({_minutes(elapsed)} so far)"
             )
             seconds = cache.get_or_train(sweep, progress=progress).seconds
             done += sweep_flops(sweep)
+            predicted_done += predicted
             log(
                 f"      {sweep.name}: {_minutes(seconds)} of training, "
                 f"{sweep_flops(sweep) / seconds / 1e12:.2f} TFLOP/s"
@@ -194,6 +199,15 @@ def export_compact(
         log(f"{sweep.name}: {source.stat().st_size / 1e6:.1f} MB -> {path} {path.stat().st_size / 1e6:.2f} MB")
         written.append(path)
     return written
+
+
+def _device_name() -> str:
+    device = default_device()
+    if device.type != "cuda":
+        return device.type
+    import torch
+
+    return torch.cuda.get_device_name(device)
 
 
 def _minutes(seconds: float) -> str:
