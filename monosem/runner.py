@@ -79,7 +79,7 @@ def refuse_gpu_sized(cache: Cache, todo: list[Sweep], label: str) -> None:
         f"{len(todo)} sweeps of the {label} profile are not in {cache.root} ({names}): "
         f"{total / 1e15:.0f} PFLOP of training, about {days:.0f} days on a 2-core CPU (`monosem.cost`). "
         "Train them on a GPU (see book/scale.md, Running at scale), use --profile cpu, or pass --allow-cpu to train "
-        f"here anyway{'. ' + reason if reason else ''}"
+        f"here anyway{'. ' + reason[0].upper() + reason[1:] if reason else ''}"
     )
 
 
