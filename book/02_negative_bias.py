@@ -107,7 +107,9 @@ ms.negative_bias.figures.against_bias(res.b_labelled())
 # {glue:text}`counts_d2` with everything doubled.
 
 # %% mystnb={"figure": {"caption": "Final biases of every neuron, sorted, for the LR3 models (every seed) and at a second embedding dimension (d doubled alone, and N, d, k doubled), with the 0.05 threshold. Compare with Fig. 11 of the paper.", "name": "fig-d-plus-one"}}
-ms.negative_bias.figures.sorted_biases({"LR3": res.lr3, "LR3d2, d doubled": res.lr3d2, "LR3x2, N, d, k doubled": res.lr3x2})
+ms.negative_bias.figures.sorted_biases(
+    {"LR3": res.lr3, "LR3d2, d doubled": res.lr3d2, "LR3x2, N, d, k doubled": res.lr3x2}
+)
 
 # %% [markdown]
 # ## GeLU

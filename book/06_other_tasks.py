@@ -160,7 +160,9 @@ ms.other_tasks.figures.loss_against_mono({"LR5": res.lr5, "D1": res.d1}, lines=m
 ms.figures.training_traces(res.d1, by="bias_decay")
 
 # %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature (left) and final loss (right) of Table 1's row D1 against the bias decay (absolute value, lr 0.007, initial mean bias -1; the model at decay 0.03 is LR5's at lr 0.007); hollow: not settled. Compare with Fig. 23 of the paper.", "name": "fig-d1-final"}}
-ms.other_tasks.figures.final_against_models({"D1 (absolute value, lr 0.007)": ms.other_tasks.d1_instances(res)}, by="bias_decay")
+ms.other_tasks.figures.final_against_models(
+    {"D1 (absolute value, lr 0.007)": ms.other_tasks.d1_instances(res)}, by="bias_decay"
+)
 
 # %% [markdown]
 # Row D1 ends with {glue:text}`d1_mono` monosemantic neurons per feature (the D1 batch:

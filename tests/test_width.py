@@ -19,7 +19,7 @@ N = CI.n_features  # 64; the ci grid is k = 32, 64, 128, 256
 @pytest.mark.parametrize("name", sorted(width.GRIDS))
 def test_grid_and_batch_rule(name):
     profile = PROFILES[name]
-    g = width.grid(profile)
+    g = width.GRIDS.of(profile)
     assert g.sparse_base in g.ks and all(k & (k - 1) == 0 for k in g.ks)
     assert max(g.ks) == 4 * profile.n_features and min(g.ks) < profile.n_features
     for k in g.ks:
@@ -30,16 +30,16 @@ def test_grid_and_batch_rule(name):
 
 
 def test_paper_grid_is_table_1s_and_cpu_keeps_its_scale_down():
-    assert width.grid(get_profile("paper")).ks == (16, 32, 64, 128, 256, 512, 1024, 2048)
+    assert width.GRIDS.of(get_profile("paper")).ks == (16, 32, 64, 128, 256, 512, 1024, 2048)
     assert all(get_profile("paper").batch_for(k) == 2**23 // k for k in (16, 1024, 2048))
     assert get_profile("cpu").batch_for(512) == 256 and get_profile("cpu").batch_for(64) == 2048
 
 
 def test_sparse_models_have_the_dense_models_weight_count_and_batch():
     for profile in PROFILES.values():
-        base = width.grid(profile).sparse_base
+        base = width.GRIDS.of(profile).sparse_base
         dense = width.row_config(profile, width.SPARSE_ROW, base)
-        for factor in width.grid(profile).sparse_factors:
+        for factor in width.GRIDS.of(profile).sparse_factors:
             cfg = width.sparse_config(profile, factor)
             assert cfg.d_hidden == factor * base and cfg.batch_size == dense.batch_size
             assert cfg.weight_density * cfg.d_embed * cfg.d_hidden == dense.d_embed * dense.d_hidden
@@ -59,7 +59,7 @@ def test_models_at_the_default_k_are_taken_from_chapter_2():
             assert k == cpu.d_hidden or (sweep.name == f"K_k{k}" and i == list(width.ROWS).index(row))
     assert set().union(*width.ROWS.values()) <= set(width.ROW_FIELDS)  # the rows differ only in ROW_FIELDS
     names = [s.name for s in width.sweeps(cpu)]
-    g = width.grid(cpu)
+    g = width.GRIDS.of(cpu)
     sparse_names = {f"SPARSE_k{g.sparse_base * f}" for f in g.sparse_factors}
     assert len(names) == len(set(names)) and {"LR1", "LR3", "LR4", *sparse_names} <= set(names)
     assert not {s.name for s in basins.sweeps(cpu)} - {"LR1", "LR2"}  # the basins sweeps are chapter 2's too
@@ -114,8 +114,8 @@ def _width(rows=None, sparse=(0.9,), falling=None, ks=KS, seeds=None, steps=STEP
         }
         for row, (mono, loss) in rows.items()
     }  # fmt: skip
-    base = width.grid(CI).sparse_base
-    factors = width.grid(CI).sparse_factors
+    base = width.GRIDS.of(CI).sparse_base
+    factors = width.GRIDS.of(CI).sparse_factors
     sparse_models = {
         f: _model(base * f, 0.5, loss, density=1 / f, steps=steps) for f, loss in zip(factors, sparse, strict=True)
     }
@@ -186,8 +186,10 @@ def test_parts_that_cannot_be_tested_at_this_scale():
     # the grid starts at N/2: a peak there cannot be told from a decline
     part = _part(_width(ks=KS[1:]), "peak")
     assert part.holds is None and "the grid starts at N/2: it cannot show a rise" in part.status
-    assert width.peak_range(width.grid(get_profile("cpu")).ks, 256) == "the grid starts at N/2: it cannot show a rise"
-    assert width.peak_range(width.grid(get_profile("paper")).ks, 512) == ""
+    assert (
+        width.peak_range(width.GRIDS.of(get_profile("cpu")).ks, 256) == "the grid starts at N/2: it cannot show a rise"
+    )
+    assert width.peak_range(width.GRIDS.of(get_profile("paper")).ks, 512) == ""
     # one seed at every width: the seed spread is unknown, so the sign tests and the peak cannot be judged
     single = _width(seeds={})
     for name in ("loses a little", "wins"):

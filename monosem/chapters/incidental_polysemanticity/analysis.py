@@ -25,13 +25,13 @@ from monosem.chapters import reader
 from monosem.chapters.incidental_polysemanticity.train import (
     BIAS_DECAY,
     BIAS_SCALES,
+    GRIDS,
     INIT_NORM,
     L1,
     LR,
     SETTINGS,
     Grid,
     configs,
-    grid,
     train_batches,
 )
 from monosem.claims import Finding, Part, spread
@@ -116,7 +116,7 @@ class Incidental:
 def load(profile: Profile, cache: Cache | None = None) -> Incidental:
     """The chapter's trained batches, read from the cache (NotTrained names the command that trains them)."""
     runs = train_batches(profile, reader(profile, cache, "incidental_polysemanticity"), progress=False)
-    return Incidental(profile, grid(profile), runs, {m: configs(profile, m) for m in grid(profile).n_neurons})
+    return Incidental(profile, GRIDS.of(profile), runs, {m: configs(profile, m) for m in GRIDS.of(profile).n_neurons})
 
 
 def mean_settled(values: Tensor, ok: Tensor) -> list[float]:

@@ -21,7 +21,7 @@ from typing import Any
 
 from monosem.cache import Cache
 from monosem.chapters import reader
-from monosem.chapters.l1.train import RG1_LR, grid, sweeps
+from monosem.chapters.l1.train import GRIDS, RG1_LR, sweeps
 from monosem.claims import Finding, Gate, Part, settled_gate, spread
 from monosem.metrics import POSITIVE_BIAS, n_positive_bias
 from monosem.paper import DECAY_DONE, RECIPE, decay_left, decay_steps, log2_steps
@@ -336,8 +336,8 @@ def numbers(res: L1) -> dict[str, Any]:
     out["rg1_lr"] = RG1_LR
     out["decay"] = RECIPE["bias_decay"]
     out["init_bias"] = RECIPE["init_bias"]
-    out["n_l1"] = len(grid(res.profile).l1s)
-    out["l1_grid"] = ", ".join(f"{v:g}" for v in grid(res.profile).l1s)
+    out["n_l1"] = len(GRIDS.of(res.profile).l1s)
+    out["l1_grid"] = ", ".join(f"{v:g}" for v in GRIDS.of(res.profile).l1s)
     zero = res.rg1z.index(l1=0.0)
     out["zero_mono"] = float(res.rg1z.mono_per_feature()[zero])
     out["zero_loss"] = float(res.rg1z.final_loss[zero])

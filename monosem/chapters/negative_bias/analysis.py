@@ -20,9 +20,9 @@ from monosem.chapters.negative_bias.train import (
     B_BATCHES,
     B_LR,
     CLAMP_NAME,
+    GRIDS,
     LAMB_CLAMP,
     clamp_ratio,
-    grid,
     initial_norms,
     scaled_clamp,
     sweeps,
@@ -68,7 +68,7 @@ def load(profile: Profile, cache: Cache | None = None) -> NegativeBias:
     cache = reader(profile, cache, "negative_bias")
     # every sweep at the most seeds cached (`train --seeds S`): the claims pool seeds per lr, the figures draw bands
     got = {s.name: cache.get_or_train(cache.seeded(s)) for s in sweeps(profile)}
-    b = {name: got[name] for name in grid(profile).b_batches}
+    b = {name: got[name] for name in GRIDS.of(profile).b_batches}
     return NegativeBias(
         profile,
         got["LR1"],
@@ -363,7 +363,7 @@ def batch_names(names: tuple[str, ...]) -> str:
 
 def sparse_batches(profile: Profile) -> tuple[str, ...]:
     """The B batches the profile trains with B2's slower decay (all but B1)."""
-    return tuple(n for n in grid(profile).b_batches if B_BATCHES[n][1] == B_BATCHES["B2"][1])
+    return tuple(n for n in GRIDS.of(profile).b_batches if B_BATCHES[n][1] == B_BATCHES["B2"][1])
 
 
 def bias_left(profile: Profile) -> pd.DataFrame:
@@ -488,7 +488,7 @@ def numbers(res: NegativeBias) -> dict[str, Any]:
     out["counts_d2"] = _d_counts(res.lr3x2)[2]
     out.update(seeds_text(res.lr3))
     out["b_lr"] = B_LR
-    trained = grid(res.profile).b_batches
+    trained = GRIDS.of(res.profile).b_batches
     out["b_names"] = batch_names(trained)
     left_out = tuple(n for n in B_BATCHES if n not in trained)
     out["b_left_out"] = (
@@ -497,8 +497,8 @@ def numbers(res: NegativeBias) -> dict[str, Any]:
         if left_out
         else "This profile trains all five."
     )
-    out["gelu_lrs"] = ", ".join(f"{lr:g}" for lr in grid(res.profile).gelu_lrs)
-    out["b_biases"] = ", ".join(f"{b:g}" for b in grid(res.profile).biases)
+    out["gelu_lrs"] = ", ".join(f"{lr:g}" for lr in GRIDS.of(res.profile).gelu_lrs)
+    out["b_biases"] = ", ".join(f"{b:g}" for b in GRIDS.of(res.profile).biases)
     out["sparse_names"] = batch_names(sparse_batches(res.profile)) or "none"
     decay = B_BATCHES["B2"][1]
     out["sparse_decay"] = decay
@@ -510,6 +510,6 @@ def numbers(res: NegativeBias) -> dict[str, Any]:
     out["highly_lr3"] = HIGHLY_LR3
     out["neg_settle_loss"], out["neg_settle_mono"], out["neg_learned"] = SETTLE_LOSS, SETTLE_MONO, LEARNED
     out["decay_done"] = DECAY_DONE
-    out["d_lrs"] = ", ".join(f"{lr:g}" for lr in grid(res.profile).doubled_lrs)
+    out["d_lrs"] = ", ".join(f"{lr:g}" for lr in GRIDS.of(res.profile).doubled_lrs)
     out.update(clamp_effect(res))
     return out

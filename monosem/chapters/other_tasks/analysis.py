@@ -25,7 +25,7 @@ import pandas as pd
 
 from monosem.cache import Cache
 from monosem.chapters import reader
-from monosem.chapters.other_tasks.train import D1_LR, GRIDS, d1, grid, lr5, sweeps
+from monosem.chapters.other_tasks.train import D1_LR, GRIDS, d1, lr5, sweeps
 from monosem.claims import Finding, Gate, Part, settled_gate, spearman, spread
 from monosem.config import ModelConfig, Sweep
 from monosem.data import feature_probs
@@ -357,7 +357,7 @@ def bias_left(profile: Profile) -> pd.DataFrame:
     """The fraction of the initial bias that the decay alone leaves after the first half of training, for each of
     this profile's LR5 lrs (decay 0.03) and D1 decays (lr 0.007), over this run and over the run the `paper` profile
     trains that row for (LR5 and D1 may differ: `Grid.d1_n_steps`)."""
-    g = grid(profile)
+    g = GRIDS.of(profile)
     paper = PROFILES["paper"]
     steps = {"LR5": lr5(profile).base.n_steps, "D1": d1(profile).base.n_steps}
     steps_paper = {"LR5": lr5(paper).base.n_steps, "D1": d1(paper).base.n_steps}
@@ -628,7 +628,7 @@ def numbers(res: OtherTasks) -> dict[str, Any]:
     out["batch_abs"] = abs_cfg.batch_size
     out["steps_abs"] = abs_cfg.n_steps
     out["steps_d1"] = d1_cfg.n_steps
-    out["abs_steps_factor"] = grid(res.profile).abs_steps
+    out["abs_steps_factor"] = GRIDS.of(res.profile).abs_steps
     out["steps_lr5_paper"] = lr5_paper.n_steps
     out["steps_d1_paper"] = d1_paper.n_steps
     out["steps_d1_paper_log2"] = log2_steps(d1_paper.n_steps)

@@ -30,7 +30,7 @@ from torch import Tensor
 
 from monosem.cache import Cache
 from monosem.chapters import reader
-from monosem.chapters.sparse_autoencoders.train import Grid, grid, poly_index, sae_configs, sweeps, train_saes
+from monosem.chapters.sparse_autoencoders.train import GRIDS, Grid, poly_index, sae_configs, sweeps, train_saes
 from monosem.claims import Finding, Part, spearman
 from monosem.metrics import (
     MONO_THRESHOLD,
@@ -173,7 +173,7 @@ def load(profile: Profile, cache: Cache | None = None) -> SparseAutoencoders:
     """The chapter's trained results, read from the cache (NotTrained names the command that trains them)."""
     cache = reader(profile, cache, "sparse_autoencoders")
     lr1, lr3 = (cache.get_or_train(s) for s in sweeps(profile))
-    g = grid(profile)
+    g = GRIDS.of(profile)
     i_poly, i_eng = poly_index(lr1, profile), engineered_index(lr3, profile)
     configs = sae_configs(profile, lr1)
     saes = train_saes(cache, lr1, i_poly, configs, progress=False)

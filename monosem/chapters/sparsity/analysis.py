@@ -34,7 +34,6 @@ from monosem.paper import (
     E_ROWS,
     decay_left,
     decay_steps,
-    e_grid,
     e_steps,
     e_sweep,
     log2_steps,
@@ -319,7 +318,7 @@ def bias_left(profile: Profile) -> pd.DataFrame:
     """The fraction of the initial bias that the decay alone leaves after the first half of training, for each of
     E1-E4 (lr 0.003), over this profile's run and over the run the `paper` profile trains them for (2^20 steps)."""
     here, paper = e_steps(profile), e_steps(PROFILES["paper"])
-    trained = e_grid(profile).rows
+    trained = E_GRIDS.of(profile).rows
     return pd.DataFrame(
         [
             (
@@ -534,7 +533,7 @@ def findings(res: Sparsity) -> list[Finding]:
 
 def numbers(res: Sparsity) -> dict[str, Any]:
     out = scale_numbers(res.profile, res.rows.values())
-    g = e_grid(res.profile)
+    g = E_GRIDS.of(res.profile)
     row = trace_row(res.rows, res.profile)
     t = row_transition(res.rows[row])
     here, paper = e_steps(res.profile), e_steps(PROFILES["paper"])

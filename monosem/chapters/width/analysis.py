@@ -20,7 +20,7 @@ import torch
 
 from monosem.cache import Cache
 from monosem.chapters import reader
-from monosem.chapters.width.train import K_LR, ROWS, SPARSE_ROW, _donors, grid, plan, sweeps
+from monosem.chapters.width.train import GRIDS, K_LR, ROWS, SPARSE_ROW, _donors, plan, sweeps
 from monosem.claims import Finding, Gate, Part, settled_gate
 from monosem.config import Sweep
 from monosem.paper import DECAY_DONE, bias_shrink, decay_left, decay_steps, log2_steps
@@ -49,7 +49,7 @@ class Width:
     @property
     def sparse_base(self) -> Trained:
         """The dense model the sparse ones are compared with (K1 at the grid's `sparse_base`)."""
-        return self.rows[SPARSE_ROW][grid(self.profile).sparse_base]
+        return self.rows[SPARSE_ROW][GRIDS.of(self.profile).sparse_base]
 
     def labelled(self) -> dict[str, dict[int, tuple[SweepResult, int]]]:
         """The K rows for figures: label -> k -> (result, instance)."""
@@ -406,7 +406,7 @@ def findings(res: Width) -> list[Finding]:
 
 
 def numbers(res: Width) -> dict[str, Any]:
-    g = grid(res.profile)
+    g = GRIDS.of(res.profile)
     n = res.n_features
     out = scale_numbers(res.profile, res.trained)
     out["k_lr"] = K_LR
