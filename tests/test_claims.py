@@ -58,6 +58,14 @@ def test_verdict_rule():
     assert f(True, None) == "agree" and f(None, None) == "not testable here" and f(False, None) == "no"
 
 
+def test_a_part_the_run_has_nothing_to_test_on_is_not_tested_whatever_its_test_gave():
+    rho = float("nan")  # fewer than 3 lrs: no rank correlation, and nan >= 0.8 is False
+    part = Part("p", "", "", "", rho >= 0.8, testable=False)
+    assert part.holds is None and part.status == "not tested"
+    assert Finding("1. c", (part,)).needs == "a run that has what the test reads"
+    assert Part("p", "", "", "", False, testable=True).holds is False
+
+
 def test_a_closed_gate_makes_a_part_untestable_whatever_it_was_given():
     unsettled = claims.Gate(n_models=3, n_settled=2, steps=2**14)
     short = claims.Gate(n_models=3, n_settled=3, steps=2**14, decay_steps=2**17.2, decay_text="decay 0.03 at lr 0.001")

@@ -246,8 +246,9 @@ def claim6(res: L1) -> Finding:
             "the negative-bias model has lower loss (Fig. 14 caption)",
             match_text(c),
             "L1's loss at the matching l1 > the recipe's (no L1 model reaching the recipe: not tested)",
-            c["match_loss"] > c["recipe_loss"] if c["matched"] else None,
+            c["match_loss"] > c["recipe_loss"],
             g["match_decay"] & g["recipe_decay"],
+            testable=c["matched"],
         ),
         Part(
             "regularising too weakly leaves the model polysemantic",

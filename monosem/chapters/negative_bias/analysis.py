@@ -265,8 +265,8 @@ def claim4(res: NegativeBias) -> Finding:
     b = {name: below_sqrt_eps(r) for name, r in res.b.items()}
     lo, hi = B_RANGE
     in_range = {n: lo <= v["mono_below"] <= hi for n, v in b.items()}
-    testable = {n: v for n, v in b.items() if v["n_below"] > 1}
-    hardly = {n: v["spread_below"] <= HARDLY for n, v in testable.items()}
+    two_or_more = {n: v for n, v in b.items() if v["n_below"] > 1}
+    hardly = {n: v["spread_below"] <= HARDLY for n, v in two_or_more.items()}
     drops = {n: v["mono_above"] <= DROP * v["mono_below"] for n, v in b.items()}
     k_over_n = res.lr3.configs[0].d_hidden / res.lr3.configs[0].n_features
     # The B batches start from negative biases that only the decay removes: every part needs it done, and minima.
@@ -291,8 +291,9 @@ def claim4(res: NegativeBias) -> Finding:
             "hardly matters (Fig. 8)",
             listing(lambda v: f"spread {v['spread_below']:.0%} over {v['n_below']} biases"),
             f"(max - min) / max <= {HARDLY:.0%} (HARDLY) in every batch with >= 2 biases below",
-            None if not testable else all(hardly.values()),
-            _gates(*(gates[n] for n in testable)) if testable else None,
+            all(hardly.values()),
+            _gates(*(gates[n] for n in two_or_more)) if two_or_more else None,
+            testable=bool(two_or_more),
         ),
         Part(
             "monosemanticity drops quickly above -sqrt(eps)",

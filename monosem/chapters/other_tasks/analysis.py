@@ -515,8 +515,9 @@ def claim9(res: OtherTasks) -> Finding:
             )
             + f" of {_read_text(rp_read, 'lrs')}",
             f"in [{lo:g}, {hi:g}] (ROUGHLY_ONE) at lrs spanning >= {RANGE_DECADES:g} decade (RANGE_DECADES)",
-            None if not rp_read.enough else bool(rp["inside"]) and rp["decades"] >= RANGE_DECADES - 1e-9,
+            bool(rp["inside"]) and rp["decades"] >= RANGE_DECADES - 1e-9,
             rp_read.gate,
+            testable=rp_read.enough,
         ),
         Part(
             "re-projector: as in the decoder models",
@@ -528,16 +529,18 @@ def claim9(res: OtherTasks) -> Finding:
             )
             + ("" if like["enough"] else " (no lr whose decay has done its job: shown, not counted)"),
             f"|RP1 - LR3| <= {SIMILAR:.0%} of LR3 (SIMILAR) at every lr whose decay has done its job",
-            None if not like["enough"] else all(abs(d) <= SIMILAR for d in like["diff"].values()),
+            all(abs(d) <= SIMILAR for d in like["diff"].values()),
             like["gate"],
+            testable=like["enough"],
         ),
         Part(
             "absolute value: basins of different monosemanticity have different losses",
             "losses from about 1.5 to 2.5 across LR5 (Fig. 22)",
             _gap_text(lvm) + f", over {_read_text(pooled, 'LR5 and D1 models')}",
             f"|loss gap| between the least and most monosemantic > {DIFFERENT:.0%} (DIFFERENT)",
-            None if not pooled.enough else abs(lvm["gap"]) > DIFFERENT,
+            abs(lvm["gap"]) > DIFFERENT,
             pooled.gate,
+            testable=pooled.enough,
         ),
         Part(
             "absolute value: lower loss for more monosemantic models",
@@ -546,8 +549,9 @@ def claim9(res: OtherTasks) -> Finding:
             f"{_read_text(pooled, 'LR5 and D1 models')}; critical value {_critical(lvm['n'])}",
             f"<= minus the one-sided {ANTI_ALPHA:.0%} critical value of Spearman's rho for the number of models "
             f"(ANTI_ALPHA; needs >= {n_rank} models)",
-            None if not pooled.enough else anti(lvm["rho"], lvm["n"]),
+            anti(lvm["rho"], lvm["n"]),
             pooled.gate,
+            testable=pooled.enough,
         ),
         Part(
             "absolute value: monosemanticity rises with lr",
@@ -555,8 +559,9 @@ def claim9(res: OtherTasks) -> Finding:
             f"LR5: {lr_list(lr5_trend['points'])}; rank correlation {_rho(lr5_trend['rho'])} over "
             f"{_read_text(lr5_read, 'lrs')}",
             f">= {RISES} (RISES) over >= {TREND_MODELS} lrs (TREND_MODELS)",
-            None if not lr5_read.enough else lr5_trend["rho"] >= RISES,
+            lr5_trend["rho"] >= RISES,
             lr5_read.gate,
+            testable=lr5_read.enough,
         ),
         Part(
             "absolute value: more monosemantic models have larger negative biases",
@@ -565,8 +570,9 @@ def claim9(res: OtherTasks) -> Finding:
             f"{_read_text(lr5_rank, 'lrs')}; critical value {_critical(len(lr5_rank.models))}",
             f"<= minus the one-sided {ANTI_ALPHA:.0%} critical value of Spearman's rho for the number of models "
             f"(ANTI_ALPHA; needs >= {n_rank} models)",
-            None if not lr5_rank.enough else anti(bias_rho, len(lr5_rank.models)),
+            anti(bias_rho, len(lr5_rank.models)),
             lr5_rank.gate,
+            testable=lr5_rank.enough,
         ),
         Part(
             "negative bias alone is not enough: several LR5 models are largely polysemantic",
@@ -574,8 +580,9 @@ def claim9(res: OtherTasks) -> Finding:
             f"{len(poly)} of {_read_text(lr5_poly, 'LR5 models')} below {LARGELY_POLY} per feature"
             + (f" (lr {', '.join(f'{lr:g}' for lr in poly)})" if poly else ""),
             f">= {SEVERAL} (SEVERAL) models with # mono / # features < {LARGELY_POLY} (LARGELY_POLY)",
-            None if not lr5_poly.enough else len(poly) >= SEVERAL,
+            len(poly) >= SEVERAL,
             lr5_poly.gate,
+            testable=lr5_poly.enough,
         ),
         Part(
             "slower bias decay gives more monosemantic models",
@@ -584,8 +591,9 @@ def claim9(res: OtherTasks) -> Finding:
             + ", ".join(f"{m:.2f} (decay {d:g})" for d, m in d1_trend["points"].items())
             + f"; rank correlation with decay {_rho(d1_trend['rho'])} over {_read_text(d1_read, 'decays')}",
             f"<= -{RISES} (RISES) over >= {TREND_MODELS} decays (TREND_MODELS)",
-            None if not d1_read.enough else d1_trend["rho"] <= -RISES,
+            d1_trend["rho"] <= -RISES,
             d1_read.gate,
+            testable=d1_read.enough,
         ),
         Part(
             "negative bias with slow decay makes highly monosemantic models",
@@ -599,8 +607,9 @@ def claim9(res: OtherTasks) -> Finding:
                 + "; none whose decay has done its job: shown, not counted"
             ),
             f">= {HIGHLY} per feature (HIGHLY) at the slowest decay below the recipe's {RECIPE['bias_decay']:g}",
-            None if not slow_read.enough else slowest.mono >= HIGHLY,
+            slowest is not None and slowest.mono >= HIGHLY,
             gate_of([slowest]) if slow_read.enough else slow_read.gate,
+            testable=slow_read.enough,
         ),
     )
     lrs = rp["lrs"]

@@ -412,14 +412,16 @@ def claim_resampling(res: SparseAutoencoders) -> Finding:
             "dead neurons are reset towards inputs the autoencoder represents badly",
             f"{again} of {n} fired within the window after their resampling",
             f"fraction >= {REVIVED} (REVIVED)",
-            None if not n else again / n >= REVIVED,
+            n > 0 and again / n >= REVIVED,
+            testable=n > 0,
         ),
         Part(
             "so that more of the dictionary is used",
             "resampling lets the autoencoder represent more features for its size",
             f"{kept} of {ever} resampled latents still fire on the held-out inputs at the end",
             f"fraction >= {REVIVED} (REVIVED)",
-            None if not ever else kept / ever >= REVIVED,
+            ever > 0 and kept / ever >= REVIVED,
+            testable=ever > 0,
         ),
     )
     return Finding(

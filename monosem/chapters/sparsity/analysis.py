@@ -460,8 +460,9 @@ def claim8(res: Sparsity) -> Finding:
             f"(eps = {fmt_eps(t.start_eps)}){_still(still['start'])}",
             f"within {NEAR_OCTAVES:g} octave of {PAPER_START:g} (NEAR_OCTAVES); START_LEVEL = {START_LEVEL}; the "
             "peak and the models around the crossing settled",
-            start_ok if readable else None,
+            start_ok,
             gate_at(trace, used["start"]),
+            testable=readable,
         ),
         Part(
             "and is nearly complete near eps N = 2d",
@@ -470,8 +471,9 @@ def claim8(res: Sparsity) -> Finding:
             f"(eps = {fmt_eps(t.end_eps)}){_still(still['end'])}",
             f"within {NEAR_OCTAVES:g} octave of {PAPER_END:g} (NEAR_OCTAVES); END_LEVEL = {END_LEVEL}; settled as "
             "the start",
-            end_ok if readable else None,
+            end_ok,
             gate_at(trace, used["end"]),
+            testable=readable,
         ),
         Part(
             "smoothly, with no sharp phase transition",
@@ -480,8 +482,9 @@ def claim8(res: Sparsity) -> Finding:
             + (f"{width:.1f} octaves" if math.isfinite(width) else "an unknown width (not both read off)")
             + _still(sorted(set(still["start"]) | set(still["end"]))),
             f">= {SMOOTH_OCTAVES} octaves (SMOOTH_OCTAVES); settled as both readings",
-            (math.isfinite(width) and width >= SMOOTH_OCTAVES) if readable else None,
+            math.isfinite(width) and width >= SMOOTH_OCTAVES,
             gate_at(trace, [*used["start"], *used["end"]]),
+            testable=readable,
         ),
         Part(
             "with a fixed decay, monosemanticity drops as eps -> 0",
@@ -492,8 +495,9 @@ def claim8(res: Sparsity) -> Finding:
             if sparse["drop_readable"]
             else f"{sparse['fast']}: no model in the sparse regime (or no peak)",
             f"sparsest model with eps N / d <= {SPARSE:g} (SPARSE) below {START_LEVEL} x peak; both settled",
-            sparse["fast_sparsest"] < START_LEVEL * sparse["fast_peak"] if sparse["drop_readable"] else None,
+            sparse["fast_sparsest"] < START_LEVEL * sparse["fast_peak"],
             sparse["drop_gate"],
+            testable=sparse["drop_readable"],
         ),
         Part(
             "slower decay is more monosemantic in the sparse regime",
@@ -502,8 +506,9 @@ def claim8(res: Sparsity) -> Finding:
             f"({len(sparse['pairs'])} sparse {'density' if len(sparse['pairs']) == 1 else 'densities'})",
             f"the slower > the faster decay at every density with eps N / d <= {SPARSE:g} (SPARSE): the slowest and "
             "fastest rows whose decay has done its job, every model settled",
-            None if not sparse["pairs"] else sparse["n_slow_more"] == len(sparse["pairs"]),
+            sparse["n_slow_more"] == len(sparse["pairs"]),
             sparse["gate"],
+            testable=bool(sparse["pairs"]),
         ),
         Part(
             "sparser data learns more slowly, so a fixed decay removes more bias first",
@@ -513,8 +518,9 @@ def claim8(res: Sparsity) -> Finding:
             f"{_steps(slow['t_ref'])} at {fmt_eps(slow['ref_eps'])} ({slow['removed_ref']:.0%})",
             f"step ratio >= {SLOWER:g} (SLOWER); both models settled; not testable where a loss has not fallen "
             "halfway within the run",
-            slow["ratio"] >= SLOWER if slow["measured"] else None,
+            slow["ratio"] >= SLOWER,
             slow["gate"],
+            testable=slow["measured"],
         ),
     )
     return Finding(

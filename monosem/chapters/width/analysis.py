@@ -353,8 +353,9 @@ def claim7(res: Width) -> Finding:
                 for s in sparse.values()
             ),
             f"loss above the dense model's by more than {SIGNIFICANT:.0%} (SIGNIFICANT) at every density",
-            all(s["loss_gap"] > SIGNIFICANT for s in sparse.values()) if sparse else None,
+            all(s["loss_gap"] > SIGNIFICANT for s in sparse.values()),
             models_gate([(res.sparse_base, True), *((m, True) for m in res.sparse.values())]),
+            testable=bool(sparse),
         ),
     )
     k1_peak = tops["K1"]
