@@ -161,8 +161,7 @@ ms.claims.show(ms.negative_bias.findings(res))
 # the paper's run:
 
 # %% tags=["remove-input"]
-left = ms.negative_bias.bias_left(P)
-left.style.hide(axis="index").format({c: "{:.1%}" for c in left.columns[3:]} | {"lr": "{:g}", "bias decay": "{:g}"})
+ms.tables.show_bias_left(ms.negative_bias.bias_left_table(P))
 
 # %% [markdown]
 # (neg-clamp)=

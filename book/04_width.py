@@ -142,7 +142,7 @@ ms.width.show_table(res)
 # settled "cannot be tested at this scale" and counts neither for nor against the claim. The parts on K1 and K2 rest
 # on the bias decay as well: they need the decay alone to leave at most {glue:text}`decay_done:.0%` of the initial
 # bias at mid-run, which at decay {glue:text}`k1_decay:g` and lr {glue:text}`k_lr:g` takes {glue:text}`decay_need`
-# steps; this profile's {glue:text}`steps:,` steps leave {glue:text}`decay_left:.0%`, so the decay
+# steps; this profile's {glue:text}`steps:,` steps leave {glue:text}`bias_left:.0%`, so the decay
 # {glue:text}`decay_ok` done its job here. The sign of a loss difference counts only beyond the spread of the loss
 # over seeds ({glue:text}`loss_noise_text`), and the peak only where the fraction's spread over seeds
 # ({glue:text}`fraction_noise_text`) is below the margin by which the peak must stand above both ends of the grid

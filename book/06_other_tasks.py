@@ -189,12 +189,7 @@ ms.other_tasks.figures.final_against_models(
 # too; this is the decay's share only):
 
 # %% tags=["remove-input"]
-left = ms.other_tasks.bias_left(P)
-left.style.hide(axis="index").format(
-    {c: "{:.1%}" for c in left.columns[[4, 6]]}
-    | {c: "{:,}" for c in left.columns[[3, 5]]}
-    | {"lr": "{:g}", "bias decay": "{:g}"}
-)
+ms.tables.show_bias_left(ms.other_tasks.bias_left_table(P))
 
 # %% [markdown]
 # Final values for every model:

@@ -27,15 +27,11 @@ from monosem.profiles import PerProfile, Profile
 DECAY_DONE = 0.1
 
 
-def decay_left(decay: float, lr: float, n_steps: int) -> float:
+def bias_left(decay: float, lr: float, n_steps: int) -> float:
     """The share of the initial bias that bias decay alone leaves after the first half of a run of `n_steps`:
-    (1 - decay lr)^(n_steps // 2)."""
+    (1 - decay lr)^(n_steps // 2) (gradients move the bias too: this is the decay's share only). What the decay
+    removes is 1 minus this."""
     return (1 - decay * lr) ** (n_steps // 2)
-
-
-def bias_shrink(decay: float, lr: float, n_steps: int) -> float:
-    """The fraction by which bias decay alone shrinks a bias over a run: 1 - (1 - decay lr)^(n_steps / 2)."""
-    return 1 - decay_left(decay, lr, n_steps)
 
 
 def decay_steps(decay: float, lr: float, left: float = DECAY_DONE) -> float:

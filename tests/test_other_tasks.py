@@ -276,11 +276,11 @@ def test_claim9_reads_only_models_whose_decay_has_done_its_job():
 
 
 def test_bias_left_and_the_figure():
-    table = other_tasks.bias_left(get_profile("cpu"))
+    table = other_tasks.bias_left_table(get_profile("cpu"))
     g = other_tasks.GRIDS.of(get_profile("cpu"))
     assert len(table) == len(g.lr5_lrs) + len(g.d1_decays) and table.iloc[-1]["bias decay"] == 0.1
     assert table.columns[3] == "steps at cpu" and set(table.iloc[:, 3]) == {32768}  # the absolute value's steps
-    assert list(table["steps in the paper"]) == [2**17] * len(g.lr5_lrs) + [2**20] * len(g.d1_decays)
+    assert list(table["steps at paper"]) == [2**17] * len(g.lr5_lrs) + [2**20] * len(g.d1_decays)
     assert table.iloc[-1, 4] < 0.01 and table.iloc[-1, 6] < table.iloc[-1, 4]
     assert table.iloc[0, 6] == pytest.approx((1 - 0.03 * 0.003) ** 2**16)  # LR5 over the paper's 2^17 steps
     res = _res(**PAPER_LIKE, falling=0.05)

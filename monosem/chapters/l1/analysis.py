@@ -24,7 +24,7 @@ from monosem.chapters import reader
 from monosem.chapters.l1.train import GRIDS, RG1_LR, sweeps
 from monosem.claims import Finding, Gate, Part, settled_gate, spread
 from monosem.metrics import POSITIVE_BIAS, n_positive_bias
-from monosem.paper import DECAY_DONE, RECIPE, decay_left, decay_steps, log2_steps
+from monosem.paper import DECAY_DONE, RECIPE, bias_left, decay_steps, log2_steps
 from monosem.profiles import Profile
 from monosem.prose import scale_numbers
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
@@ -364,7 +364,7 @@ def numbers(res: L1) -> dict[str, Any]:
     out["settle_loss"], out["settle_mono"], out["learned"] = SETTLE_LOSS, SETTLE_MONO, LEARNED
     out["decay_done"] = DECAY_DONE
     out["decay_need"] = log2_steps(decay_steps(RECIPE["bias_decay"], RG1_LR))
-    out["decay_left"] = decay_left(RECIPE["bias_decay"], RG1_LR, res.profile.n_steps)
+    out["bias_left"] = bias_left(RECIPE["bias_decay"], RG1_LR, res.profile.n_steps)
     out["decay_ok"] = "has" if g["recipe_decay"].steps >= g["recipe_decay"].decay_steps else "has not"
     out["match_text"] = match_text(c)
     best = best_index(res.rg1z)

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import torch
 
+from monosem import tables
 from monosem.cache import Cache
 from monosem.chapters import reader
 from monosem.chapters.negative_bias.train import (
@@ -29,7 +30,7 @@ from monosem.chapters.negative_bias.train import (
 )
 from monosem.claims import Finding, Gate, Part, settled_gate, spread
 from monosem.metrics import POSITIVE_BIAS, mono_fraction, n_positive_bias
-from monosem.paper import D_TOL, DECAY_DONE, HARDLY, RECIPE, SAME_LOSS, bias_shrink, decay_left
+from monosem.paper import D_TOL, DECAY_DONE, HARDLY, RECIPE, SAME_LOSS, bias_left
 from monosem.profiles import PROFILES, Profile
 from monosem.prose import by_lr, median_by_lr, scale_numbers, seeds_text
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
@@ -367,29 +368,16 @@ def sparse_batches(profile: Profile) -> tuple[str, ...]:
     return tuple(n for n in GRIDS.of(profile).b_batches if B_BATCHES[n][1] == B_BATCHES["B2"][1])
 
 
-def bias_left(profile: Profile) -> pd.DataFrame:
-    """The fraction of the initial bias that bias decay alone leaves after the first half of training, at each of
-    the profile's learning rates (decay 0.03, LR3 and LR4) and at B2-B5's (decay 0.003, lr 0.003; those the
-    profile trains), against the paper's run (2^17 steps). Gradients move the bias too; this is the decay's share
-    only."""
-    paper = PROFILES["paper"].n_steps
-    rows = [("LR3, LR4", lr, RECIPE["bias_decay"]) for lr in profile.lrs]
+def bias_left_table(profile: Profile) -> pd.DataFrame:
+    """What bias decay alone leaves of the initial bias (`monosem.tables.bias_left_table`) at each of the profile's
+    learning rates (decay 0.03, LR3 and LR4) and at B2-B5's (decay 0.003, lr 0.003; those the profile trains),
+    against the paper's run (2^17 steps)."""
+    here, paper = profile.n_steps, PROFILES["paper"].n_steps
+    rows = [("LR3, LR4", lr, RECIPE["bias_decay"], here, paper) for lr in profile.lrs]
     sparse = sparse_batches(profile)
     if sparse:
-        rows.append((batch_names(sparse), B_LR, B_BATCHES["B2"][1]))
-    return pd.DataFrame(
-        [
-            (batch, lr, decay, decay_left(decay, lr, profile.n_steps), decay_left(decay, lr, paper))
-            for batch, lr, decay in rows
-        ],
-        columns=[
-            "batch",
-            "lr",
-            "bias decay",
-            f"left at {profile.name} ({profile.n_steps:,} steps)",
-            f"left in the paper ({paper:,} steps)",
-        ],
-    )
+        rows.append((batch_names(sparse), B_LR, B_BATCHES["B2"][1], here, paper))
+    return tables.bias_left_table(rows, profile)
 
 
 def clamp_steps(profile: Profile) -> pd.DataFrame:
@@ -503,8 +491,8 @@ def numbers(res: NegativeBias) -> dict[str, Any]:
     out["sparse_names"] = batch_names(sparse_batches(res.profile)) or "none"
     decay = B_BATCHES["B2"][1]
     out["sparse_decay"] = decay
-    out["sparse_shrink"] = bias_shrink(decay, B_LR, res.profile.n_steps)
-    out["sparse_shrink_paper"] = bias_shrink(decay, B_LR, PROFILES["paper"].n_steps)
+    out["sparse_shrink"] = 1 - bias_left(decay, B_LR, res.profile.n_steps)
+    out["sparse_shrink_paper"] = 1 - bias_left(decay, B_LR, PROFILES["paper"].n_steps)
     out["gelu_minimum"] = GELU_MINIMUM
     out["gelu_min_value"] = float(torch.nn.functional.gelu(torch.tensor(GELU_MINIMUM)))
     out["positive_bias"] = POSITIVE_BIAS

@@ -23,13 +23,14 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from monosem import tables
 from monosem.cache import Cache
 from monosem.chapters import reader
 from monosem.chapters.other_tasks.train import D1_LR, GRIDS, d1, lr5, sweeps
 from monosem.claims import Finding, Gate, Part, settled_gate, spearman, spread
 from monosem.config import ModelConfig, Sweep
 from monosem.data import feature_probs
-from monosem.paper import DECAY_DONE, HARDLY, HIGHLY, RECIPE, RISES, SAME_LOSS, decay_left, decay_steps, log2_steps
+from monosem.paper import DECAY_DONE, HARDLY, HIGHLY, RECIPE, RISES, SAME_LOSS, bias_left, decay_steps, log2_steps
 from monosem.profiles import PROFILES, Profile
 from monosem.prose import lr_list, median_by_lr, scale_numbers
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, Instance, SweepResult
@@ -353,38 +354,17 @@ def like_decoder(res: OtherTasks) -> dict[str, Any]:
     return {"decoder": decoder, "diff": diff, "gate": gate_of(both), "enough": read.enough}
 
 
-def bias_left(profile: Profile) -> pd.DataFrame:
-    """The fraction of the initial bias that the decay alone leaves after the first half of training, for each of
-    this profile's LR5 lrs (decay 0.03) and D1 decays (lr 0.007), over this run and over the run the `paper` profile
+def bias_left_table(profile: Profile) -> pd.DataFrame:
+    """What bias decay alone leaves of the initial bias (`monosem.tables.bias_left_table`) for each of this
+    profile's LR5 lrs (decay 0.03) and D1 decays (lr 0.007), over this run and over the run the `paper` profile
     trains that row for (LR5 and D1 may differ: `Grid.d1_n_steps`)."""
     g = GRIDS.of(profile)
     paper = PROFILES["paper"]
-    steps = {"LR5": lr5(profile).base.n_steps, "D1": d1(profile).base.n_steps}
-    steps_paper = {"LR5": lr5(paper).base.n_steps, "D1": d1(paper).base.n_steps}
-    rows = [("LR5", lr, RECIPE["bias_decay"]) for lr in g.lr5_lrs] + [("D1", D1_LR, d) for d in g.d1_decays]
-    return pd.DataFrame(
-        [
-            (
-                batch,
-                lr,
-                decay,
-                steps[batch],
-                decay_left(decay, lr, steps[batch]),
-                steps_paper[batch],
-                decay_left(decay, lr, steps_paper[batch]),
-            )
-            for batch, lr, decay in rows
-        ],
-        columns=[
-            "batch",
-            "lr",
-            "bias decay",
-            f"steps at {profile.name}",
-            f"left at {profile.name}",
-            "steps in the paper",
-            "left in the paper",
-        ],
-    )
+    lr5_steps = (lr5(profile).base.n_steps, lr5(paper).base.n_steps)
+    d1_steps = (d1(profile).base.n_steps, d1(paper).base.n_steps)
+    rows = [("LR5", lr, RECIPE["bias_decay"], *lr5_steps) for lr in g.lr5_lrs]
+    rows += [("D1", D1_LR, decay, *d1_steps) for decay in g.d1_decays]
+    return tables.bias_left_table(rows, profile)
 
 
 def heatmap_indices(result: SweepResult, profile: Profile) -> list[int]:
@@ -423,14 +403,14 @@ def cpu_cuts() -> dict[str, str]:
     return {
         "d1_fewer_cpu": f"{paper_steps / cpu_steps:g}",
         "d1_slowest_paper": f"{slowest:g}",
-        "d1_slowest_left_cpu": f"{decay_left(slowest, D1_LR, cpu_steps):.0%}",
+        "d1_slowest_left_cpu": f"{bias_left(slowest, D1_LR, cpu_steps):.0%}",
         "lr5_dropped_cpu": missing(paper.lr5_lrs, cpu.lr5_lrs),
         "d1_dropped_cpu": missing(paper.d1_decays, (*cpu.d1_decays, RECIPE["bias_decay"])),
         "d1_added_cpu": listed(tuple(added)),
-        "d1_added_left_cpu": ", ".join(share(decay_left(d, D1_LR, cpu_steps)) for d in added),
+        "d1_added_left_cpu": ", ".join(share(bias_left(d, D1_LR, cpu_steps)) for d in added),
         "d1_fastest_paper": f"{second_fastest:g} and {fastest:g}",
-        "d1_fastest_left_paper": f"{share(decay_left(second_fastest, D1_LR, paper_steps))} and "
-        f"{share(decay_left(fastest, D1_LR, paper_steps))}",
+        "d1_fastest_left_paper": f"{share(bias_left(second_fastest, D1_LR, paper_steps))} and "
+        f"{share(bias_left(fastest, D1_LR, paper_steps))}",
     }
 
 
@@ -644,8 +624,8 @@ def numbers(res: OtherTasks) -> dict[str, Any]:
     out["steps_lr5_paper_log2"] = log2_steps(lr5_paper.n_steps)
     # What the decay alone leaves of LR5's bias at D1's lr, over this run and over the paper's LR5 run.
     decay = RECIPE["bias_decay"]
-    out["lr5_left"] = decay_left(decay, D1_LR, abs_cfg.n_steps)
-    out["lr5_left_paper"] = decay_left(decay, D1_LR, lr5_paper.n_steps)
+    out["lr5_left"] = bias_left(decay, D1_LR, abs_cfg.n_steps)
+    out["lr5_left_paper"] = bias_left(decay, D1_LR, lr5_paper.n_steps)
     out["settle_loss"] = SETTLE_LOSS
     out["settle_mono"] = SETTLE_MONO
     out["learned"] = LEARNED

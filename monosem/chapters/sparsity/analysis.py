@@ -7,7 +7,7 @@ Table 1 row and lets a profile train a subset of the rows).
 
 The tools the claim needs are here, each tested: the peak of # mono / # features against eps and where it falls to
 90 % and 10 % of that peak on the dense side (`transition`, interpolated in log eps), the step at which the loss
-has fallen halfway (`loss_fall_step`), and how much of the initial bias the decay alone leaves (`bias_left`).
+has fallen halfway (`loss_fall_step`), and how much of the initial bias the decay alone leaves (`bias_left_table`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from monosem import tables
 from monosem.cache import Cache
 from monosem.chapters import reader
 from monosem.chapters.sparsity.train import sweeps
@@ -32,7 +33,7 @@ from monosem.paper import (
     E_GRIDS,
     E_LR,
     E_ROWS,
-    decay_left,
+    bias_left,
     decay_steps,
     e_steps,
     e_sweep,
@@ -236,8 +237,8 @@ def loss_fall_step(result: SweepResult, fraction: float = 0.5, smooth: int = SMO
 def trace_row(rows: Iterable[str], profile: Profile) -> str:
     """Of `rows`, the one whose decay leaves over this profile's run the fraction of the initial bias closest (in
     log) to what the paper's E3 leaves over the paper's run: E3 itself at `paper`; at a shorter run a faster row."""
-    goal = math.log(decay_left(E_ROWS[PAPER_TRACE_ROW], E_LR, e_steps(PROFILES["paper"])))
-    return min(rows, key=lambda r: abs(math.log(decay_left(E_ROWS[r], E_LR, e_steps(profile))) - goal))
+    goal = math.log(bias_left(E_ROWS[PAPER_TRACE_ROW], E_LR, e_steps(PROFILES["paper"])))
+    return min(rows, key=lambda r: abs(math.log(bias_left(E_ROWS[r], E_LR, e_steps(profile))) - goal))
 
 
 def boundary_indices(result: SweepResult) -> list[int]:
@@ -287,8 +288,8 @@ def transition_table(res: Sparsity) -> pd.DataFrame:
             (
                 name,
                 E_ROWS[name],
-                decay_left(E_ROWS[name], E_LR, here),
-                decay_left(E_ROWS[name], E_LR, paper),
+                bias_left(E_ROWS[name], E_LR, here),
+                bias_left(E_ROWS[name], E_LR, paper),
                 f"{int(result.converged().sum())} of {result.sweep.n_inst}",
                 fmt_eps(t.peak_eps),
                 t.peak,
@@ -314,32 +315,17 @@ def transition_table(res: Sparsity) -> pd.DataFrame:
     )
 
 
-def bias_left(profile: Profile) -> pd.DataFrame:
-    """The fraction of the initial bias that the decay alone leaves after the first half of training, for each of
-    E1-E4 (lr 0.003), over this profile's run and over the run the `paper` profile trains them for (2^20 steps)."""
+def bias_left_table(profile: Profile) -> pd.DataFrame:
+    """What bias decay alone leaves of the initial bias (`monosem.tables.bias_left_table`) for each of E1-E4 (lr
+    0.003; a row this profile does not train is marked), over this profile's run and over the run the `paper`
+    profile trains them for (2^20 steps)."""
     here, paper = e_steps(profile), e_steps(PROFILES["paper"])
     trained = E_GRIDS.of(profile).rows
-    return pd.DataFrame(
-        [
-            (
-                name,
-                decay,
-                "yes" if name in trained else "no",
-                decay_left(decay, E_LR, here),
-                decay_left(decay, E_LR, paper),
-                log2_steps(decay_steps(decay, E_LR)),
-            )
-            for name, decay in E_ROWS.items()
-        ],
-        columns=[
-            "row",
-            "bias decay",
-            f"trained at {profile.name}",
-            f"left at {profile.name} ({here:,} steps)",
-            f"left in the paper ({paper:,} steps)",
-            f"steps to leave {DECAY_DONE:.0%}",
-        ],
-    )
+    rows = [
+        (name if name in trained else f"{name} (not trained here)", E_LR, decay, here, paper)
+        for name, decay in E_ROWS.items()
+    ]
+    return tables.bias_left_table(rows, profile)
 
 
 def sparse_comparison(res: Sparsity) -> dict[str, Any]:
@@ -388,7 +374,7 @@ def slower_learning(res: Sparsity) -> dict[str, Any]:
     cfg = result.configs[0]
 
     def removed(step: float) -> float:
-        return 1 - decay_left(cfg.bias_decay, cfg.lr, int(2 * min(step, cfg.n_steps / 2)))
+        return 1 - bias_left(cfg.bias_decay, cfg.lr, int(2 * min(step, cfg.n_steps / 2)))
 
     t_sparse, t_ref = float(steps[sparsest]), float(steps[ref])
     measured = sparsest != ref and math.isfinite(t_sparse) and math.isfinite(t_ref) and t_ref > 0
@@ -605,8 +591,8 @@ def numbers(res: Sparsity) -> dict[str, Any]:
         out["peak_loss_change"] = out["peak_mono_change"] = math.nan
         out["peak_settled"] = "has not"
     for name, decay in E_ROWS.items():
-        out[f"left_{name}"] = decay_left(decay, E_LR, here)
-        out[f"left_{name}_paper"] = decay_left(decay, E_LR, paper)
+        out[f"left_{name}"] = bias_left(decay, E_LR, here)
+        out[f"left_{name}_paper"] = bias_left(decay, E_LR, paper)
     mono = {name: r.mono_per_feature() for name, r in res.rows.items()}
     out["frac_mono_max"] = max(float(mono_fraction(r.r).max()) for r in res.rows.values())
     out["mono_max"] = max(float(m.max()) for m in mono.values())

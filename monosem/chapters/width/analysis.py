@@ -23,7 +23,7 @@ from monosem.chapters import reader
 from monosem.chapters.width.train import GRIDS, K_LR, ROWS, SPARSE_ROW, _donors, plan, sweeps
 from monosem.claims import Finding, Gate, Part, settled_gate
 from monosem.config import Sweep
-from monosem.paper import DECAY_DONE, bias_shrink, decay_left, decay_steps, log2_steps
+from monosem.paper import DECAY_DONE, bias_left, decay_steps, log2_steps
 from monosem.profiles import PROFILES, Profile
 from monosem.prose import scale_numbers
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, Instance, SweepResult
@@ -436,13 +436,13 @@ def numbers(res: Width) -> dict[str, Any]:
         for k, gap in loss_gap(res).items()
     )
     decay, lr = ROWS["K1"]["bias_decay"], K_LR
-    out["decay_shrink"] = bias_shrink(decay, lr, res.profile.n_steps)
-    out["decay_shrink_paper"] = bias_shrink(decay, lr, PROFILES["paper"].n_steps)
+    out["decay_shrink"] = 1 - bias_left(decay, lr, res.profile.n_steps)
+    out["decay_shrink_paper"] = 1 - bias_left(decay, lr, PROFILES["paper"].n_steps)
     # the rule of the verdicts: settled models (chapter 1), the bias decay done, the seed spread known
     out["settle_loss"], out["settle_mono"], out["learned"] = SETTLE_LOSS, SETTLE_MONO, LEARNED
     out["decay_done"] = DECAY_DONE
     out["decay_need"] = log2_steps(decay_steps(decay, lr))
-    out["decay_left"] = decay_left(decay, lr, res.profile.n_steps)
+    out["bias_left"] = bias_left(decay, lr, res.profile.n_steps)
     out["decay_ok"] = "has" if res.profile.n_steps >= decay_steps(decay, lr) else "has not"
     out["peak_near"], out["peak_margin"], out["little"] = PEAK_NEAR, PEAK_MARGIN, LITTLE
     out["peak_range"] = peak_range(g.ks, n) or "it can show a rise and a fall around N"
