@@ -233,14 +233,6 @@ def show(findings: list[Finding]):
     )
 
 
-def spread(values: torch.Tensor | list[float], fmt: str = ".2f") -> str:
-    """median [min, max] of several seeds' values (just the value when there is one)."""
-    t = torch.as_tensor(values, dtype=torch.float64).flatten()
-    if t.numel() == 1:
-        return format(float(t), fmt)
-    return f"{float(t.median()):{fmt}} [{float(t.min()):{fmt}}, {float(t.max()):{fmt}}]"
-
-
 def glue_numbers(prefix: str, values: dict[str, object]) -> None:
     """Glue every value as `<prefix>_<name>` for the chapter's prose ({glue:text}`<prefix>_<name>:.3f`)."""
     from myst_nb import glue

@@ -4,7 +4,7 @@ fail (shuffled biases, a loss still falling), and the verdict rule (claims 3-5: 
 import torch
 from conftest import make_result
 
-from monosem import claims
+from monosem import claims, prose
 from monosem.chapters import basins
 from monosem.claims import Finding, Part
 from monosem.config import make_sweep
@@ -177,7 +177,7 @@ def test_claim2_is_untestable_on_unsettled_models():
 
 
 def test_spread_and_spearman():
-    assert claims.spread([0.5]) == "0.50" and claims.spread([0.1, 0.5, 0.3]) == "0.30 [0.10, 0.50]"
+    assert prose.spread([0.5]) == "0.50" and prose.spread([0.1, 0.5, 0.3]) == "0.30 [0.10, 0.50]"
     assert abs(claims.spearman([1, 2, 3], [10, 20, 30]) - 1.0) < 1e-6
     assert abs(claims.spearman([1, 2, 3, 4], [1, 3, 2, 4]) - 0.8) < 1e-6
 

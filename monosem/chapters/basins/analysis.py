@@ -15,11 +15,11 @@ from monosem import settling
 from monosem.cache import Cache
 from monosem.chapters import reader
 from monosem.chapters.basins.train import continue_both, sweeps
-from monosem.claims import Finding, Part, settled_gate, spearman, spread
+from monosem.claims import Finding, Part, settled_gate, spearman
 from monosem.metrics import MONO_THRESHOLD, is_monosemantic
 from monosem.paper import RISES, log2_steps
 from monosem.profiles import Profile
-from monosem.prose import by_lr, converged_lrs, median_by_lr, scale_numbers, seeds_text
+from monosem.prose import by_lr, converged_lrs, median_by_lr, rho_text, scale_numbers, seeds_text, spread
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
 
 # A neuron counts as clearly polysemantic for claim 2 below this monosemanticity.
@@ -133,10 +133,6 @@ def bias_split(result: SweepResult) -> dict[str, float]:
     }
 
 
-def _rho(value: float) -> str:
-    return "n/a (fewer than 3 lrs)" if value != value else f"{value:+.2f}"
-
-
 def claim1(result: SweepResult) -> Finding:
     c = lr_dependence(result)
     lo, hi = c["lr_low"], c["lr_high"]
@@ -151,7 +147,7 @@ def claim1(result: SweepResult) -> Finding:
             "higher lr gives more monosemantic neurons",
             "from about 0 to about 0.9 per feature over lr 0.001-0.03 (Fig. 1 left)",
             f"{c['mono_low_spread']} at lr {lo:g}, {c['mono_high_spread']} at lr {hi:g}; rank "
-            f"correlation {_rho(c['rho_mono'])} over {len(lrs)} lrs",
+            f"correlation {rho_text(c['rho_mono'])} over {len(lrs)} lrs",
             f"rank correlation with lr over >= 3 lrs >= {RISES} (RISES)",
             c["rho_mono"] >= RISES,
             every,

@@ -34,9 +34,10 @@ from monosem.chapters.incidental_polysemanticity.train import (
     configs,
     train_batches,
 )
-from monosem.claims import Finding, Part, spread
+from monosem.claims import Finding, Part
 from monosem.incidental import IncidentalConfig
 from monosem.profiles import Profile
+from monosem.prose import spread
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,11 @@ from typing import Any
 from monosem.cache import Cache
 from monosem.chapters import reader
 from monosem.chapters.l1.train import GRIDS, RG1_LR, sweeps
-from monosem.claims import Finding, Gate, Part, settled_gate, spread
+from monosem.claims import Finding, Gate, Part, settled_gate
 from monosem.metrics import POSITIVE_BIAS, n_positive_bias
 from monosem.paper import DECAY_DONE, RECIPE, bias_left, decay_steps, log2_steps
 from monosem.profiles import Profile
-from monosem.prose import scale_numbers
+from monosem.prose import scale_numbers, spread
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
 
 

@@ -28,11 +28,11 @@ from monosem.chapters.negative_bias.train import (
     scaled_clamp,
     sweeps,
 )
-from monosem.claims import Finding, Gate, Part, settled_gate, spread
+from monosem.claims import Finding, Gate, Part, settled_gate
 from monosem.metrics import POSITIVE_BIAS, mono_fraction, n_positive_bias
 from monosem.paper import D_TOL, DECAY_DONE, HARDLY, RECIPE, SAME_LOSS, bias_left
 from monosem.profiles import PROFILES, Profile
-from monosem.prose import by_lr, median_by_lr, scale_numbers, seeds_text
+from monosem.prose import by_lr, median_by_lr, scale_numbers, seeds_text, spread
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
 
 # The GeLU reaches its minimum, about -0.17, at this pre-activation.

@@ -26,13 +26,13 @@ import pandas as pd
 from monosem import tables
 from monosem.cache import Cache
 from monosem.chapters import reader
-from monosem.chapters.other_tasks.train import D1_LR, GRIDS, d1, lr5, sweeps
-from monosem.claims import Finding, Gate, Part, settled_gate, spearman, spread
+from monosem.chapters.other_tasks.train import D1_LR, GRIDS, Grid, d1, lr5, sweeps
+from monosem.claims import Finding, Gate, Part, settled_gate, spearman
 from monosem.config import ModelConfig, Sweep
 from monosem.data import feature_probs
 from monosem.paper import DECAY_DONE, HARDLY, HIGHLY, RECIPE, RISES, SAME_LOSS, bias_left, decay_steps, log2_steps
 from monosem.profiles import PROFILES, Profile
-from monosem.prose import lr_list, median_by_lr, scale_numbers
+from monosem.prose import grid_texts, listed, lr_list, median_by_lr, rho_text, scale_numbers, share_text, spread
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, Instance, SweepResult
 
 
@@ -374,13 +374,8 @@ def heatmap_indices(result: SweepResult, profile: Profile) -> list[int]:
     return [lrs.index(lr) for lr in dict.fromkeys(wanted) if lr in lrs]
 
 
-def listed(values: tuple[float, ...]) -> str:
-    return ", ".join(f"{v:g}" for v in values)
-
-
-def grid_text(profile_name: str) -> str:
-    """A profile's grid in words."""
-    g = GRIDS[profile_name]
+def grid_text(g: Grid) -> str:
+    """A grid in words."""
     if g.rp1_lrs == g.lr5_lrs:
         return f"RP1 and LR5 at lr {listed(g.lr5_lrs)}, D1 at decay {listed(g.d1_decays)}"
     return f"RP1 at lr {listed(g.rp1_lrs)}, LR5 at lr {listed(g.lr5_lrs)}, D1 at decay {listed(g.d1_decays)}"
@@ -407,20 +402,11 @@ def cpu_cuts() -> dict[str, str]:
         "lr5_dropped_cpu": missing(paper.lr5_lrs, cpu.lr5_lrs),
         "d1_dropped_cpu": missing(paper.d1_decays, (*cpu.d1_decays, RECIPE["bias_decay"])),
         "d1_added_cpu": listed(tuple(added)),
-        "d1_added_left_cpu": ", ".join(share(bias_left(d, D1_LR, cpu_steps)) for d in added),
+        "d1_added_left_cpu": ", ".join(share_text(bias_left(d, D1_LR, cpu_steps)) for d in added),
         "d1_fastest_paper": f"{second_fastest:g} and {fastest:g}",
-        "d1_fastest_left_paper": f"{share(bias_left(second_fastest, D1_LR, paper_steps))} and "
-        f"{share(bias_left(fastest, D1_LR, paper_steps))}",
+        "d1_fastest_left_paper": f"{share_text(bias_left(second_fastest, D1_LR, paper_steps))} and "
+        f"{share_text(bias_left(fastest, D1_LR, paper_steps))}",
     }
-
-
-def share(x: float) -> str:
-    """A share of the bias in words: 48 %, 0.9 %, less than 0.1 %."""
-    return f"{x:.1%}" if x >= 0.001 else "less than 0.1 %"
-
-
-def _rho(value: float) -> str:
-    return "n/a (fewer than 3 models)" if value != value else f"{value:+.2f}"
 
 
 def _gap_text(lvm: dict[str, Any]) -> str:
@@ -525,7 +511,7 @@ def claim9(res: OtherTasks) -> Finding:
         Part(
             "absolute value: lower loss for more monosemantic models",
             "lower loss for more monosemantic solutions (Fig. 22)",
-            f"rank correlation of loss with # mono / # features {_rho(lvm['rho'])} over "
+            f"rank correlation of loss with # mono / # features {rho_text(lvm['rho'], 'models')} over "
             f"{_read_text(pooled, 'LR5 and D1 models')}; critical value {_critical(lvm['n'])}",
             f"<= minus the one-sided {ANTI_ALPHA:.0%} critical value of Spearman's rho for the number of models "
             f"(ANTI_ALPHA; needs >= {n_rank} models)",
@@ -536,7 +522,7 @@ def claim9(res: OtherTasks) -> Finding:
         Part(
             "absolute value: monosemanticity rises with lr",
             "rises with lr (Fig. 22)",
-            f"LR5: {lr_list(lr5_trend['points'])}; rank correlation {_rho(lr5_trend['rho'])} over "
+            f"LR5: {lr_list(lr5_trend['points'])}; rank correlation {rho_text(lr5_trend['rho'], 'models')} over "
             f"{_read_text(lr5_read, 'lrs')}",
             f">= {RISES} (RISES) over >= {TREND_MODELS} lrs (TREND_MODELS)",
             lr5_trend["rho"] >= RISES,
@@ -546,7 +532,7 @@ def claim9(res: OtherTasks) -> Finding:
         Part(
             "absolute value: more monosemantic models have larger negative biases",
             "larger negative mean bias (Fig. 22)",
-            f"LR5: rank correlation of final mean bias with # mono / # features {_rho(bias_rho)} over "
+            f"LR5: rank correlation of final mean bias with # mono / # features {rho_text(bias_rho, 'models')} over "
             f"{_read_text(lr5_rank, 'lrs')}; critical value {_critical(len(lr5_rank.models))}",
             f"<= minus the one-sided {ANTI_ALPHA:.0%} critical value of Spearman's rho for the number of models "
             f"(ANTI_ALPHA; needs >= {n_rank} models)",
@@ -569,7 +555,8 @@ def claim9(res: OtherTasks) -> Finding:
             "more monosemantic at slower decay (Fig. 23)",
             "D1: "
             + ", ".join(f"{m:.2f} (decay {d:g})" for d, m in d1_trend["points"].items())
-            + f"; rank correlation with decay {_rho(d1_trend['rho'])} over {_read_text(d1_read, 'decays')}",
+            + f"; rank correlation with decay {rho_text(d1_trend['rho'], 'models')} over "
+            + _read_text(d1_read, "decays"),
             f"<= -{RISES} (RISES) over >= {TREND_MODELS} decays (TREND_MODELS)",
             d1_trend["rho"] <= -RISES,
             d1_read.gate,
@@ -633,10 +620,8 @@ def numbers(res: OtherTasks) -> dict[str, Any]:
     out["anti_alpha"] = ANTI_ALPHA
     out["anti_min_models"] = rank_test_size()
     out["d1_lr"] = D1_LR
-    out["grid_ci"] = grid_text("ci")
-    out["grid_cpu"] = grid_text("cpu")
-    out["grid_paper"] = grid_text("paper")
-    out["grid_here"] = grid_text(res.profile.grids or res.profile.name)
+    out.update(grid_texts(GRIDS, grid_text))
+    out["grid_here"] = grid_text(GRIDS.of(res.profile))
     out.update(cpu_cuts())
     rp = roughly_one(res.rp1)
     out["rp1_mono"] = lr_list(rp["mono"])
@@ -650,7 +635,7 @@ def numbers(res: OtherTasks) -> dict[str, Any]:
     pooled = reading(models, at_least(rank_test_size()))
     lvm = loss_vs_mono(pooled.models)
     out.update({f"lvm_{k}": v for k, v in lvm.items()})
-    out["lvm_rho_text"] = _rho(lvm["rho"])
+    out["lvm_rho_text"] = rho_text(lvm["rho"], "models")
     out["lvm_gap_text"] = _gap_text(lvm)
     out["lvm_read"] = _read_text(pooled, "LR5 and D1 models")
     out["lvm_critical"] = _critical(lvm["n"])
@@ -671,12 +656,12 @@ def numbers(res: OtherTasks) -> dict[str, Any]:
     d1_read = reading(d1_row(res), at_least(TREND_MODELS))
     out["lr5_mono"] = lr_list(trend(lr5_row(res), "lr")["points"])
     out["lr5_loss"] = lr_list(dict(zip(res.lr5.values("lr"), res.lr5.final_loss.tolist(), strict=True)), ".3f")
-    out["lr5_rho"] = _rho(trend(lr5_read.models, "lr")["rho"])
+    out["lr5_rho"] = rho_text(trend(lr5_read.models, "lr")["rho"], "models")
     out["lr5_read"] = _read_text(lr5_read, "lrs")
-    out["lr5_bias_rho"] = _rho(bias_vs_mono(lr5_rank.models))
+    out["lr5_bias_rho"] = rho_text(bias_vs_mono(lr5_rank.models), "models")
     out["lr5_bias_read"] = _read_text(lr5_rank, "lrs")
     out["d1_mono"] = ", ".join(f"{m:.2f} (decay {d:g})" for d, m in trend(d1_row(res), "bias_decay")["points"].items())
-    out["d1_rho"] = _rho(trend(d1_read.models, "bias_decay")["rho"])
+    out["d1_rho"] = rho_text(trend(d1_read.models, "bias_decay")["rho"], "models")
     out["d1_read"] = _read_text(d1_read, "decays")
     out["d1_done"] = ", ".join(f"{m.config.bias_decay:g}" for m in d1_row(res) if m.decay_done) or "none"
     out["rp1_focus"] = res.profile.lr_focus

@@ -33,6 +33,7 @@ from monosem.paper import (
     E_GRIDS,
     E_LR,
     E_ROWS,
+    EGrid,
     bias_left,
     decay_steps,
     e_steps,
@@ -40,7 +41,7 @@ from monosem.paper import (
     log2_steps,
 )
 from monosem.profiles import PROFILES, Profile
-from monosem.prose import scale_numbers
+from monosem.prose import eps_text, grid_texts, scale_numbers
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
 
 # The row of the paper's Fig. 19 (training traces at several densities), whose caption states the transition.
@@ -197,7 +198,7 @@ def not_settled(result: SweepResult, eps: Iterable[float]) -> list[float]:
 
 
 def _still(eps: list[float]) -> str:
-    return f" (not settled at eps = {', '.join(fmt_eps(e) for e in eps)})" if eps else ""
+    return f" (not settled at eps = {', '.join(eps_text(e) for e in eps)})" if eps else ""
 
 
 def decay_done(cfg: ModelConfig) -> bool:
@@ -257,15 +258,9 @@ def done_rows_at(profile_name: str) -> str:
     return ", ".join(n for n in E_GRIDS[profile_name].rows if decay_done(e_sweep(profile, n).configs[0])) or "none"
 
 
-def grid_text(profile_name: str) -> str:
-    """A profile's grid in words: its rows and its densities as powers of two."""
-    g = E_GRIDS[profile_name]
-    return f"rows {', '.join(g.rows)} at eps = {', '.join(fmt_eps(e) for e in g.eps)}"
-
-
-def fmt_eps(eps: float) -> str:
-    """eps as a power of two: 2^-5, 2^-2.5 (to one decimal of the exponent)."""
-    return f"2^{round(math.log2(eps), 1):g}" if eps > 0 and math.isfinite(eps) else "-"
+def grid_text(g: EGrid) -> str:
+    """A grid of the E rows in words: its rows and its densities as powers of two."""
+    return f"rows {', '.join(g.rows)} at eps = {', '.join(eps_text(e) for e in g.eps)}"
 
 
 def _ratio(eps: float, n_over_d: float) -> str:
@@ -291,7 +286,7 @@ def transition_table(res: Sparsity) -> pd.DataFrame:
                 bias_left(E_ROWS[name], E_LR, here),
                 bias_left(E_ROWS[name], E_LR, paper),
                 f"{int(result.converged().sum())} of {result.sweep.n_inst}",
-                fmt_eps(t.peak_eps),
+                eps_text(t.peak_eps),
                 t.peak,
                 "yes" if not not_settled(result, read_from(result, t)["peak"]) else "no",
                 _ratio(t.start_eps, res.n_over_d),
@@ -411,7 +406,7 @@ def claim8(res: Sparsity) -> Finding:
     used = read_from(trace, t)
     still = {k: not_settled(trace, v) for k, v in used.items()}
     peaks = "; ".join(
-        f"{name}: {fmt_eps(tr.peak_eps)} ({tr.peak:.2f})"
+        f"{name}: {eps_text(tr.peak_eps)} ({tr.peak:.2f})"
         for name, tr in ((n, row_transition(r)) for n, r in res.rows.items())
     )
     # The peak of the rows whose decay has done its job; with none, of the fastest row (whose gate then says what run
@@ -426,12 +421,12 @@ def claim8(res: Sparsity) -> Finding:
     start_ok = _octaves(t.start_eps * n_over_d, PAPER_START) <= NEAR_OCTAVES
     end_ok = _octaves(t.end_eps * n_over_d, PAPER_END) <= NEAR_OCTAVES
     width = _octaves(t.end_eps, t.start_eps)
-    pairs = ", ".join(f"{fmt_eps(e)}: {s:.2f} vs {f:.2f}" for e, (s, f) in sparse["pairs"].items())
+    pairs = ", ".join(f"{eps_text(e)}: {s:.2f} vs {f:.2f}" for e, (s, f) in sparse["pairs"].items())
     parts = (
         Part(
             "monosemanticity peaks near eps = 2^-5",
             "peak around eps = 2^-5 ~ 0.03 (Fig. 18)",
-            f"most monosemantic model at eps = {fmt_eps(best.peak_eps)} ({best_row}, {best.peak:.2f} per feature)"
+            f"most monosemantic model at eps = {eps_text(best.peak_eps)} ({best_row}, {best.peak:.2f} per feature)"
             f"{_still(not_settled(res.rows[best_row], best_used))}; per row: {peaks}; {_rows_text(res)}; "
             f"{n_settled} of {n_models} models settled",
             f"|log2 eps_peak + 5| <= {NEAR_OCTAVES:g} (NEAR_OCTAVES), over the rows whose decay has done its job; "
@@ -443,7 +438,7 @@ def claim8(res: Sparsity) -> Finding:
             "the transition to polysemantic starts near eps N = d/4",
             f"eps N / d = {PAPER_START:g} (Fig. 19, batch {PAPER_TRACE_ROW})",
             f"{row}: falls to {START_LEVEL:.0%} of its peak at eps N / d = {_ratio(t.start_eps, n_over_d)} "
-            f"(eps = {fmt_eps(t.start_eps)}){_still(still['start'])}",
+            f"(eps = {eps_text(t.start_eps)}){_still(still['start'])}",
             f"within {NEAR_OCTAVES:g} octave of {PAPER_START:g} (NEAR_OCTAVES); START_LEVEL = {START_LEVEL}; the "
             "peak and the models around the crossing settled",
             start_ok,
@@ -454,7 +449,7 @@ def claim8(res: Sparsity) -> Finding:
             "and is nearly complete near eps N = 2d",
             f"almost no monosemantic neurons at eps N / d = {PAPER_END:g} (Fig. 19)",
             f"{row}: falls to {END_LEVEL:.0%} of its peak at eps N / d = {_ratio(t.end_eps, n_over_d)} "
-            f"(eps = {fmt_eps(t.end_eps)}){_still(still['end'])}",
+            f"(eps = {eps_text(t.end_eps)}){_still(still['end'])}",
             f"within {NEAR_OCTAVES:g} octave of {PAPER_END:g} (NEAR_OCTAVES); END_LEVEL = {END_LEVEL}; settled as "
             "the start",
             end_ok,
@@ -476,8 +471,8 @@ def claim8(res: Sparsity) -> Finding:
             "with a fixed decay, monosemanticity drops as eps -> 0",
             "drops in the sparse limit (Fig. 18)",
             f"{sparse['fast']} (fastest decay): {sparse['fast_sparsest']:.2f} at eps = "
-            f"{fmt_eps(sparse['fast_sparsest_eps'])} against its peak {sparse['fast_peak']:.2f} at "
-            f"{fmt_eps(sparse['fast_peak_eps'])}"
+            f"{eps_text(sparse['fast_sparsest_eps'])} against its peak {sparse['fast_peak']:.2f} at "
+            f"{eps_text(sparse['fast_peak_eps'])}"
             if sparse["drop_readable"]
             else f"{sparse['fast']}: no model in the sparse regime (or no peak)",
             f"sparsest model with eps N / d <= {SPARSE:g} (SPARSE) below {START_LEVEL} x peak; both settled",
@@ -500,8 +495,8 @@ def claim8(res: Sparsity) -> Finding:
             "sparser data learns more slowly, so a fixed decay removes more bias first",
             "the bias decays further before the loss falls (Fig. 19)",
             f"{slow['row']}: the loss has fallen halfway at step {_steps(slow['t_sparse'])} at eps = "
-            f"{fmt_eps(slow['sparse_eps'])} ({slow['removed_sparse']:.0%} of the bias decayed by then) vs step "
-            f"{_steps(slow['t_ref'])} at {fmt_eps(slow['ref_eps'])} ({slow['removed_ref']:.0%})",
+            f"{eps_text(slow['sparse_eps'])} ({slow['removed_sparse']:.0%} of the bias decayed by then) vs step "
+            f"{_steps(slow['t_ref'])} at {eps_text(slow['ref_eps'])} ({slow['removed_ref']:.0%})",
             f"step ratio >= {SLOWER:g} (SLOWER); both models settled; not testable where a loss has not fallen "
             "halfway within the run",
             slow["ratio"] >= SLOWER,
@@ -514,7 +509,7 @@ def claim8(res: Sparsity) -> Finding:
         "sparser data needs slower decay",
         parts,
         "fig-eps-mono",
-        headline=("peak near eps = 2^-5 (Fig. 18)", f"peak at eps = {fmt_eps(best.peak_eps)} ({best_row})"),
+        headline=("peak near eps = 2^-5 (Fig. 18)", f"peak at eps = {eps_text(best.peak_eps)} ({best_row})"),
     )
 
 
@@ -533,8 +528,8 @@ def numbers(res: Sparsity) -> dict[str, Any]:
         rows=", ".join(g.rows),
         n_rows=len(g.rows),
         n_eps=len(g.eps),
-        eps_densest=fmt_eps(max(g.eps)),
-        eps_sparsest=fmt_eps(min(g.eps)),
+        eps_densest=eps_text(max(g.eps)),
+        eps_sparsest=eps_text(min(g.eps)),
         n_models=sum(r.sweep.n_inst for r in res.rows.values()),
         n_settled=sum(int(r.converged().sum()) for r in res.rows.values()),
         n_over_d=res.n_over_d,
@@ -543,9 +538,9 @@ def numbers(res: Sparsity) -> dict[str, Any]:
         heatmap_row=HEATMAP_ROW if HEATMAP_ROW in res.rows else next(iter(res.rows)),
         start=t.start_eps * res.n_over_d,
         end=t.end_eps * res.n_over_d,
-        start_eps=fmt_eps(t.start_eps),
-        end_eps=fmt_eps(t.end_eps),
-        peak_eps=fmt_eps(t.peak_eps),
+        start_eps=eps_text(t.start_eps),
+        end_eps=eps_text(t.end_eps),
+        peak_eps=eps_text(t.peak_eps),
         peak=t.peak,
         paper_start=PAPER_START,
         paper_end=PAPER_END,
@@ -565,15 +560,15 @@ def numbers(res: Sparsity) -> dict[str, Any]:
         done_rows_cpu=done_rows_at("cpu"),
         done_rows_paper=done_rows_at("paper"),
         decay_steps_e1=log2_steps(decay_steps(E_ROWS["E1"], E_LR)),
-        **{f"grid_{name}": grid_text(name) for name in E_GRIDS},
+        **grid_texts(E_GRIDS, grid_text),
         n_models_paper=len(E_GRIDS["paper"].rows) * len(E_GRIDS["paper"].eps),
     )
     slow = slower_learning(res)
     out.update(
         t_sparse=_steps(slow["t_sparse"]),
         t_ref=_steps(slow["t_ref"]),
-        sparse_eps=fmt_eps(slow["sparse_eps"]),
-        ref_eps=fmt_eps(slow["ref_eps"]),
+        sparse_eps=eps_text(slow["sparse_eps"]),
+        ref_eps=eps_text(slow["ref_eps"]),
         removed_sparse=slow["removed_sparse"],
         removed_ref=slow["removed_ref"],
     )
@@ -581,7 +576,7 @@ def numbers(res: Sparsity) -> dict[str, Any]:
     eps = trace.values("eps")
     order = sorted(range(len(eps)), key=lambda i: -eps[i])
     steps = loss_fall_step(trace)
-    out["fall_steps"] = ", ".join(f"{_steps(float(steps[i]))} at {fmt_eps(eps[i])}" for i in order)
+    out["fall_steps"] = ", ".join(f"{_steps(float(steps[i]))} at {eps_text(eps[i])}" for i in order)
     if math.isfinite(t.peak_eps):
         settling = trace.settling().iloc[trace.index(eps=t.peak_eps)]
         out["peak_loss_change"] = float(settling["loss change"])
