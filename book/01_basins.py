@@ -32,7 +32,7 @@ ms.figures.use_book_style()
 P = ms.get_profile(profile)
 res = ms.basins.load(P)
 flat = ms.basins.continuations(res)
-ms.claims.glue_numbers("", ms.basins.numbers(res))
+ms.claims.glue_numbers("", ms.basins.glue_values(res))
 ms.claims.glue_numbers("", ms.basins.settling_numbers(res, flat))
 
 # %% [markdown]

@@ -33,7 +33,7 @@ import monosem as ms
 ms.figures.use_book_style()
 P = ms.get_profile(profile)
 res = ms.negative_bias.load(P)
-ms.claims.glue_numbers("", ms.negative_bias.numbers(res))
+ms.claims.glue_numbers("", ms.negative_bias.glue_values(res))
 
 # %% [markdown]
 # LR1 and LR2 are the {ref}`ch-basins` chapter's, from the cache. The bias

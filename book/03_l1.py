@@ -32,7 +32,7 @@ import monosem as ms
 ms.figures.use_book_style()
 P = ms.get_profile(profile)
 res = ms.l1.load(P)
-ms.claims.glue_numbers("", ms.l1.numbers(res))
+ms.claims.glue_numbers("", ms.l1.glue_values(res))
 
 # %% [markdown]
 # The penalty is $\lambda \sum_i |h_i|$ per sample, averaged over the batch, added to the task loss; λ is the L1

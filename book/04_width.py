@@ -31,7 +31,7 @@ import monosem as ms
 ms.figures.use_book_style()
 P = ms.get_profile(profile)
 res = ms.width.load(P)
-ms.claims.glue_numbers("", ms.width.numbers(res))
+ms.claims.glue_numbers("", ms.width.glue_values(res))
 
 # %% [markdown]
 # The **{glue:text}`profile`** profile: N = {glue:text}`N` features, d = {glue:text}`d`, {glue:text}`steps:,`

@@ -31,7 +31,7 @@ import monosem as ms
 ms.figures.use_book_style()
 P = ms.get_profile(profile)
 res = ms.sparsity.load(P)
-nums = ms.sparsity.numbers(res)
+nums = ms.sparsity.glue_values(res)
 ms.claims.glue_numbers("", nums)
 
 # %% [markdown]

@@ -32,7 +32,7 @@ import monosem as ms
 ms.figures.use_book_style()
 P = ms.get_profile(profile)
 res = ms.other_tasks.load(P)
-ms.claims.glue_numbers("", ms.other_tasks.numbers(res))
+ms.claims.glue_numbers("", ms.other_tasks.glue_values(res))
 
 # %% [markdown]
 # The **{glue:text}`profile`** profile: N = {glue:text}`N` features and d = {glue:text}`d` embedding dimensions.

@@ -38,7 +38,7 @@ import monosem as ms
 ms.figures.use_book_style()
 P = ms.get_profile(profile)
 res = ms.incidental_polysemanticity.load(P)
-ms.claims.glue_numbers("", ms.incidental_polysemanticity.numbers(res))
+ms.claims.glue_numbers("", ms.incidental_polysemanticity.glue_values(res))
 
 # %% [markdown]
 # ## The model

@@ -166,11 +166,11 @@ def test_claim6_parts_are_untestable_where_the_models_they_read_have_not_settled
 
 
 def test_numbers_are_finite_on_a_clean_result():
-    values = l1.numbers(_l1(*CLEAN))
+    values = l1.glue_values(_l1(*CLEAN))
     for key in ("best_mono", "best_loss", "match_l1", "match_loss_cost", "recipe_mono", "zero_mono", "bias_left"):
         assert math.isfinite(values[key]), key
     assert values["decay_need"] == "2^14.9" and values["decay_ok"] == "has"
-    assert l1.numbers(_l1(*CLEAN, profile=CI))["decay_ok"] == "has not"
+    assert l1.glue_values(_l1(*CLEAN, profile=CI))["decay_ok"] == "has not"
     assert (values["n_settled_all"], values["n_models_all"]) == (2 + 2, 2 + 2)  # 2 L1 models, 2 recipe seeds
 
 

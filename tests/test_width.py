@@ -140,7 +140,7 @@ def test_claim7_holds_on_a_clean_result():
     assert width.peak_k(res.rows["K1"]) == N
     assert res.rows["K1"][N].silent == (N - round(0.6 * N)) / N  # r_i = 0 but for the 0.6 N monosemantic neurons
     assert finding.headline == ("the fraction peaks at k = N (Fig. 17)", "K1: largest fraction 59%, at k = N")
-    numbers = width.numbers(res)
+    numbers = width.glue_values(res)
     assert numbers["sparse2_loss_gap"] == pytest.approx(0.9 / 0.82 - 1)
     assert numbers["loss_noise_text"] == "1.7%" and numbers["fraction_noise_text"] == "0.02"
     assert numbers["K1_n_seeds"] == 3 and numbers["K2_n_seeds"] == 1
@@ -196,7 +196,7 @@ def test_parts_that_cannot_be_tested_at_this_scale():
         assert _part(single, name).holds is None and "one seed of K0 and K1" in _part(single, name).status
     assert _part(single, "peak").holds is None and "one seed of K1" in _part(single, "peak").status
     assert _part(single, "rise K0").holds is True and _part(single, "sparse").holds is True
-    assert width.numbers(single)["loss_noise_text"].startswith("unknown (one seed")
+    assert width.glue_values(single)["loss_noise_text"].startswith("unknown (one seed")
     # seeds that spread by more than LITTLE: a little loss cannot be told from noise
     wide = {**SEEDS, "K0": ((0.0, 0.1), (0.0, -0.1))}
     assert _part(_width(seeds=wide), "loses a little").holds is None

@@ -1,7 +1,7 @@
 """Chapter 1, basins (paper Section 4.1): with zero initial bias the learning rate picks the minimum.
 
 `train`: what it trains at each profile; `analysis`: its results (`load`), claims (`findings`) and the numbers
-its prose quotes (`numbers`); `figures`: the figures only it draws. The names of `train` and `analysis` are the
+its prose quotes (`glue_values`); `figures`: the figures only it draws. The names of `train` and `analysis` are the
 chapter's: `ms.basins.load(profile)`, `ms.basins.figures.<figure>(...)` in a notebook.
 """
 

@@ -231,7 +231,7 @@ def findings(res: Basins) -> list[Finding]:
     return [claim1(res.lr1), claim2(res.lr1)]
 
 
-def numbers(res: Basins) -> dict[str, Any]:
+def glue_values(res: Basins) -> dict[str, Any]:
     mono2 = median_by_lr(res.lr2, res.lr2.mono_per_feature())
     out = scale_numbers(res.profile, [res.lr1, res.lr2])
     c1 = lr_dependence(res.lr1)

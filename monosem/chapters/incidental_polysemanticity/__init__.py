@@ -1,7 +1,7 @@
 """Chapter 9 (beyond the paper), incidental polysemanticity (Lecomte et al. 2023): with at least as many neurons
 
 `train`: what it trains at each profile; `analysis`: its results (`load`), claims (`findings`) and the numbers
-its prose quotes (`numbers`); `figures`: the figures only it draws. The names of `train` and `analysis` are the
+its prose quotes (`glue_values`); `figures`: the figures only it draws. The names of `train` and `analysis` are the
 chapter's: `ms.incidental_polysemanticity.load(profile)`, `ms.incidental_polysemanticity.figures.<figure>(...)`
 in a notebook.
 """

@@ -375,7 +375,7 @@ def table(res: Incidental):
     return pd.DataFrame(rows)
 
 
-def numbers(res: Incidental) -> dict[str, Any]:
+def glue_values(res: Incidental) -> dict[str, Any]:
     g = res.grid
     ok = res.settled("linear")
     poly, pairs = mean_settled(res.poly(), ok), mean_settled(res.pairs(), ok)

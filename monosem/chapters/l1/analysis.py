@@ -330,7 +330,7 @@ def halfway(result: SweepResult) -> int:
     return max(j for j, step in enumerate(steps) if step <= result.configs[0].n_steps // 2)
 
 
-def numbers(res: L1) -> dict[str, Any]:
+def glue_values(res: L1) -> dict[str, Any]:
     out = scale_numbers(res.profile, [res.rg1, res.rg1z])
     c = comparison(res)
     out.update({k: v for k, v in c.items() if isinstance(v, (int, float, str))})

@@ -823,7 +823,7 @@ def _status(d: Dissection) -> str:
     return "has settled, its bias decay done" if d.settled else f"cannot be tested at this scale ({d.gate.why})"
 
 
-def numbers(res: Mechanism) -> dict[str, Any]:
+def glue_values(res: Mechanism) -> dict[str, Any]:
     out = scale_numbers(res.profile, [res.low] if res.low is not None else [])
     dense, sparse = res.dense, res.sparse
     n = res.profile.n_features

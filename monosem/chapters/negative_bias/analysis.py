@@ -461,7 +461,7 @@ def clamp_effect(res: NegativeBias) -> dict[str, Any]:
     return out
 
 
-def numbers(res: NegativeBias) -> dict[str, Any]:
+def glue_values(res: NegativeBias) -> dict[str, Any]:
     trained = [res.lr3, res.lr4, *res.b.values(), res.gelu, res.lr3x2, res.lr3d2]
     out = scale_numbers(res.profile, trained + ([res.lr3_clamp] if res.lr3_clamp is not None else []))
     scalar = (int, float, str)

@@ -595,7 +595,7 @@ def findings(res: OtherTasks) -> list[Finding]:
     return [claim9(res)]
 
 
-def numbers(res: OtherTasks) -> dict[str, Any]:
+def glue_values(res: OtherTasks) -> dict[str, Any]:
     out = scale_numbers(res.profile, [res.rp1, res.lr5, res.d1])
     abs_cfg, d1_cfg = res.lr5.configs[0], res.d1.configs[0]
     paper = PROFILES["paper"]

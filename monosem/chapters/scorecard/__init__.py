@@ -43,7 +43,7 @@ def findings(card: Scorecard) -> list[Finding]:
     return sorted((f for fs in card.findings.values() for f in fs), key=lambda f: f.number)
 
 
-def numbers(card: Scorecard) -> dict[str, object]:
+def glue_values(card: Scorecard) -> dict[str, object]:
     every = findings(card)
     verdicts = [f.verdict for f in every]
     return {

@@ -469,7 +469,7 @@ def routes(res: SparseAutoencoders) -> pd.DataFrame:
     )
 
 
-def numbers(res: SparseAutoencoders) -> dict[str, Any]:
+def glue_values(res: SparseAutoencoders) -> dict[str, Any]:
     g, p = res.grid, res.profile
     cfg = res.poly.configs[res.poly_index]
     t = res.table

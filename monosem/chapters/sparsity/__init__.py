@@ -1,7 +1,7 @@
 """Chapter 5, feature sparsity (paper Section 4.1.5): claim 8.
 
 `train`: what it trains at each profile; `analysis`: its results (`load`), claims (`findings`) and the numbers
-its prose quotes (`numbers`); `figures`: the figures only it draws. The names of `train` and `analysis` are the
+its prose quotes (`glue_values`); `figures`: the figures only it draws. The names of `train` and `analysis` are the
 chapter's: `ms.sparsity.load(profile)`, `ms.sparsity.figures.<figure>(...)` in a notebook.
 """
 

@@ -518,7 +518,7 @@ def findings(res: Sparsity) -> list[Finding]:
     return [claim8(res)]
 
 
-def numbers(res: Sparsity) -> dict[str, Any]:
+def glue_values(res: Sparsity) -> dict[str, Any]:
     out = scale_numbers(res.profile, res.rows.values())
     g = E_GRIDS.of(res.profile)
     row = trace_row(res.rows, res.profile)

@@ -1,7 +1,7 @@
 """Chapter 4, the number of neurons (paper Section 4.1.4). Claim 7.
 
 `train`: what it trains at each profile; `analysis`: its results (`load`), claims (`findings`) and the numbers
-its prose quotes (`numbers`); `figures`: the figures only it draws. The names of `train` and `analysis` are the
+its prose quotes (`glue_values`); `figures`: the figures only it draws. The names of `train` and `analysis` are the
 chapter's: `ms.width.load(profile)`, `ms.width.figures.<figure>(...)` in a notebook.
 """
 

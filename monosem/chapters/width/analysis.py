@@ -406,7 +406,7 @@ def findings(res: Width) -> list[Finding]:
     return [claim7(res)]
 
 
-def numbers(res: Width) -> dict[str, Any]:
+def glue_values(res: Width) -> dict[str, Any]:
     g = GRIDS.of(res.profile)
     n = res.n_features
     out = scale_numbers(res.profile, res.trained)
