@@ -24,7 +24,7 @@ FREQUENCIES = ("uniform", "power")
 SHAPE_FIELDS = ("n_features", "d_embed", "d_hidden", "task", "activation", "batch_size", "n_steps")
 # Fields added to `ModelConfig` after results were cached, with their defaults: `to_dict` leaves them out at the
 # default, so that adding a field never changes the cache key of a configuration that existed before it.
-LATER_FIELDS = {"weight_density": 1.0, "weight_clamp": 10.0}
+KEY_OMITS_AT_DEFAULT = {"weight_density": 1.0, "weight_clamp": 10.0}
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ class ModelConfig:
         """Every field, except a field added after results were first cached when it has its default value: the
         dict, and so the cache key (`Sweep.key`), of every configuration that existed before it is unchanged."""
         out = dataclasses.asdict(self)
-        for name, default in LATER_FIELDS.items():
+        for name, default in KEY_OMITS_AT_DEFAULT.items():
             if out[name] == default:
                 del out[name]
         return out
