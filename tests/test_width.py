@@ -142,7 +142,7 @@ def test_claim7_holds_on_a_clean_result():
     assert res.rows["K1"][N].silent == (N - round(0.6 * N)) / N  # r_i = 0 but for the 0.6 N monosemantic neurons
     assert finding.headline == ("the fraction peaks at k = N (Fig. 17)", "K1: largest fraction 59%, at k = N")
     numbers = width.glue_values(res)
-    assert numbers["sparse2_loss_gap"] == pytest.approx(0.9 / 0.82 - 1)
+    assert numbers["masked2_loss_gap"] == pytest.approx(0.9 / 0.82 - 1)
     assert numbers["loss_noise_text"] == "1.7%" and numbers["fraction_noise_text"] == "0.02"
     assert numbers["K1_n_seeds"] == 3 and numbers["K2_n_seeds"] == 1
     # the seeds are read: the gates of the parts that use their spread count them
