@@ -234,9 +234,9 @@ def findings(res: Basins) -> list[Finding]:
 def glue_values(res: Basins) -> dict[str, Any]:
     mono2 = median_by_lr(res.lr2, res.lr2.mono_per_feature())
     out = scale_numbers(res.profile, [res.lr1, res.lr2])
-    c1 = lr_dependence(res.lr1)
-    out.update({f"c1_{k}": v for k, v in c1.items() if isinstance(v, (int, float, str))})
-    out.update({f"c2_{k}": v for k, v in bias_split(res.lr1).items()})
+    over_lr = lr_dependence(res.lr1)
+    out.update({f"over_lr_{k}": v for k, v in over_lr.items() if isinstance(v, (int, float, str))})
+    out.update({f"bias_sign_{k}": v for k, v in bias_split(res.lr1).items()})
     out["lr2_mono_low"] = mono2[min(mono2)]
     out["lr2_mono_high"] = mono2[max(mono2)]
     out.update(seeds_text(res.lr1))
