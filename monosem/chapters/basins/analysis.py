@@ -22,6 +22,36 @@ from monosem.profiles import Profile
 from monosem.prose import by_lr, converged_lrs, median_by_lr, rho_text, scale_numbers, seeds_text, spread
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
 
+__all__ = [
+    "POLY_THRESHOLD",
+    "Basins",
+    "load",
+    "SLIGHTLY",
+    "NOT_HIGHER",
+    "PLATEAU",
+    "PAPER_N",
+    "PLATEAU_TOL",
+    "CLEAR_BIAS",
+    "MODERATE_MIN",
+    "MODERATE_MAX",
+    "heldout_by_lr",
+    "lr_dependence",
+    "bias_split",
+    "claim1",
+    "claim2",
+    "findings",
+    "glue_values",
+    "continuations",
+    "settling_rates",
+    "settling_table",
+    "settle_table",
+    "settling_numbers",
+    "first_seed",
+    "most_monosemantic",
+    "HEATMAP_LRS",
+    "heatmap_indices",
+]
+
 # A neuron counts as clearly polysemantic for claim 2 below this monosemanticity.
 POLY_THRESHOLD = 0.5
 

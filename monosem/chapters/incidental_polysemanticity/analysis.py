@@ -39,6 +39,31 @@ from monosem.incidental import IncidentalConfig
 from monosem.profiles import Profile
 from monosem.prose import spread
 
+__all__ = [
+    "Incidental",
+    "load",
+    "mean_settled",
+    "predictions",
+    "power_law_exponent",
+    "mechanism",
+    "solved",
+    "compare",
+    "EXISTS_FROM",
+    "SLOPE_TOL",
+    "RATIO_TOL",
+    "MECHANISM",
+    "FEWER",
+    "COMPARE_TEST",
+    "settled_text",
+    "SETTLED_TEST",
+    "lecomte",
+    "CONTROL",
+    "negative_bias",
+    "findings",
+    "table",
+    "glue_values",
+]
+
 
 @dataclass(frozen=True)
 class Incidental:

@@ -16,6 +16,25 @@ from monosem.config import Sweep
 from monosem.incidental import IncidentalConfig
 from monosem.profiles import PerProfile, Profile
 
+__all__ = [
+    "WEIGHTS",
+    "L1",
+    "LR",
+    "INIT_NORM",
+    "BIAS_DECAY",
+    "BIAS_SCALES",
+    "NEGATIVE",
+    "SETTINGS",
+    "Grid",
+    "GRIDS",
+    "sigma",
+    "setting_changes",
+    "configs",
+    "sweeps",
+    "train_batches",
+    "compute",
+]
+
 WEIGHTS: set[str] = set()
 
 

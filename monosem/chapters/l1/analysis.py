@@ -29,6 +29,30 @@ from monosem.profiles import Profile
 from monosem.prose import scale_numbers, spread
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
 
+__all__ = [
+    "L1",
+    "load",
+    "COMPARABLE_MONO",
+    "COMPARABLE_LOSS",
+    "at_lr",
+    "reference",
+    "strengths",
+    "crossing",
+    "comparison",
+    "match_text",
+    "best_text",
+    "gates",
+    "claim6",
+    "findings",
+    "best_index",
+    "by_label",
+    "references",
+    "heatmap_panels",
+    "trace_references",
+    "halfway",
+    "glue_values",
+]
+
 
 @dataclass(frozen=True)
 class L1:

@@ -10,6 +10,8 @@ from monosem.config import Sweep, make_sweep
 from monosem.paper import RECIPE, lr1, lr3
 from monosem.profiles import PerProfile, Profile
 
+__all__ = ["WEIGHTS", "RG1_LR", "Grid", "GRIDS", "rg1", "rg1_zero", "sweeps"]
+
 WEIGHTS = {"RG1Z"}
 
 

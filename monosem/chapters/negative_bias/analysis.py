@@ -35,6 +35,33 @@ from monosem.profiles import PROFILES, Profile
 from monosem.prose import by_lr, median_by_lr, scale_numbers, seeds_text, spread
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
 
+__all__ = [
+    "GELU_MINIMUM",
+    "NegativeBias",
+    "load",
+    "HIGHLY_LR3",
+    "GELU_NEAR",
+    "B_RANGE",
+    "DROP",
+    "settled_lrs",
+    "lr_values",
+    "negative_bias_vs_zero",
+    "best_bias",
+    "below_sqrt_eps",
+    "positive_bias_counts",
+    "claim3",
+    "claim4",
+    "claim5",
+    "findings",
+    "batch_names",
+    "sparse_batches",
+    "bias_left_table",
+    "clamp_steps",
+    "clamp_effect",
+    "glue_values",
+    "RECIPE",
+]
+
 # The GeLU reaches its minimum, about -0.17, at this pre-activation.
 GELU_MINIMUM = -0.75
 

@@ -13,6 +13,28 @@ from monosem.model import ToyModel
 from monosem.paper import RECIPE, lr1, lr2, lr3, lr4, lr_sweep
 from monosem.profiles import PROFILES, PerProfile, Profile
 
+__all__ = [
+    "WEIGHTS",
+    "B_BATCHES",
+    "B_LR",
+    "D_LRS",
+    "CLAMP_NAME",
+    "CLAMP_DECIMALS",
+    "Grid",
+    "GRIDS",
+    "b_sweep",
+    "gelu",
+    "lr3_doubled",
+    "lr3_wide_embedding",
+    "LAMB_CLAMP",
+    "initial_norms",
+    "clamp_ratio",
+    "scaled_clamp",
+    "lr3_clamp",
+    "sweeps",
+    "lr3",
+]
+
 WEIGHTS = {"LR3"}
 
 

@@ -35,6 +35,51 @@ from monosem.profiles import PROFILES, Profile
 from monosem.prose import grid_texts, listed, lr_list, median_by_lr, rho_text, scale_numbers, share_text, spread
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, Instance, SweepResult
 
+__all__ = [
+    "part",
+    "OtherTasks",
+    "load",
+    "ROUGHLY_ONE",
+    "SIMILAR",
+    "RANGE_DECADES",
+    "ANTI_ALPHA",
+    "EXACT_UP_TO",
+    "DIFFERENT",
+    "LARGELY_POLY",
+    "SEVERAL",
+    "TREND_MODELS",
+    "Model",
+    "decay_done",
+    "gate_of",
+    "Reading",
+    "reading",
+    "at_least",
+    "spearman_null",
+    "spearman_critical",
+    "anti",
+    "constant_loss",
+    "models_of",
+    "abs_models",
+    "lr5_row",
+    "d1_row",
+    "loss_vs_mono",
+    "plateau_lines",
+    "d1_instances",
+    "trend",
+    "bias_vs_mono",
+    "roughly_one",
+    "like_decoder",
+    "bias_left_table",
+    "heatmap_indices",
+    "grid_text",
+    "cpu_cuts",
+    "rank_test_size",
+    "claim9",
+    "findings",
+    "glue_values",
+    "RECIPE",
+]
+
 
 def part(result: SweepResult, sweep: Sweep) -> SweepResult:
     """The result of `sweep`, every instance of which is one of `result`'s."""

@@ -11,6 +11,21 @@ from monosem.config import ModelConfig, Sweep, make_sweep
 from monosem.paper import RECIPE, lr3
 from monosem.profiles import PROFILES, PerProfile, Profile
 
+__all__ = [
+    "WEIGHTS",
+    "ABS_WIDTH",
+    "D1_LR",
+    "Grid",
+    "GRIDS",
+    "abs_base",
+    "rp1",
+    "lr5",
+    "d1",
+    "abs_sweep",
+    "abs_sweeps",
+    "sweeps",
+]
+
 WEIGHTS = {"RP1"}
 
 

@@ -19,6 +19,19 @@ from monosem.chapters import CHAPTERS, analysis, get, paper_chapters, reader
 from monosem.claims import VERDICTS, Finding
 from monosem.profiles import Profile
 
+__all__ = [
+    "modules",
+    "Scorecard",
+    "load",
+    "findings",
+    "glue_values",
+    "pages",
+    "page_of",
+    "table",
+    "parts_table",
+    "show",
+]
+
 
 def modules() -> dict[str, ModuleType]:
     """The packages of the paper's chapters (the registry's order): not this page, and not the chapters beyond the

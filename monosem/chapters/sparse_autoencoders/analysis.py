@@ -55,6 +55,36 @@ from monosem.sae import (
     sae_generator,
 )
 
+__all__ = [
+    "engineered_index",
+    "Units",
+    "SparseAutoencoders",
+    "neuron_units",
+    "resampling_record",
+    "load",
+    "settling",
+    "POLYSEMANTIC",
+    "MOST",
+    "SPLICE_MARGIN",
+    "RANK",
+    "REVIVED",
+    "BLIND_MARGIN",
+    "sparsest_within",
+    "BLIND_TEST",
+    "claim_recovery",
+    "l1_trends",
+    "claim_tradeoff",
+    "resampling_totals",
+    "claim_resampling",
+    "findings",
+    "routes",
+    "glue_values",
+    "baseline_share",
+    "SWEEP_COLUMNS",
+    "sweep_table",
+    "RECOVERED",
+]
+
 
 def engineered_index(result: SweepResult, profile: Profile) -> int:
     """The engineered model: LR3's first seed at the focus learning rate."""

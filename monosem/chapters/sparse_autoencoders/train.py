@@ -16,6 +16,8 @@ from monosem.results import SweepResult
 from monosem.sae import DATA, Activations, SAEConfig, sae_generator, train_sae
 from monosem.training import default_device
 
+__all__ = ["WEIGHTS", "Grid", "GRIDS", "sweeps", "poly_index", "sae_name", "train_saes", "compute", "sae_configs"]
+
 WEIGHTS = {"LR1", "LR3"}
 
 

@@ -44,6 +44,48 @@ from monosem.profiles import PROFILES, Profile
 from monosem.prose import eps_text, grid_texts, scale_numbers
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
 
+__all__ = [
+    "PAPER_TRACE_ROW",
+    "HEATMAP_ROW",
+    "Sparsity",
+    "load",
+    "PAPER_START",
+    "PAPER_END",
+    "PAPER_PEAK_LOG2_EPS",
+    "START_LEVEL",
+    "END_LEVEL",
+    "NEAR_OCTAVES",
+    "SMOOTH_OCTAVES",
+    "SPARSE",
+    "SLOWER",
+    "SMOOTH_RECORDS",
+    "MIN_FALL",
+    "Transition",
+    "transition",
+    "curve",
+    "row_transition",
+    "read_from",
+    "not_settled",
+    "decay_done",
+    "gate_at",
+    "done_rows",
+    "loss_fall_step",
+    "trace_row",
+    "boundary_indices",
+    "done_rows_at",
+    "grid_text",
+    "transition_table",
+    "bias_left_table",
+    "sparse_comparison",
+    "slower_learning",
+    "claim8",
+    "findings",
+    "glue_values",
+    "E_LR",
+    "E_ROWS",
+    "e_sweep",
+]
+
 # The row of the paper's Fig. 19 (training traces at several densities), whose caption states the transition.
 PAPER_TRACE_ROW = "E3"
 

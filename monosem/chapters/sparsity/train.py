@@ -6,6 +6,8 @@ from monosem.config import Sweep
 from monosem.paper import E_GRIDS, e_sweep
 from monosem.profiles import Profile
 
+__all__ = ["WEIGHTS", "sweeps"]
+
 WEIGHTS = {"E1"}
 
 

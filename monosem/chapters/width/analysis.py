@@ -28,6 +28,35 @@ from monosem.profiles import PROFILES, Profile
 from monosem.prose import scale_numbers
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, Instance, SweepResult
 
+__all__ = [
+    "ROW_LABELS",
+    "Width",
+    "load",
+    "NOISE",
+    "PEAK_NEAR",
+    "PEAK_MARGIN",
+    "LITTLE",
+    "SIGNIFICANT",
+    "DECAYED",
+    "seeds_of",
+    "seed_spread",
+    "models_gate",
+    "rises",
+    "peak_k",
+    "peak_range",
+    "peaks",
+    "loss_gap",
+    "masked_gap",
+    "loss_noise",
+    "fraction_noise",
+    "claim7",
+    "TABLE_FORMATS",
+    "show_table",
+    "table",
+    "findings",
+    "glue_values",
+]
+
 ROW_LABELS = {"K0": "K0 (zero bias)", "K1": "K1 (bias -1, decay)", "K2": "K2 (bias -1, decay, power law)"}
 
 

@@ -10,6 +10,20 @@ from monosem.config import ModelConfig, Sweep, make_sweep
 from monosem.paper import lr1, lr2, lr3, lr4
 from monosem.profiles import PerProfile, Profile
 
+__all__ = [
+    "WEIGHTS",
+    "K_LR",
+    "ROWS",
+    "ROW_FIELDS",
+    "MASKED_ROW",
+    "Grid",
+    "GRIDS",
+    "row_config",
+    "masked_config",
+    "plan",
+    "sweeps",
+]
+
 WEIGHTS: set[str] = set()
 
 
