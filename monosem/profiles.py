@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import torch
 
-from monosem.config import ModelConfig
+from monosem.config import ModelConfig, require
 
 PAPER_LRS = (0.001, 0.003, 0.005, 0.007, 0.01, 0.03)
 
@@ -41,8 +41,7 @@ class Profile:
     grids: str = ""
 
     def __post_init__(self) -> None:
-        if self.lr_focus not in self.lrs:
-            raise ValueError(f"lr_focus {self.lr_focus} must be one of the profile's lrs {self.lrs}")
+        require(self.lr_focus in self.lrs, "lr_focus", f"one of the profile's lrs {self.lrs}", self.lr_focus)
 
     def base(self, **changes: Any) -> ModelConfig:
         """The profile's default model (Table 1's LR1 row) with `changes` applied."""
