@@ -33,7 +33,7 @@ import monosem as ms
 
 P = ms.get_profile(profile)
 card = ms.scorecard.load(P)
-ms.claims.glue_numbers("", ms.scorecard.numbers(card))
+ms.claims.glue_numbers("", ms.scorecard.glue_values(card))
 
 # %% [markdown]
 # Built at the **{glue:text}`profile`** profile: of {glue:text}`n_claims` claims, {glue:text}`n_agree` agree,

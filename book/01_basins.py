@@ -32,7 +32,7 @@ ms.figures.use_book_style()
 P = ms.get_profile(profile)
 res = ms.basins.load(P)
 flat = ms.basins.continuations(res)
-ms.claims.glue_numbers("", ms.basins.numbers(res))
+ms.claims.glue_numbers("", ms.basins.glue_values(res))
 ms.claims.glue_numbers("", ms.basins.settling_numbers(res, flat))
 
 # %% [markdown]
@@ -79,15 +79,15 @@ ms.basins.figures.bias_vs_monosemanticity(res.lr1, ms.basins.first_seed(res.lr1)
 ms.basins.figures.bias_by_rank(res.lr1, ms.basins.first_seed(res.lr1), by="lr")
 
 # %% [markdown]
-# Pooled over the {glue:text}`n_models` models, the {glue:text}`c2_n_mono` monosemantic neurons have a median bias of
-# {glue:text}`c2_median_mono:+.3f`, and the {glue:text}`c2_n_poly` clearly polysemantic neurons
-# ($0 < r_i < 0.5$) a median bias of {glue:text}`c2_median_poly:+.3f`.
+# Pooled over the {glue:text}`n_models` models, the {glue:text}`bias_sign_n_mono` monosemantic neurons have a median bias of
+# {glue:text}`bias_sign_median_mono:+.3f`, and the {glue:text}`bias_sign_n_poly` clearly polysemantic neurons
+# ($0 < r_i < 0.5$) a median bias of {glue:text}`bias_sign_median_poly:+.3f`.
 #
 # ## The learning rate picks the basin
 #
 # Final number of monosemantic neurons per feature and final loss (the mean of the recorded losses over the
 # last 2^10 steps, one period of the schedule) against the learning rate, for uniform (LR1) and power-law
-# (LR2) feature frequencies. Here {glue:text}`c1_n_settled` of the {glue:text}`c1_n_models` LR1 models and
+# (LR2) feature frequencies. Here {glue:text}`over_lr_n_settled` of the {glue:text}`over_lr_n_models` LR1 models and
 # {glue:text}`n_settled_lr2` of the {glue:text}`n_models_lr2` LR2 models have settled (the rule is in
 # {ref}`sec-settled` below); a claim's part that reads a model still moving cannot be tested at this scale.
 
@@ -96,13 +96,13 @@ ms.figures.final_against({"LR1 (uniform)": res.lr1, "LR2 (power law)": res.lr2},
 
 # %% [markdown]
 # With uniform frequencies the number of monosemantic neurons per feature goes from
-# {glue:text}`c1_mono_low_spread` at lr = {glue:text}`c1_lr_low` to {glue:text}`c1_mono_high_spread` at
-# lr = {glue:text}`c1_lr_high` (rank correlation with the learning rate over all learning rates
-# {glue:text}`c1_rho_mono:+.2f`), and the median held-out loss (the final model's loss on a fixed held-out set,
-# the same samples for every learning rate) from {glue:text}`c1_loss_low:.3f` to {glue:text}`c1_loss_high:.3f`.
+# {glue:text}`over_lr_mono_low_spread` at lr = {glue:text}`over_lr_lr_low` to {glue:text}`over_lr_mono_high_spread` at
+# lr = {glue:text}`over_lr_lr_high` (rank correlation with the learning rate over all learning rates
+# {glue:text}`over_lr_rho_mono:+.2f`), and the median held-out loss (the final model's loss on a fixed held-out set,
+# the same samples for every learning rate) from {glue:text}`over_lr_loss_low:.3f` to {glue:text}`over_lr_loss_high:.3f`.
 # With power-law frequencies it goes from {glue:text}`lr2_mono_low:.3f` to
 # {glue:text}`lr2_mono_high:.3f`. The loss is a sum over the N outputs, so it scales with N: the paper's plateau
-# of 0.85-0.95 at N = 512 is {glue:text}`c1_plateau_low:.3f`-{glue:text}`c1_plateau_high:.3f` at
+# of 0.85-0.95 at N = 512 is {glue:text}`over_lr_plateau_low:.3f`-{glue:text}`over_lr_plateau_high:.3f` at
 # N = {glue:text}`N`.
 #
 # The power-law traces (the paper's Fig. 6):

@@ -33,7 +33,7 @@ import monosem as ms
 ms.figures.use_book_style()
 P = ms.get_profile(profile)
 res = ms.negative_bias.load(P)
-ms.claims.glue_numbers("", ms.negative_bias.numbers(res))
+ms.claims.glue_numbers("", ms.negative_bias.glue_values(res))
 
 # %% [markdown]
 # LR1 and LR2 are the {ref}`ch-basins` chapter's, from the cache. The bias
@@ -107,7 +107,9 @@ ms.negative_bias.figures.against_bias(res.b_labelled())
 # {glue:text}`counts_d2` with everything doubled.
 
 # %% mystnb={"figure": {"caption": "Final biases of every neuron, sorted, for the LR3 models (every seed) and at a second embedding dimension (d doubled alone, and N, d, k doubled), with the 0.05 threshold. Compare with Fig. 11 of the paper.", "name": "fig-d-plus-one"}}
-ms.negative_bias.figures.sorted_biases({"LR3": res.lr3, "LR3d2, d doubled": res.lr3d2, "LR3x2, N, d, k doubled": res.lr3x2})
+ms.negative_bias.figures.sorted_biases(
+    {"LR3": res.lr3, "LR3d2, d doubled": res.lr3d2, "LR3x2, N, d, k doubled": res.lr3x2}
+)
 
 # %% [markdown]
 # ## GeLU
@@ -159,8 +161,7 @@ ms.claims.show(ms.negative_bias.findings(res))
 # the paper's run:
 
 # %% tags=["remove-input"]
-left = ms.negative_bias.bias_left(P)
-left.style.hide(axis="index").format({c: "{:.1%}" for c in left.columns[3:]} | {"lr": "{:g}", "bias decay": "{:g}"})
+ms.tables.show_bias_left(ms.negative_bias.bias_left_table(P))
 
 # %% [markdown]
 # (neg-clamp)=

@@ -32,7 +32,7 @@ import monosem as ms
 ms.figures.use_book_style()
 P = ms.get_profile(profile)
 res = ms.l1.load(P)
-ms.claims.glue_numbers("", ms.l1.numbers(res))
+ms.claims.glue_numbers("", ms.l1.glue_values(res))
 
 # %% [markdown]
 # The penalty is $\lambda \sum_i |h_i|$ per sample, averaged over the batch, added to the task loss; λ is the L1
@@ -117,7 +117,7 @@ ms.tables.summary_tables({"RG1Z (zero initial bias)": res.rg1z, "RG1 (initial bi
 # with the negative-bias recipe rest on its bias decay as well: they need the decay alone to leave at most
 # {glue:text}`decay_done:.0%` of the initial bias at mid-run, which at decay {glue:text}`decay:g` and
 # lr {glue:text}`rg1_lr:g` takes {glue:text}`decay_need` steps; this profile's {glue:text}`steps:,` steps leave
-# {glue:text}`decay_left:.0%`, so the decay {glue:text}`decay_ok` done its job here. Of the
+# {glue:text}`bias_left:.0%`, so the decay {glue:text}`decay_ok` done its job here. Of the
 # {glue:text}`n_models_all` models the claim reads (the L1 models and the recipe's seeds), {glue:text}`n_settled_all`
 # have settled. The comparison is with one learning rate, as the paper's, and one seed of each L1 model.
 

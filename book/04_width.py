@@ -31,7 +31,7 @@ import monosem as ms
 ms.figures.use_book_style()
 P = ms.get_profile(profile)
 res = ms.width.load(P)
-ms.claims.glue_numbers("", ms.width.numbers(res))
+ms.claims.glue_numbers("", ms.width.glue_values(res))
 
 # %% [markdown]
 # The **{glue:text}`profile`** profile: N = {glue:text}`N` features, d = {glue:text}`d`, {glue:text}`steps:,`
@@ -109,20 +109,20 @@ ms.width.figures.against_width(res.labelled(), P.n_features)
 #   principle (this CPU implementation multiplies by the masked dense matrices, so here it costs its full width);
 # - K1's recipe (initial bias {glue:text}`k1_init_bias:g`, bias decay {glue:text}`k1_decay:g`,
 #   lr {glue:text}`k_lr:g`), against the dense K1 model of width
-#   k = {glue:text}`sparse_base` (batch {glue:text}`sparse_batch:,`), with {glue:text}`sparse_factors` times as
+#   k = {glue:text}`masked_base` (batch {glue:text}`masked_batch:,`), with {glue:text}`masked_factors` times as
 #   many neurons.
 #
 # Table 1's batch rule puts every dense K model at the same matmul cost per step as well, so all the models in the
 # next figure cost about the same per step.
 
 # %% mystnb={"figure": {"caption": "Sparse K1 models (each layer keeps a fixed random 1/f of its weights, f = 2 or 4 at the cpu and paper profiles, at the batch of the dense model of width N) against the dense K1 models of the previous figure: final loss (log scale), number of monosemantic neurons per feature, and fraction of neurons that are monosemantic, against the number of neurons k. A sparse model has as many weights, and costs as many matmul FLOPs per step in principle, as the dense model at k = N. Hollow markers: the model had not settled.", "name": "fig-width-sparse"}}
-ms.width.figures.against_width(res.sparse_labelled(), P.n_features, metrics=("loss", "mono", "fraction"))
+ms.width.figures.against_width(res.masked_labelled(), P.n_features, metrics=("loss", "mono", "fraction"))
 
 # %% [markdown]
-# The dense model (k = {glue:text}`sparse_base`) ends at a loss of {glue:text}`dense_loss:.3f` with
+# The dense model (k = {glue:text}`masked_base`) ends at a loss of {glue:text}`dense_loss:.3f` with
 # {glue:text}`dense_mono:.2f` monosemantic neurons per feature ({glue:text}`dense_fraction:.0%` of its neurons),
 # its loss {glue:text}`dense_state`. The sparse ones, with the change of loss relative to it:
-# {glue:text}`sparse_list`. The question behind the experiment was whether a wide sparse layer buys the
+# {glue:text}`masked_list`. The question behind the experiment was whether a wide sparse layer buys the
 # monosemanticity of a wide dense one at the cost of a narrow one; the middle panel answers it for this run.
 #
 # Final values of every model ("silent": neurons that no single feature activates, $r_i = 0$):
@@ -142,7 +142,7 @@ ms.width.show_table(res)
 # settled "cannot be tested at this scale" and counts neither for nor against the claim. The parts on K1 and K2 rest
 # on the bias decay as well: they need the decay alone to leave at most {glue:text}`decay_done:.0%` of the initial
 # bias at mid-run, which at decay {glue:text}`k1_decay:g` and lr {glue:text}`k_lr:g` takes {glue:text}`decay_need`
-# steps; this profile's {glue:text}`steps:,` steps leave {glue:text}`decay_left:.0%`, so the decay
+# steps; this profile's {glue:text}`steps:,` steps leave {glue:text}`bias_left:.0%`, so the decay
 # {glue:text}`decay_ok` done its job here. The sign of a loss difference counts only beyond the spread of the loss
 # over seeds ({glue:text}`loss_noise_text`), and the peak only where the fraction's spread over seeds
 # ({glue:text}`fraction_noise_text`) is below the margin by which the peak must stand above both ends of the grid

@@ -31,7 +31,7 @@ import monosem as ms
 ms.figures.use_book_style()
 P = ms.get_profile(profile)
 res = ms.sparsity.load(P)
-nums = ms.sparsity.numbers(res)
+nums = ms.sparsity.glue_values(res)
 ms.claims.glue_numbers("", nums)
 
 # %% [markdown]
@@ -126,8 +126,7 @@ ms.figures.activation_heatmaps(e1, ms.sparsity.boundary_indices(e1), by="eps")
 # too; the table is the decay's share only.
 
 # %% tags=["remove-input"]
-left = ms.sparsity.bias_left(P)
-left.style.hide(axis="index").format({c: "{:.1%}" for c in left.columns[3:5]} | {"bias decay": "{:g}"})
+ms.tables.show_bias_left(ms.sparsity.bias_left_table(P))
 
 # %% [markdown]
 # Final values for every model:

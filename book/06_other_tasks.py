@@ -32,7 +32,7 @@ import monosem as ms
 ms.figures.use_book_style()
 P = ms.get_profile(profile)
 res = ms.other_tasks.load(P)
-ms.claims.glue_numbers("", ms.other_tasks.numbers(res))
+ms.claims.glue_numbers("", ms.other_tasks.glue_values(res))
 
 # %% [markdown]
 # The **{glue:text}`profile`** profile: N = {glue:text}`N` features and d = {glue:text}`d` embedding dimensions.
@@ -160,7 +160,9 @@ ms.other_tasks.figures.loss_against_mono({"LR5": res.lr5, "D1": res.d1}, lines=m
 ms.figures.training_traces(res.d1, by="bias_decay")
 
 # %% mystnb={"figure": {"caption": "Final number of monosemantic neurons per feature (left) and final loss (right) of Table 1's row D1 against the bias decay (absolute value, lr 0.007, initial mean bias -1; the model at decay 0.03 is LR5's at lr 0.007); hollow: not settled. Compare with Fig. 23 of the paper.", "name": "fig-d1-final"}}
-ms.other_tasks.figures.final_against_models({"D1 (absolute value, lr 0.007)": ms.other_tasks.d1_instances(res)}, by="bias_decay")
+ms.other_tasks.figures.final_against_models(
+    {"D1 (absolute value, lr 0.007)": ms.other_tasks.d1_instances(res)}, by="bias_decay"
+)
 
 # %% [markdown]
 # Row D1 ends with {glue:text}`d1_mono` monosemantic neurons per feature (the D1 batch:
@@ -187,12 +189,7 @@ ms.other_tasks.figures.final_against_models({"D1 (absolute value, lr 0.007)": ms
 # too; this is the decay's share only):
 
 # %% tags=["remove-input"]
-left = ms.other_tasks.bias_left(P)
-left.style.hide(axis="index").format(
-    {c: "{:.1%}" for c in left.columns[[4, 6]]}
-    | {c: "{:,}" for c in left.columns[[3, 5]]}
-    | {"lr": "{:g}", "bias decay": "{:g}"}
-)
+ms.tables.show_bias_left(ms.other_tasks.bias_left_table(P))
 
 # %% [markdown]
 # Final values for every model:

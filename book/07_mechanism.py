@@ -32,7 +32,7 @@ import monosem as ms
 ms.figures.use_book_style()
 P = ms.get_profile(profile)
 res = ms.mechanism.load(P)
-ms.claims.glue_numbers("", ms.mechanism.numbers(res))
+ms.claims.glue_numbers("", ms.mechanism.glue_values(res))
 
 # %% [markdown]
 # ## The models and the split

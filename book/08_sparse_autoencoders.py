@@ -32,7 +32,7 @@ import monosem as ms
 ms.figures.use_book_style()
 P = ms.get_profile(profile)
 res = ms.sparse_autoencoders.load(P)
-ms.claims.glue_numbers("", ms.sparse_autoencoders.numbers(res))
+ms.claims.glue_numbers("", ms.sparse_autoencoders.glue_values(res))
 
 # %% [markdown]
 # ## The two models

@@ -38,7 +38,7 @@ import monosem as ms
 ms.figures.use_book_style()
 P = ms.get_profile(profile)
 res = ms.incidental_polysemanticity.load(P)
-ms.claims.glue_numbers("", ms.incidental_polysemanticity.numbers(res))
+ms.claims.glue_numbers("", ms.incidental_polysemanticity.glue_values(res))
 
 # %% [markdown]
 # ## The model
@@ -96,7 +96,9 @@ ms.claims.glue_numbers("", ms.incidental_polysemanticity.numbers(res))
 
 # %% mystnb={"figure": {"caption": "Lecomte et al.'s model: polysemantic neurons and collided pairs at the end of training against the number of neurons m, one dot per seed (hollow: not settled), lines through the means. Black: the n²/4m count; dashed: every chance collision kept; dotted: at most one opposite-sign pair per neuron.", "name": "fig-incidental-counts"}}
 counts, settled = res.lecomte_counts()
-ms.incidental_polysemanticity.figures.counts_against_m(res.n, res.ms, counts, settled, ylabel="count at the end of training")
+ms.incidental_polysemanticity.figures.counts_against_m(
+    res.n, res.ms, counts, settled, ylabel="count at the end of training"
+)
 
 # %% [markdown]
 # {glue:text}`n_settled` of the {glue:text}`n_runs` runs settled: the loss changed by less than
@@ -150,7 +152,9 @@ ms.incidental_polysemanticity.figures.neuron_weights(res.weights(res.ms[0], sett
 # weights in every setting.
 
 # %% mystnb={"figure": {"caption": "Polysemantic neurons at the end of training against the number of neurons m, for Lecomte et al.'s model and for the model with ReLU neurons at bias 0 (without and with the bias decay) and at two negative initial biases with the decay: one dot per seed (hollow: not settled), lines through the means over every seed.", "name": "fig-incidental-bias"}}
-ms.incidental_polysemanticity.figures.counts_against_m(res.n, res.ms, res.by_setting("poly"), res.by_setting("settled"), predictions=False)
+ms.incidental_polysemanticity.figures.counts_against_m(
+    res.n, res.ms, res.by_setting("poly"), res.by_setting("settled"), predictions=False
+)
 
 # %% mystnb={"figure": {"caption": "Training at m = n, every seed of every setting: loss (left, log scale) and number of polysemantic neurons (right; step 0 drawn at -1) against log2 of the step.", "name": "fig-incidental-traces"}}
 ms.incidental_polysemanticity.figures.count_traces(*res.traces(res.ms[0]))

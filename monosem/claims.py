@@ -92,11 +92,13 @@ class Part:
     """One part of a claim, as the paper words it, tested on this run.
 
     text: the part; paper: the paper's number for it; this_run: this run's number(s); test: the test, with its
-    named threshold; holds: True or False, or None when the run cannot test it; gate: what the part needs of the
-    models it reads (settled, the decay done); untestable: why this run cannot test the part for another reason
-    than its gate (one seed where the test needs a seed spread, a grid that cannot show the effect). A part whose
-    gate is closed, or that says why it is untestable, cannot be tested at this scale: its `holds` is None whatever
-    was passed, so nothing the run could not measure counts for or against a claim."""
+    named threshold; holds: the test's outcome, True or False; gate: what the part needs of the models it reads
+    (settled, the decay done); untestable: why this run cannot test the part at this scale for another reason than
+    its gate (one seed where the test needs a seed spread, a grid that cannot show the effect); testable: False
+    when the run has nothing the test reads (fewer than three lrs for a rank correlation, no resampled latent), so
+    that the part is "not tested". A part that is not testable, whose gate is closed or that says why it is
+    untestable has `holds` None whatever was passed, so nothing the run could not measure counts for or against a
+    claim: pass the test as it reads, `Part(..., rho >= RISES, gate, testable=len(lrs) >= 3)`."""
 
     text: str
     paper: str
@@ -105,9 +107,10 @@ class Part:
     holds: bool | None
     gate: Gate | None = None
     untestable: str = ""
+    testable: bool = True
 
     def __post_init__(self) -> None:
-        if self.why:
+        if self.why or not self.testable:
             object.__setattr__(self, "holds", None)
 
     @property
@@ -228,14 +231,6 @@ def show(findings: list[Finding]):
         .set_properties(**{"text-align": "left", "vertical-align": "top"})
         .set_table_styles([{"selector": "td, th", "props": "padding: 0.2em 0.8em"}])
     )
-
-
-def spread(values: torch.Tensor | list[float], fmt: str = ".2f") -> str:
-    """median [min, max] of several seeds' values (just the value when there is one)."""
-    t = torch.as_tensor(values, dtype=torch.float64).flatten()
-    if t.numel() == 1:
-        return format(float(t), fmt)
-    return f"{float(t.median()):{fmt}} [{float(t.min()):{fmt}}, {float(t.max()):{fmt}}]"
 
 
 def glue_numbers(prefix: str, values: dict[str, object]) -> None:

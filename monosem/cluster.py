@@ -3,7 +3,7 @@
 A task takes one GPU where the cluster has GPUs, else `cpus_per_task` CPUs, and returns its result object to
 the driver, which writes it into the cache at once (atomically, through `Cache`): the workers need no shared
 file system. A sweep with more than its share of the work (all the work over the number of workers) is cut
-into parts (`monosem.parts`) and merged when its last part is back; a finished part is kept in
+into shards (`monosem.shards`) and merged when its last part is back; a finished part is kept in
 `<cache>/parts/<sweep file>/` until then, so that an interrupted driver loses no finished task and the same
 command resumes from the cache. A worker that dies has its task run again (Ray's `max_retries`); an error
 raised by the training code itself is not retried: it stops the run, with everything finished kept.
@@ -32,8 +32,8 @@ from tqdm import tqdm
 from monosem import runner
 from monosem.cache import Cache, result_bytes
 from monosem.config import Sweep
-from monosem.parts import max_parts, merge, split
 from monosem.results import SweepResult
+from monosem.shards import max_shards, merge, split
 from monosem.version import __version__
 
 RAY_REQUIREMENT = "ray>=2.40,<3"
@@ -54,7 +54,7 @@ def plan(sweeps: list[Sweep], n_workers: int) -> list[list[Sweep]]:
     if n_workers < 1:
         raise ValueError(f"the number of workers must be >= 1, got {n_workers}")
     share = sum(runner.sweep_flops(s) for s in sweeps) / n_workers
-    return [split(s, min(max_parts(s), math.ceil(runner.sweep_flops(s) / share * (1 - 1e-9)))) for s in sweeps]
+    return [split(s, min(max_shards(s), math.ceil(runner.sweep_flops(s) / share * (1 - 1e-9)))) for s in sweeps]
 
 
 def parts_cache(cache: Cache, sweep: Sweep) -> Cache:

@@ -24,7 +24,7 @@ FREQUENCIES = ("uniform", "power")
 SHAPE_FIELDS = ("n_features", "d_embed", "d_hidden", "task", "activation", "batch_size", "n_steps")
 # Fields added to `ModelConfig` after results were cached, with their defaults: `to_dict` leaves them out at the
 # default, so that adding a field never changes the cache key of a configuration that existed before it.
-LATER_FIELDS = {"weight_density": 1.0, "weight_clamp": 10.0}
+KEY_OMITS_AT_DEFAULT = {"weight_density": 1.0, "weight_clamp": 10.0}
 
 
 @dataclass(frozen=True)
@@ -69,38 +69,31 @@ class ModelConfig:
     weight_clamp: float = 10.0
 
     def __post_init__(self) -> None:
-        for name in ("n_features", "d_embed", "d_hidden", "batch_size", "n_steps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if self.d_embed > self.n_features:
-            raise ValueError(
-                f"d_embed ({self.d_embed}) must not exceed n_features ({self.n_features}): "
-                "the projection has orthonormal columns"
-            )
-        _choice("task", self.task, TASKS)
-        _choice("activation", self.activation, ACTIVATIONS)
-        _choice("freq", self.freq, FREQUENCIES)
-        _finite(self, "eps", "lr", "bias_decay", "init_bias", "l1", "weight_density", "weight_clamp")
-        if not 0 < self.eps <= 1:
-            raise ValueError(f"eps must be in (0, 1], got {self.eps!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr!r}")
-        if self.bias_decay < 0:
-            raise ValueError(f"bias_decay must be >= 0, got {self.bias_decay!r}")
-        if self.bias_decay * self.lr >= 1:
-            raise ValueError(
-                f"bias_decay * lr must be < 1 (got {self.bias_decay} * {self.lr}): "
-                "the decay factor 1 - bias_decay * lr would flip or zero the bias"
-            )
-        if self.l1 < 0:
-            raise ValueError(f"l1 must be >= 0, got {self.l1!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if not 0 < self.weight_density <= 1:
-            raise ValueError(f"weight_density must be in (0, 1], got {self.weight_density!r}")
-        if not self.weight_clamp > 0:
-            raise ValueError(f"weight_clamp must be > 0, got {self.weight_clamp!r}")
+        require_ints(self, "n_features", "d_embed", "d_hidden", "batch_size", "n_steps")
+        require(
+            self.d_embed <= self.n_features,
+            "d_embed",
+            f"at most n_features ({self.n_features}): the projection has orthonormal columns",
+            self.d_embed,
+        )
+        require_choice(self, "task", TASKS)
+        require_choice(self, "activation", ACTIVATIONS)
+        require_choice(self, "freq", FREQUENCIES)
+        for name in ("eps", "lr", "bias_decay", "init_bias", "l1", "weight_density", "weight_clamp"):
+            require(is_number(getattr(self, name)), name, "a finite number", getattr(self, name))
+        require(0 < self.eps <= 1, "eps", "in (0, 1]", self.eps)
+        require(self.lr > 0, "lr", "> 0", self.lr)
+        require(self.bias_decay >= 0, "bias_decay", ">= 0", self.bias_decay)
+        require(
+            self.bias_decay * self.lr < 1,
+            "bias_decay",
+            f"below 1 / lr = {1 / self.lr:g}: the decay factor 1 - bias_decay * lr would flip or zero the bias",
+            self.bias_decay,
+        )
+        require(self.l1 >= 0, "l1", ">= 0", self.l1)
+        require_ints(self, "seed", least=0)
+        require(0 < self.weight_density <= 1, "weight_density", "in (0, 1]", self.weight_density)
+        require(self.weight_clamp > 0, "weight_clamp", "> 0", self.weight_clamp)
 
     @property
     def d_out(self) -> int:
@@ -115,7 +108,7 @@ class ModelConfig:
         """Every field, except a field added after results were first cached when it has its default value: the
         dict, and so the cache key (`Sweep.key`), of every configuration that existed before it is unchanged."""
         out = dataclasses.asdict(self)
-        for name, default in LATER_FIELDS.items():
+        for name, default in KEY_OMITS_AT_DEFAULT.items():
             if out[name] == default:
                 del out[name]
         return out
@@ -199,13 +192,33 @@ def _check_fields(names: dict[str, Any]) -> None:
             raise ValueError(f"unknown configuration field {name!r}; valid fields: {', '.join(valid)}")
 
 
-def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+# --- validation: the one way every configuration (ModelConfig, Profile, SAEConfig, IncidentalConfig) rejects a
+# value, at construction, with the field, what it allows and what it got.
 
 
-def _finite(cfg: ModelConfig, *names: str) -> None:
+def require(ok: bool, name: str, allowed: str, value: object) -> None:
+    """Reject `value` of field `name` unless `ok`: ValueError "<name> must be <allowed>, got <value>"."""
+    if not ok:
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+
+
+def is_integer(value: object, least: int = 1) -> bool:
+    """An int (not a bool) of at least `least`."""
+    return not isinstance(value, bool) and isinstance(value, int) and value >= least
+
+
+def is_number(value: object) -> bool:
+    """A finite int or float, not a bool (True would enter a cache key as `true`, not 1.0)."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def require_ints(config: object, *names: str, least: int = 1) -> None:
+    """Every field `names` of `config` an integer of at least `least` (1: positive, 0: non-negative)."""
+    allowed = {1: "a positive integer", 0: "a non-negative integer"}.get(least, f"an integer >= {least}")
     for name in names:
-        value = getattr(cfg, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ValueError(f"{name} must be a finite number, got {value!r}")
+        require(is_integer(getattr(config, name), least), name, allowed, getattr(config, name))
+
+
+def require_choice(config: object, name: str, allowed: tuple[str, ...]) -> None:
+    """Field `name` of `config` one of `allowed`."""
+    require(getattr(config, name) in allowed, name, f"one of {', '.join(allowed)}", getattr(config, name))

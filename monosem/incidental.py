@@ -38,6 +38,8 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from monosem.config import require, require_choice, require_ints
+
 HIDDEN = ("linear", "relu")
 # A carried feature ends with |weight| near 1 (its column has unit norm, shrunk by the L1 penalty to about
 # 1 - l1 / 8), and the L1 penalty drives every other weight to within about lr * l1 of zero: any threshold well
@@ -85,32 +87,29 @@ class IncidentalConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("n_features", "n_neurons", "n_steps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if self.n_neurons < self.n_features:
-            raise ValueError(
-                f"n_neurons ({self.n_neurons}) must be >= n_features ({self.n_features}): incidental "
-                "polysemanticity is about models with no pressure to superpose"
-            )
-        if self.hidden not in HIDDEN:
-            raise ValueError(f"hidden must be one of {', '.join(HIDDEN)}, got {self.hidden!r}")
+        require_ints(self, "n_features", "n_neurons", "n_steps")
+        require(
+            self.n_neurons >= self.n_features,
+            "n_neurons",
+            f">= n_features ({self.n_features}): incidental polysemanticity is about models with no pressure to "
+            "superpose",
+            self.n_neurons,
+        )
+        require_choice(self, "hidden", HIDDEN)
         for name in ("l1", "lr", "init_std", "init_bias", "bias_decay"):
-            if not math.isfinite(getattr(self, name)):
-                raise ValueError(f"{name} must be finite, got {getattr(self, name)!r}")
-        if self.l1 < 0:
-            raise ValueError(f"l1 must be >= 0, got {self.l1!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr!r}")
-        if not self.init_std > 0:
-            raise ValueError(f"init_std must be > 0, got {self.init_std!r}")
-        if not 0 <= self.bias_decay * self.lr < 1:
-            raise ValueError(f"bias_decay must be >= 0 with bias_decay * lr < 1, got {self.bias_decay!r}")
-        if self.hidden == "linear" and (self.init_bias != 0 or self.bias_decay != 0):
-            raise ValueError("init_bias and bias_decay must be 0 for hidden='linear' (the model has no bias)")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+            require(math.isfinite(getattr(self, name)), name, "finite", getattr(self, name))
+        require(self.l1 >= 0, "l1", ">= 0", self.l1)
+        require(self.lr > 0, "lr", "> 0", self.lr)
+        require(self.init_std > 0, "init_std", "> 0", self.init_std)
+        require(0 <= self.bias_decay * self.lr < 1, "bias_decay", ">= 0 with bias_decay * lr < 1", self.bias_decay)
+        no_bias = self.init_bias == 0 and self.bias_decay == 0
+        require(
+            self.hidden != "linear" or no_bias,
+            "init_bias and bias_decay",
+            "0 for hidden='linear' (the model has no bias)",
+            (self.init_bias, self.bias_decay),
+        )
+        require_ints(self, "seed", least=0)
 
     def replace(self, **changes: object) -> IncidentalConfig:
         return dataclasses.replace(self, **changes)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from monosem.config import Sweep, make_sweep
-from monosem.profiles import Profile
+from monosem.profiles import PerProfile, Profile
 
 # --- the bias-decay arithmetic ---------------------------------------------------------------------------------
 
@@ -27,15 +27,11 @@ from monosem.profiles import Profile
 DECAY_DONE = 0.1
 
 
-def decay_left(decay: float, lr: float, n_steps: int) -> float:
+def bias_left(decay: float, lr: float, n_steps: int) -> float:
     """The share of the initial bias that bias decay alone leaves after the first half of a run of `n_steps`:
-    (1 - decay lr)^(n_steps // 2)."""
+    (1 - decay lr)^(n_steps // 2) (gradients move the bias too: this is the decay's share only). What the decay
+    removes is 1 minus this."""
     return (1 - decay * lr) ** (n_steps // 2)
-
-
-def bias_shrink(decay: float, lr: float, n_steps: int) -> float:
-    """The fraction by which bias decay alone shrinks a bias over a run: 1 - (1 - decay lr)^(n_steps / 2)."""
-    return 1 - decay_left(decay, lr, n_steps)
 
 
 def decay_steps(decay: float, lr: float, left: float = DECAY_DONE) -> float:
@@ -64,20 +60,16 @@ RECIPE = {"bias_decay": 0.03, "init_bias": -1.0}
 # of the same batched model. Two at `ci`, to exercise the code; three at `paper`. One at `cpu`, so that the whole
 # book trains within its 90 minutes on two cores (measured: the introduction): `train --seeds 3` adds the others,
 # and chapters 1-2 then read every seed cached.
-SEEDS = {"ci": (0, 1), "cpu": (0,), "paper": (0, 1, 2)}
-
-
-def seeds(profile: Profile) -> tuple[int, ...]:
-    return profile.pick(SEEDS, "the seeds of LR1 and LR3")
+SEEDS = PerProfile("the seeds of LR1 and LR3", {"ci": (0, 1), "cpu": (0,), "paper": (0, 1, 2)})
 
 
 def lr_sweep(profile: Profile, name: str, with_seeds: bool = False, **fixed: Any) -> Sweep:
     """A Table 1 row that sweeps the learning rate over the profile's lrs, with `fixed` fields set; with
-    `with_seeds`, at every seed of `seeds(profile)` too (the lr varies slowest; a profile with one seed has no seed
+    `with_seeds`, at every seed of `SEEDS.of(profile)` too (the lr varies slowest; a profile with one seed has no seed
     axis, so that `train --seeds S` can widen it)."""
     if not with_seeds:
         return make_sweep(name, profile.base(**fixed), lr=profile.lrs)
-    (first, *more) = seeds(profile)
+    (first, *more) = SEEDS.of(profile)
     if more:
         return make_sweep(name, profile.base(**fixed), lr=profile.lrs, seed=(first, *more))
     return make_sweep(name, profile.base(seed=first, **fixed), lr=profile.lrs)
@@ -124,33 +116,34 @@ class EGrid:
         return tuple(2.0**x for x in self.log2_eps)
 
 
-E_GRIDS = {
-    "ci": EGrid(rows=("E1", "E3"), log2_eps=(-2, -4, -6)),
-    # The paper does not list its densities. Its figures show log10 eps from about -3 to -1.4 (Fig. 19) and eps =
-    # 0.0884, 0.125 and 0.1768 (= 2^-3.5, 2^-3, 2^-2.5, Fig. 20): octaves from 1/2 to 1/1024, plus those two
-    # half-octaves near eps N = d. Table 1 gives no run length: the axis of Fig. 19 (E3) runs to 2^20 steps, which
-    # E1-E3's decays need to remove 90 % of the bias by mid-run (E3: 2^19; E4 would need 2^20.5).
-    "paper": EGrid(rows=tuple(E_ROWS), log2_eps=(-1, -2, -2.5, -3, -3.5, -4, -5, -6, -7, -8, -9, -10), n_steps=2**20),
-    # Eight octaves, two rows: at 2^14 steps E3 and E4 leave 93 % and 98 % of the initial bias, while E1 and E2, the
-    # fastest decays, leave 48 % and 78 % (no row removes 90 %: E1 would need 2^15.6 steps); four rows would not
-    # train in chapter 5's 12-minute budget.
-    "cpu": EGrid(rows=("E1", "E2"), log2_eps=(-1, -2, -3, -4, -5, -6, -7, -8)),
-}
-
-
-def e_grid(profile: Profile) -> EGrid:
-    return profile.pick(E_GRIDS, "the E rows' grid")
+E_GRIDS = PerProfile(
+    "the E rows' grid",
+    {
+        "ci": EGrid(rows=("E1", "E3"), log2_eps=(-2, -4, -6)),
+        # The paper does not list its densities. Its figures show log10 eps from about -3 to -1.4 (Fig. 19) and eps =
+        # 0.0884, 0.125 and 0.1768 (= 2^-3.5, 2^-3, 2^-2.5, Fig. 20): octaves from 1/2 to 1/1024, plus those two
+        # half-octaves near eps N = d. Table 1 gives no run length: the axis of Fig. 19 (E3) runs to 2^20 steps, which
+        # E1-E3's decays need to remove 90 % of the bias by mid-run (E3: 2^19; E4 would need 2^20.5).
+        "paper": EGrid(
+            rows=tuple(E_ROWS), log2_eps=(-1, -2, -2.5, -3, -3.5, -4, -5, -6, -7, -8, -9, -10), n_steps=2**20
+        ),
+        # Eight octaves, two rows: at 2^14 steps E3 and E4 leave 93 % and 98 % of the initial bias, while E1 and E2, the
+        # fastest decays, leave 48 % and 78 % (no row removes 90 %: E1 would need 2^15.6 steps); four rows would not
+        # train in chapter 5's 12-minute budget.
+        "cpu": EGrid(rows=("E1", "E2"), log2_eps=(-1, -2, -3, -4, -5, -6, -7, -8)),
+    },
+)
 
 
 def e_steps(profile: Profile) -> int:
     """The run length of the E rows at `profile` (`EGrid.n_steps`, else the profile's)."""
-    return e_grid(profile).n_steps or profile.n_steps
+    return E_GRIDS.of(profile).n_steps or profile.n_steps
 
 
 def e_sweep(profile: Profile, name: str) -> Sweep:
     """Table 1's row `name` (E1-E4): the density swept over the profile's grid."""
     base = profile.base(lr=E_LR, bias_decay=E_ROWS[name], init_bias=E_INIT_BIAS, n_steps=e_steps(profile))
-    return make_sweep(name, base, eps=e_grid(profile).eps)
+    return make_sweep(name, base, eps=E_GRIDS.of(profile).eps)
 
 
 # --- thresholds that more than one chapter's verdicts use ------------------------------------------------------

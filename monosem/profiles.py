@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
-from monosem.config import ModelConfig
+from monosem.config import ModelConfig, require
 
 PAPER_LRS = (0.001, 0.003, 0.005, 0.007, 0.01, 0.03)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -39,16 +41,7 @@ class Profile:
     grids: str = ""
 
     def __post_init__(self) -> None:
-        if self.lr_focus not in self.lrs:
-            raise ValueError(f"lr_focus {self.lr_focus} must be one of the profile's lrs {self.lrs}")
-
-    def pick(self, table: dict[str, Any], what: str) -> Any:
-        """This profile's entry of a per-profile `table` (a chapter's grids, its seeds), read under the name of the
-        profile whose grids it uses; `what` names the table in the error."""
-        name = self.grids or self.name
-        if name not in table:
-            raise ValueError(f"{what} has no entry for profile {self.name!r}; it has {', '.join(table)}")
-        return table[name]
+        require(self.lr_focus in self.lrs, "lr_focus", f"one of the profile's lrs {self.lrs}", self.lr_focus)
 
     def base(self, **changes: Any) -> ModelConfig:
         """The profile's default model (Table 1's LR1 row) with `changes` applied."""
@@ -68,6 +61,22 @@ class Profile:
         if total % k:
             raise ValueError(f"k = {k} does not divide batch x k = {total} of profile {self.name!r}")
         return total // k
+
+
+class PerProfile(dict[str, T]):
+    """A table with one entry per profile, such as a chapter's grids (`GRIDS`) or the seeds of a row: `what` names
+    it in the error of a profile it has no entry for. `GRIDS.of(profile)` is the one way a chapter reads it."""
+
+    def __init__(self, what: str, entries: dict[str, T]) -> None:
+        super().__init__(entries)
+        self.what = what
+
+    def of(self, profile: Profile) -> T:
+        """The entry of `profile`, read under the name of the profile whose grids it uses (`Profile.grids`)."""
+        name = profile.grids or profile.name
+        if name not in self:
+            raise ValueError(f"{self.what} has no entry for profile {profile.name!r}; it has {', '.join(self)}")
+        return self[name]
 
 
 PROFILES = {

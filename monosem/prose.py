@@ -1,15 +1,21 @@
-"""Numbers and words for the chapters' prose that several chapters share: a result's seeds in words, the scale a
-chapter ran at, values grouped by learning rate (median over seeds). Reads results; trains nothing."""
+"""Numbers and words for the chapters' prose and claims tables, each written one way for every chapter: a result's
+seeds in words, the scale a chapter ran at, values grouped by learning rate (median over seeds), and the formats
+of a number in the text (a spread over seeds, a rank correlation, a density as a power of two, a share of the
+bias, a list of values, a grid of every profile). Reads results; trains nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+import math
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
+import torch
 from torch import Tensor
 
-from monosem.profiles import Profile
+from monosem.profiles import PerProfile, Profile
 from monosem.results import SweepResult
+
+T = TypeVar("T")
 
 
 def seeds_text(result: SweepResult) -> dict[str, Any]:
@@ -61,4 +67,43 @@ def converged_lrs(result: SweepResult) -> list[float]:
 
 
 def lr_list(values: dict[float, float], fmt: str = ".2f") -> str:
+    """Values by learning rate: "0.12 (lr 0.003), 0.45 (lr 0.03)"."""
     return ", ".join(f"{v:{fmt}} (lr {lr:g})" for lr, v in values.items())
+
+
+def listed(values: Iterable[float]) -> str:
+    """Swept values in words: "0.001, 0.01, 0.1"."""
+    return ", ".join(f"{v:g}" for v in values)
+
+
+def spread(values: Tensor | list[float], fmt: str = ".2f") -> str:
+    """median [min, max] of several seeds' values (just the value when there is one)."""
+    t = torch.as_tensor(values, dtype=torch.float64).flatten()
+    if t.numel() == 1:
+        return format(float(t), fmt)
+    return f"{float(t.median()):{fmt}} [{float(t.min()):{fmt}}, {float(t.max()):{fmt}}]"
+
+
+def number_text(value: float, fmt: str = ".2f") -> str:
+    """A number for the prose, or "n/a" where there is nothing to measure (nan)."""
+    return "n/a" if math.isnan(value) else format(value, fmt)
+
+
+def rho_text(value: float, of: str = "lrs") -> str:
+    """A rank correlation, signed ("+0.83"), or why there is none: "n/a (fewer than 3 <of>)" (nan)."""
+    return f"n/a (fewer than 3 {of})" if value != value else f"{value:+.2f}"
+
+
+def eps_text(eps: float) -> str:
+    """A density as a power of two: 2^-5, 2^-2.5 (to one decimal of the exponent); "-" where there is none."""
+    return f"2^{round(math.log2(eps), 1):g}" if eps > 0 and math.isfinite(eps) else "-"
+
+
+def share_text(x: float) -> str:
+    """A share of the bias in words: 48.0 %, 0.9 %, less than 0.1 %."""
+    return f"{x:.1%}" if x >= 0.001 else "less than 0.1 %"
+
+
+def grid_texts(grids: PerProfile[T], text: Callable[[T], str]) -> dict[str, str]:
+    """A chapter's grid at every profile, in words, for the prose: `grid_<profile>` -> `text(grid)`."""
+    return {f"grid_{name}": text(grid) for name, grid in grids.items()}

@@ -35,6 +35,7 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from monosem.config import require, require_ints
 from monosem.data import DataStream, feature_probs
 from monosem.metrics import single_feature_activations
 from monosem.model import ToyModel
@@ -85,30 +86,29 @@ class SAEConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("d_in", "d_dict", "n_steps", "batch_size", "resample_every", "dead_window", "resample_inputs"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if isinstance(self.n_resamples, bool) or not isinstance(self.n_resamples, int) or self.n_resamples < 0:
-            raise ValueError(f"n_resamples must be a non-negative integer, got {self.n_resamples!r}")
-        if not self.l1s or any(not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0) for v in self.l1s):
-            raise ValueError(f"l1s must be a non-empty tuple of finite numbers >= 0, got {self.l1s!r}")
-        if len(set(self.l1s)) != len(self.l1s):
-            raise ValueError(f"l1s repeats a value: {self.l1s!r}")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
-        if self.dead_window > self.resample_every:
-            raise ValueError(
-                f"dead_window ({self.dead_window}) must not exceed resample_every ({self.resample_every}): "
-                "a latent resampled at one resampling must have the whole window to fire before the next"
-            )
-        if self.n_resamples * self.resample_every >= self.n_steps:
-            raise ValueError(
-                f"n_resamples * resample_every ({self.n_resamples} * {self.resample_every}) must be below n_steps "
-                f"({self.n_steps}): the last resampled latents need steps to train"
-            )
-        if not 0 < self.resample_scale <= 1:
-            raise ValueError(f"resample_scale must be in (0, 1], got {self.resample_scale!r}")
+        require_ints(
+            self, "d_in", "d_dict", "n_steps", "batch_size", "resample_every", "dead_window", "resample_inputs"
+        )
+        require_ints(self, "n_resamples", least=0)
+        finite = bool(self.l1s) and all(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0 for v in self.l1s)
+        require(finite, "l1s", "a non-empty tuple of finite numbers >= 0", self.l1s)
+        require(len(set(self.l1s)) == len(self.l1s), "l1s", "distinct values", self.l1s)
+        require(math.isfinite(self.lr) and self.lr > 0, "lr", "a finite number > 0", self.lr)
+        require(
+            self.dead_window <= self.resample_every,
+            "dead_window",
+            f"at most resample_every ({self.resample_every}): a latent resampled at one resampling must have the "
+            "whole window to fire before the next",
+            self.dead_window,
+        )
+        require(
+            self.n_resamples * self.resample_every < self.n_steps,
+            "n_resamples",
+            f"below n_steps / resample_every ({self.n_steps} / {self.resample_every}): the last resampled latents "
+            "need steps to train",
+            self.n_resamples,
+        )
+        require(0 < self.resample_scale <= 1, "resample_scale", "in (0, 1]", self.resample_scale)
 
     @property
     def n_inst(self) -> int:

@@ -4,7 +4,7 @@ fail (shuffled biases, a loss still falling), and the verdict rule (claims 3-5: 
 import torch
 from conftest import make_result
 
-from monosem import claims
+from monosem import claims, prose
 from monosem.chapters import basins
 from monosem.claims import Finding, Part
 from monosem.config import make_sweep
@@ -56,6 +56,14 @@ def test_verdict_rule():
     assert f(True, True) == "agree" and f(True, False) == "partly" and f(False, False) == "no"
     # over the parts that could be tested: an untested part counts neither way, and none tested is never "no"
     assert f(True, None) == "agree" and f(None, None) == "not testable here" and f(False, None) == "no"
+
+
+def test_a_part_the_run_has_nothing_to_test_on_is_not_tested_whatever_its_test_gave():
+    rho = float("nan")  # fewer than 3 lrs: no rank correlation, and nan >= 0.8 is False
+    part = Part("p", "", "", "", rho >= 0.8, testable=False)
+    assert part.holds is None and part.status == "not tested"
+    assert Finding("1. c", (part,)).needs == "a run that has what the test reads"
+    assert Part("p", "", "", "", False, testable=True).holds is False
 
 
 def test_a_closed_gate_makes_a_part_untestable_whatever_it_was_given():
@@ -169,7 +177,7 @@ def test_claim2_is_untestable_on_unsettled_models():
 
 
 def test_spread_and_spearman():
-    assert claims.spread([0.5]) == "0.50" and claims.spread([0.1, 0.5, 0.3]) == "0.30 [0.10, 0.50]"
+    assert prose.spread([0.5]) == "0.50" and prose.spread([0.1, 0.5, 0.3]) == "0.30 [0.10, 0.50]"
     assert abs(claims.spearman([1, 2, 3], [10, 20, 30]) - 1.0) < 1e-6
     assert abs(claims.spearman([1, 2, 3, 4], [1, 3, 2, 4]) - 0.8) < 1e-6
 

@@ -258,7 +258,7 @@ def test_lecomte_agrees_with_n_squared_over_4m_and_fails_without_collisions():
     # no run settled: nothing to test, and the claim is "not testable here", never "no"
     falling = X.lecomte(fake_result(lambda m: round(inc.predicted(n, m)), falling=True))
     assert holds(falling) == [None] * 4 and falling.verdict == "not testable here"
-    numbers = X.numbers(res)
+    numbers = X.glue_values(res)
     assert (numbers["band_same"], numbers["band_runs"]) == (10, 10)  # weights of +-1: their count is ours
     assert numbers["settle_tol"] == inc.SETTLE_TOL
 
@@ -275,12 +275,12 @@ def test_negative_bias_comparison_is_against_bias_0_with_the_decay():
     # fewer than bias 0 without the decay, but not than bias 0 with it: the decay did it, not the initial bias
     decay_did_it = fake_result(pred, relu_pairs=lambda s, m: 2 if s == "relu0" else 0)
     assert X.negative_bias(decay_did_it).verdict == "no"
-    numbers = X.numbers(decay_did_it)
+    numbers = X.glue_values(decay_did_it)
     assert (numbers["neg1_nodecay_fewer"], numbers["decay_fewer"], numbers["neg1_fewer"]) == (5, 5, 0)
     # a model that carries no feature has no polysemantic neuron, for the wrong reason: not compared
     dead = fake_result(pred, relu_pairs=lambda s, m: 2 if s == X.CONTROL else 0, dead=("neg1", "neg4"))
     assert X.negative_bias(dead).verdict == "not testable here"
-    numbers = X.numbers(fewer)
+    numbers = X.glue_values(fewer)
     assert numbers["neg1_fewer"] == len(X.GRIDS["ci"].n_neurons) and numbers["neg1_more"] == 0
 
 

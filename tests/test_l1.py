@@ -71,11 +71,11 @@ CLEAN = ([0.0, 0.2, 0.6], [0.5, 0.49, 0.52])
 
 def test_grids_are_log_spaced_and_bracket_the_paper_range():
     for name in ("cpu", "paper"):
-        values = l1.grid(get_profile(name)).l1s
+        values = l1.GRIDS.of(get_profile(name)).l1s
         assert len(values) >= 6 and all(v > 0 for v in values)
         ratios = [b / a for a, b in zip(values, values[1:], strict=False)]
         assert all(2.5 < q <= 10.0 + 1e-9 for q in ratios), (name, ratios)
-    paper = l1.grid(get_profile("paper")).l1s
+    paper = l1.GRIDS.of(get_profile("paper")).l1s
     assert min(paper) <= 1e-7 and max(paper) >= 1.0  # Fig. 14's colour bar: log10 l1 from -7 to 0
 
 
@@ -83,8 +83,8 @@ def test_rg1_sweeps_keep_the_recipe_and_differ_only_in_the_bias():
     for name in ("ci", "cpu", "paper"):
         profile = get_profile(name)
         rg1, zero = l1.rg1(profile), l1.rg1_zero(profile)
-        assert dict(rg1.axes) == {"l1": l1.grid(profile).l1s}
-        assert dict(zero.axes)["l1"] == (0.0, *l1.grid(profile).l1s)
+        assert dict(rg1.axes) == {"l1": l1.GRIDS.of(profile).l1s}
+        assert dict(zero.axes)["l1"] == (0.0, *l1.GRIDS.of(profile).l1s)
         assert {(c.lr, c.bias_decay, c.init_bias) for c in rg1.configs} == {(0.005, 0.03, -1.0)}
         assert {(c.lr, c.bias_decay, c.init_bias) for c in zero.configs} == {(0.005, 0.03, 0.0)}
         # the l1 = 0, bias -1 model is LR3's at lr 0.005: the reference comes from chapter 2, not retrained
@@ -166,11 +166,11 @@ def test_claim6_parts_are_untestable_where_the_models_they_read_have_not_settled
 
 
 def test_numbers_are_finite_on_a_clean_result():
-    values = l1.numbers(_l1(*CLEAN))
-    for key in ("best_mono", "best_loss", "match_l1", "match_loss_cost", "recipe_mono", "zero_mono", "decay_left"):
+    values = l1.glue_values(_l1(*CLEAN))
+    for key in ("best_mono", "best_loss", "match_l1", "match_loss_cost", "recipe_mono", "zero_mono", "bias_left"):
         assert math.isfinite(values[key]), key
     assert values["decay_need"] == "2^14.9" and values["decay_ok"] == "has"
-    assert l1.numbers(_l1(*CLEAN, profile=CI))["decay_ok"] == "has not"
+    assert l1.glue_values(_l1(*CLEAN, profile=CI))["decay_ok"] == "has not"
     assert (values["n_settled_all"], values["n_models_all"]) == (2 + 2, 2 + 2)  # 2 L1 models, 2 recipe seeds
 
 

@@ -175,7 +175,7 @@ def test_claim4_holds_and_fails_on_settled_runs_whose_decay_is_done():
 def test_claim4_on_runs_that_still_hold_most_of_their_bias_cannot_be_tested():
     # B3 at `cpu`'s 2^14 steps: decay 0.003 at lr 0.003 leaves 93 % of the initial bias; low and flat, it would fail
     eps, decay = negative_bias.B_BATCHES["B3"]
-    assert negative_bias.decay_left(decay, negative_bias.B_LR, SHORT) > 0.9
+    assert paper.bias_left(decay, negative_bias.B_LR, SHORT) > 0.9
     finding = negative_bias.claim4(_nb(b={"B3": _b3(_b_r(below=0.1), n_steps=SHORT)}))
     assert all(_untestable(p) for p in finding.parts) and finding.verdict == "not testable here"
     assert f"decay {decay:g} at lr {negative_bias.B_LR:g}" in finding.needs
@@ -262,11 +262,11 @@ def test_clamp_effect_compares_every_lr():
 
 
 def test_bias_left_by_decay_is_the_recipe_formula_and_shrinks_with_lr_and_steps():
-    left = negative_bias.bias_left(get_profile("cpu"))
-    cpu, paper = left.columns[3], left.columns[4]
+    left = negative_bias.bias_left_table(get_profile("cpu"))
+    cpu, paper = "left at cpu", "left at paper"
     first = left.iloc[0]
     assert first["lr"] == 0.001 and abs(first[cpu] - (1 - 0.03 * 0.001) ** 2**13) < 1e-12
-    lr_rows = left[left["batch"] == "LR3, LR4"]
+    lr_rows = left[left["row"] == "LR3, LR4"]
     assert lr_rows[cpu].is_monotonic_decreasing and (lr_rows[paper] <= lr_rows[cpu]).all()
 
 

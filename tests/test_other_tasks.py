@@ -106,9 +106,9 @@ def test_sweeps_follow_table_1_and_the_scaled_batch_rule():
         assert cfg.task == "abs" and cfg.d_hidden == 4 * cpu.n_features == 1024
         assert cfg.batch_size * cfg.d_hidden == cpu.batch_size * cpu.d_hidden  # 128 x 1024 = 256 x 512
         assert {c.init_bias for c in sweep.configs} == {-1.0}
-        assert cfg.n_steps == other_tasks.grid(cpu).abs_steps * cpu.n_steps
+        assert cfg.n_steps == other_tasks.GRIDS.of(cpu).abs_steps * cpu.n_steps
     assert {c.lr for c in d1.configs} == {0.007} and {c.bias_decay for c in lr5.configs} == {0.03}
-    assert max(other_tasks.grid(cpu).d1_decays) > max(other_tasks.grid(paper := get_profile("paper")).d1_decays)
+    assert max(other_tasks.GRIDS.of(cpu).d1_decays) > max(other_tasks.GRIDS.of(paper := get_profile("paper")).d1_decays)
     # at `paper` D1 trains 2^20 steps (the axis of Fig. 23), LR5 and RP1 2^17 (Figs. 21-22): two sweeps, not one
     rp1, lr5, d1, _ = other_tasks.sweeps(paper)
     assert (lr5.name, d1.name) == ("LR5", "D1")
@@ -276,11 +276,11 @@ def test_claim9_reads_only_models_whose_decay_has_done_its_job():
 
 
 def test_bias_left_and_the_figure():
-    table = other_tasks.bias_left(get_profile("cpu"))
-    g = other_tasks.grid(get_profile("cpu"))
+    table = other_tasks.bias_left_table(get_profile("cpu"))
+    g = other_tasks.GRIDS.of(get_profile("cpu"))
     assert len(table) == len(g.lr5_lrs) + len(g.d1_decays) and table.iloc[-1]["bias decay"] == 0.1
     assert table.columns[3] == "steps at cpu" and set(table.iloc[:, 3]) == {32768}  # the absolute value's steps
-    assert list(table["steps in the paper"]) == [2**17] * len(g.lr5_lrs) + [2**20] * len(g.d1_decays)
+    assert list(table["steps at paper"]) == [2**17] * len(g.lr5_lrs) + [2**20] * len(g.d1_decays)
     assert table.iloc[-1, 4] < 0.01 and table.iloc[-1, 6] < table.iloc[-1, 4]
     assert table.iloc[0, 6] == pytest.approx((1 - 0.03 * 0.003) ** 2**16)  # LR5 over the paper's 2^17 steps
     res = _res(**PAPER_LIKE, falling=0.05)

@@ -15,7 +15,7 @@ import signal
 import pytest
 import torch
 
-from monosem import cli, cluster, parts, pipeline, runner, training
+from monosem import cli, cluster, pipeline, runner, shards, training
 from monosem.cache import Cache
 from monosem.chapters import basins
 from monosem.config import make_sweep
@@ -86,19 +86,19 @@ def _assert_same_arrays(a, b):
 def test_split_and_merged_equals_the_sweep_trained_whole(plain):
     whole = plain.load(LR1)  # lr (3 values) x seed (2): cut along lr
     for n_parts, sizes in ((3, [2, 2, 2]), (2, [4, 2])):
-        pieces = parts.split(LR1, n_parts)
+        pieces = shards.split(LR1, n_parts)
         assert [p.n_inst for p in pieces] == sizes
         assert tuple(c for p in pieces for c in p.configs) == LR1.configs
-        merged = parts.merge(LR1, [train(p, device="cpu", progress=False) for p in pieces])
+        merged = shards.merge(LR1, [train(p, device="cpu", progress=False) for p in pieces])
         _assert_same_arrays(merged, whole)
         assert merged.seconds == sum(m["seconds"] for m in merged.meta["parts"])
     gelu = make_sweep("GELU", CI.base(activation="gelu"), lr=(0.005,), init_bias=(-1.0, -0.5, 0.0))
-    assert [p.configs for p in parts.split(gelu, 3)] == [(c,) for c in gelu.configs]  # a one-value axis is skipped
-    with pytest.raises(ValueError, match=r"n_parts must be an integer in \[1, 3\]"):
-        parts.split(LR1, 4)
+    assert [p.configs for p in shards.split(gelu, 3)] == [(c,) for c in gelu.configs]  # a one-value axis is skipped
+    with pytest.raises(ValueError, match=r"n_shards must be an integer in \[1, 3\]"):
+        shards.split(LR1, 4)
     results = [plain.load(LR1)]
     with pytest.raises(ValueError, match="not those of sweep 'LR2'"):
-        parts.merge(LR2, results)
+        shards.merge(LR2, results)
 
 
 def test_ray_trains_two_chapters_exactly_as_the_plain_run(plain, on_ray):
@@ -159,7 +159,7 @@ def test_an_interrupted_run_keeps_its_finished_parts(ray_local, plain, tmp_path)
         return train(sweep, **kw)
 
     cache = Cache(tmp_path / "ci")
-    first, *rest = parts.split(LR2, 3)
+    first, *rest = shards.split(LR2, 3)
     cluster.parts_cache(cache, LR2).save(train(first, progress=False))  # what an interrupted run had finished
     assert cluster.train_on_ray(cache, [LR2], label="ci", workers=3, train=recording_train, progress=False) == 1
     assert sorted(p.name for p in calls.iterdir()) == [p.name for p in rest]
@@ -179,7 +179,7 @@ def test_seeds_add_a_seed_axis_to_every_batch_that_has_none(ray_local, plain, tm
     for i, cfg in enumerate(LR2.configs):  # seed 0 of the seeded sweep is the plain sweep's instance
         j = lr2_seeded.index(lr=cfg.lr, seed=0)
         for name, value in plain.load(LR2).arrays.items():
-            if name not in parts.COMMON_ARRAYS:
+            if name not in shards.COMMON_ARRAYS:
                 assert torch.equal(lr2_seeded[name][j], value[i]), name
 
 

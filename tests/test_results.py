@@ -8,7 +8,7 @@ import monosem.training
 from monosem.cache import Cache
 from monosem.chapters import basins
 from monosem.config import make_sweep
-from monosem.profiles import get_profile
+from monosem.profiles import PerProfile, get_profile
 from monosem.results import SweepResult
 
 VERSION = "test"
@@ -128,8 +128,9 @@ def test_profiles():
     # long is cpu's shapes and grids at the paper's run length: the clock of the recipe is steps
     assert long.base() == cpu.base(n_steps=get_profile("paper").n_steps)
     assert basins.lr1(long).configs == tuple(c.replace(n_steps=2**17) for c in basins.lr1(cpu).configs)
-    with pytest.raises(ValueError, match="has no entry for profile 'ci'"):
-        get_profile("ci").pick({"cpu": 1}, "a table")
+    with pytest.raises(ValueError, match="a table has no entry for profile 'ci'; it has cpu"):
+        PerProfile("a table", {"cpu": 1}).of(get_profile("ci"))
+    assert PerProfile("a table", {"cpu": 1}).of(long) == 1  # long reads cpu's grids
     paper = basins.lr1(get_profile("paper")).configs[0]
     assert (paper.n_features, paper.d_embed, paper.d_hidden, paper.batch_size, paper.n_steps) == (
         512,

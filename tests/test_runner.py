@@ -127,7 +127,7 @@ def test_every_chapter_has_a_train_part_and_an_analysis():
 
     for chapter in chapters.CHAPTERS:
         module = chapters.analysis(chapter)
-        for name in ("load", "findings", "numbers"):
+        for name in ("load", "findings", "glue_values"):
             assert hasattr(module, name), (chapter.name, name)
         if chapter.summary:
             continue

@@ -338,7 +338,7 @@ def test_claims_hold_on_a_good_run():
     assert (res.blind["l1"], res.blind["d_dict"]) == (1.0, 32)
     assert "chosen without the ground truth (m = 32, λ = 1)" in findings[0].parts[2].this_run
     assert "best by MMCS (m = 64, λ = 0.1)" in findings[0].parts[2].this_run
-    numbers = chapter.numbers(res)
+    numbers = chapter.glue_values(res)
     assert numbers["best_edge"] == "at the edge of the L1 range and of the dictionary sizes"
     assert numbers["winner"] == "the engineered model's neurons"
     assert numbers["blind_same"] == "another autoencoder than" and numbers["blind_l0"] == 4.0

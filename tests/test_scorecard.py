@@ -28,7 +28,7 @@ def test_table_orders_claims_and_links_chapter_and_figure():
     assert list(frame["verdict"]) == ["**agree** (1 of 1 parts tested)"] * 2 + ["**no** (1 of 1 parts tested)"]
     assert frame["shown in"][2] == "{doc}`02_negative_bias`, {numref}`Fig. %s <fig-neg-final>`"
     assert frame["shown in"][0] == "{doc}`01_basins`"
-    assert scorecard.numbers(card)["n_agree"] == 2 and scorecard.numbers(card)["n_no"] == 1
+    assert scorecard.glue_values(card)["n_agree"] == 2 and scorecard.glue_values(card)["n_no"] == 1
 
 
 def test_an_untestable_claim_says_what_would_test_it_and_its_parts_fold_below():
@@ -40,7 +40,7 @@ def test_an_untestable_claim_says_what_would_test_it_and_its_parts_fold_below():
     assert frame["to test the rest"][1] == "runs of >= 2^17.2 steps"
     assert (frame["the paper"][1], frame["this book (ci)"][1]) == ("0.6-1", "0.3")
     assert frame["to test the rest"][0] == "every part tested"
-    assert scorecard.numbers(card)["n_not_testable_here"] == 1 and scorecard.numbers(card)["n_no"] == 0
+    assert scorecard.glue_values(card)["n_not_testable_here"] == 1 and scorecard.glue_values(card)["n_no"] == 0
     page = scorecard.show(card, ["01_basins", "02_negative_bias"]).data
     assert page.count(":::{dropdown}") == 2 and "cannot be tested at this scale: 1 of 2 models" in page
     assert "To test the parts not tested here: >= 2^17.2 steps (decay 0.03 at lr 0.001); > 2^14 steps" in page

@@ -9,6 +9,7 @@ import torch
 from conftest import make_result
 from matplotlib.figure import Figure
 
+from monosem import tables
 from monosem.chapters import sparsity
 from monosem.chapters.sparsity import Sparsity, transition
 from monosem.chapters.sparsity import figures as sparsity_figures
@@ -197,11 +198,12 @@ def test_rows_decays_and_grids():
     paper, cpu = get_profile("paper"), get_profile("cpu")
     assert sparsity.trace_row(sparsity.E_ROWS, paper) == "E3"  # the paper's own Fig. 19 row
     assert sparsity.trace_row(("E1", "E2"), cpu) == "E1"  # 48 % left at cpu, the nearest to E3's 0.9 % at paper
-    left = sparsity.bias_left(cpu)
-    assert left.iloc[0, 3] == pytest.approx((1 - 0.03 * 0.003) ** 2**13)
-    assert left.iloc[2, 4] == pytest.approx((1 - 0.003 * 0.003) ** 2**19)  # the paper profile's 2^20 steps
-    assert list(left.iloc[:, 2]) == ["yes", "yes", "no", "no"]
-    assert list(left.iloc[:, 5]) == ["2^15.6", "2^17.2", "2^19", "2^20.5"]
+    left = sparsity.bias_left_table(cpu)
+    assert left["left at cpu"].iloc[0] == pytest.approx((1 - 0.03 * 0.003) ** 2**13)
+    assert left["left at paper"].iloc[2] == pytest.approx((1 - 0.003 * 0.003) ** 2**19)  # paper's 2^20 steps
+    assert list(left["row"]) == ["E1", "E2", "E3 (not trained here)", "E4 (not trained here)"]
+    assert list(left.iloc[:, -1]) == ["2^15.6", "2^17.2", "2^19", "2^20.5"]
+    assert f"{left['left at cpu'].iloc[0]:.1%}" in tables.show_bias_left(left).to_html()
     assert [s.name for s in sparsity.sweeps(paper)] == ["E1", "E2", "E3", "E4"]
     # the paper's Fig. 19 runs to 2^20 steps; cpu and ci train their profile's steps (their cached sweeps unchanged)
     assert {c.n_steps for s in sparsity.sweeps(paper) for c in s.configs} == {2**20}

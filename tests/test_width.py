@@ -7,10 +7,11 @@ from conftest import make_result
 from matplotlib.figure import Figure
 
 from monosem.chapters import basins, negative_bias, width
-from monosem.chapters.width import Trained, Width
+from monosem.chapters.width import Width
 from monosem.chapters.width import figures as width_figures
 from monosem.config import make_sweep
 from monosem.profiles import PROFILES, get_profile
+from monosem.results import Instance
 
 CI = get_profile("ci")
 N = CI.n_features  # 64; the ci grid is k = 32, 64, 128, 256
@@ -19,8 +20,8 @@ N = CI.n_features  # 64; the ci grid is k = 32, 64, 128, 256
 @pytest.mark.parametrize("name", sorted(width.GRIDS))
 def test_grid_and_batch_rule(name):
     profile = PROFILES[name]
-    g = width.grid(profile)
-    assert g.sparse_base in g.ks and all(k & (k - 1) == 0 for k in g.ks)
+    g = width.GRIDS.of(profile)
+    assert g.masked_base in g.ks and all(k & (k - 1) == 0 for k in g.ks)
     assert max(g.ks) == 4 * profile.n_features and min(g.ks) < profile.n_features
     for k in g.ks:
         cfg = width.row_config(profile, "K1", k)
@@ -30,17 +31,17 @@ def test_grid_and_batch_rule(name):
 
 
 def test_paper_grid_is_table_1s_and_cpu_keeps_its_scale_down():
-    assert width.grid(get_profile("paper")).ks == (16, 32, 64, 128, 256, 512, 1024, 2048)
+    assert width.GRIDS.of(get_profile("paper")).ks == (16, 32, 64, 128, 256, 512, 1024, 2048)
     assert all(get_profile("paper").batch_for(k) == 2**23 // k for k in (16, 1024, 2048))
     assert get_profile("cpu").batch_for(512) == 256 and get_profile("cpu").batch_for(64) == 2048
 
 
 def test_sparse_models_have_the_dense_models_weight_count_and_batch():
     for profile in PROFILES.values():
-        base = width.grid(profile).sparse_base
-        dense = width.row_config(profile, width.SPARSE_ROW, base)
-        for factor in width.grid(profile).sparse_factors:
-            cfg = width.sparse_config(profile, factor)
+        base = width.GRIDS.of(profile).masked_base
+        dense = width.row_config(profile, width.MASKED_ROW, base)
+        for factor in width.GRIDS.of(profile).masked_factors:
+            cfg = width.masked_config(profile, factor)
             assert cfg.d_hidden == factor * base and cfg.batch_size == dense.batch_size
             assert cfg.weight_density * cfg.d_embed * cfg.d_hidden == dense.d_embed * dense.d_hidden
             assert cfg.replace(d_hidden=base, weight_density=1.0) == dense
@@ -48,7 +49,7 @@ def test_sparse_models_have_the_dense_models_weight_count_and_batch():
 
 def test_models_at_the_default_k_are_taken_from_chapter_2():
     cpu = get_profile("cpu")
-    rows, sparse = width.plan(cpu)
+    rows, masked = width.plan(cpu)
     donors = {s.name: s for s in negative_bias.sweeps(cpu)}
     for row, donor in (("K0", "LR1"), ("K1", "LR3"), ("K2", "LR4")):
         sweep, i = rows[row][cpu.d_hidden]
@@ -59,8 +60,8 @@ def test_models_at_the_default_k_are_taken_from_chapter_2():
             assert k == cpu.d_hidden or (sweep.name == f"K_k{k}" and i == list(width.ROWS).index(row))
     assert set().union(*width.ROWS.values()) <= set(width.ROW_FIELDS)  # the rows differ only in ROW_FIELDS
     names = [s.name for s in width.sweeps(cpu)]
-    g = width.grid(cpu)
-    sparse_names = {f"SPARSE_k{g.sparse_base * f}" for f in g.sparse_factors}
+    g = width.GRIDS.of(cpu)
+    sparse_names = {f"SPARSE_k{g.masked_base * f}" for f in g.masked_factors}
     assert len(names) == len(set(names)) and {"LR1", "LR3", "LR4", *sparse_names} <= set(names)
     assert not {s.name for s in basins.sweeps(cpu)} - {"LR1", "LR2"}  # the basins sweeps are chapter 2's too
 
@@ -83,7 +84,7 @@ def _model(k, mono, loss, falling=0.0, name="M", density=1.0, row="K1", seeds=()
     t = torch.arange(len(at), dtype=torch.float32) / 2
     fall = torch.tensor([falling] + [seed_falling] * len(seeds))[:, None]
     trace = final[:, None] * (1 + fall * (t.max() - t)[None, :])
-    return Trained(make_result(sweep, r=r, final_loss=final, loss_steps=at, loss=trace), 0)
+    return Instance(make_result(sweep, r=r, final_loss=final, loss_steps=at, loss=trace), 0)
 
 
 KS = (16, 32, 64, 128, 256)  # N/4 to 4N: a peak near N can be seen to rise and fall
@@ -98,7 +99,7 @@ CLEAN = {
 SEEDS = {"K0": ((0.0, 0.005), (0.0, -0.005)), "K1": ((-0.02, 0.005), (0.02, 0.01))}
 
 
-def _width(rows=None, sparse=(0.9,), falling=None, ks=KS, seeds=None, steps=STEPS, seed_falling=0.0):
+def _width(rows=None, masked=(0.9,), falling=None, ks=KS, seeds=None, steps=STEPS, seed_falling=0.0):
     rows = rows or CLEAN
     falling = falling or {}
     seeds = SEEDS if seeds is None else seeds
@@ -114,10 +115,10 @@ def _width(rows=None, sparse=(0.9,), falling=None, ks=KS, seeds=None, steps=STEP
         }
         for row, (mono, loss) in rows.items()
     }  # fmt: skip
-    base = width.grid(CI).sparse_base
-    factors = width.grid(CI).sparse_factors
+    base = width.GRIDS.of(CI).masked_base
+    factors = width.GRIDS.of(CI).masked_factors
     sparse_models = {
-        f: _model(base * f, 0.5, loss, density=1 / f, steps=steps) for f, loss in zip(factors, sparse, strict=True)
+        f: _model(base * f, 0.5, loss, density=1 / f, steps=steps) for f, loss in zip(factors, masked, strict=True)
     }
     return Width(CI, built, sparse_models, [])
 
@@ -140,8 +141,8 @@ def test_claim7_holds_on_a_clean_result():
     assert width.peak_k(res.rows["K1"]) == N
     assert res.rows["K1"][N].silent == (N - round(0.6 * N)) / N  # r_i = 0 but for the 0.6 N monosemantic neurons
     assert finding.headline == ("the fraction peaks at k = N (Fig. 17)", "K1: largest fraction 59%, at k = N")
-    numbers = width.numbers(res)
-    assert numbers["sparse2_loss_gap"] == pytest.approx(0.9 / 0.82 - 1)
+    numbers = width.glue_values(res)
+    assert numbers["masked2_loss_gap"] == pytest.approx(0.9 / 0.82 - 1)
     assert numbers["loss_noise_text"] == "1.7%" and numbers["fraction_noise_text"] == "0.02"
     assert numbers["K1_n_seeds"] == 3 and numbers["K2_n_seeds"] == 1
     # the seeds are read: the gates of the parts that use their spread count them
@@ -167,8 +168,8 @@ def test_claim7_fails_part_by_part():
     assert _part(_width(better), "loses a little").holds is False
     loses_above = {**CLEAN, "K1": (CLEAN["K1"][0], [1.2, 1.03, 0.82, 0.58, 0.6])}  # worse at 4N
     assert _part(_width(loses_above), "wins").holds is False
-    assert _part(_width(sparse=(0.84,)), "sparse").holds is False  # only +2.4 %: not significant
-    assert width.findings(_width(falls, sparse=(0.8,)))[0].verdict == "partly"
+    assert _part(_width(masked=(0.84,)), "sparse").holds is False  # only +2.4 %: not significant
+    assert width.findings(_width(falls, masked=(0.8,)))[0].verdict == "partly"
 
 
 def test_sign_tests_must_exceed_the_seed_spread():
@@ -186,15 +187,17 @@ def test_parts_that_cannot_be_tested_at_this_scale():
     # the grid starts at N/2: a peak there cannot be told from a decline
     part = _part(_width(ks=KS[1:]), "peak")
     assert part.holds is None and "the grid starts at N/2: it cannot show a rise" in part.status
-    assert width.peak_range(width.grid(get_profile("cpu")).ks, 256) == "the grid starts at N/2: it cannot show a rise"
-    assert width.peak_range(width.grid(get_profile("paper")).ks, 512) == ""
+    assert (
+        width.peak_range(width.GRIDS.of(get_profile("cpu")).ks, 256) == "the grid starts at N/2: it cannot show a rise"
+    )
+    assert width.peak_range(width.GRIDS.of(get_profile("paper")).ks, 512) == ""
     # one seed at every width: the seed spread is unknown, so the sign tests and the peak cannot be judged
     single = _width(seeds={})
     for name in ("loses a little", "wins"):
         assert _part(single, name).holds is None and "one seed of K0 and K1" in _part(single, name).status
     assert _part(single, "peak").holds is None and "one seed of K1" in _part(single, "peak").status
     assert _part(single, "rise K0").holds is True and _part(single, "sparse").holds is True
-    assert width.numbers(single)["loss_noise_text"].startswith("unknown (one seed")
+    assert width.glue_values(single)["loss_noise_text"].startswith("unknown (one seed")
     # seeds that spread by more than LITTLE: a little loss cannot be told from noise
     wide = {**SEEDS, "K0": ((0.0, 0.1), (0.0, -0.1))}
     assert _part(_width(seeds=wide), "loses a little").holds is None
@@ -224,15 +227,15 @@ def test_models_not_settled_make_the_parts_that_read_them_untestable():
     res = _width(falling={(row, k): 0.05 for row in width.DECAYED for k in KS})
     assert _part(res, "rise K1 K2").holds is None and _part(res, "peak").holds is None
     # a sparse model still falling: not counted for or against
-    res = _width(sparse=(0.84,))
-    res.sparse[2] = _model(128, 0.5, 0.84, falling=0.05, density=0.5)
+    res = _width(masked=(0.84,))
+    res.masked[2] = _model(128, 0.5, 0.84, falling=0.05, density=0.5)
     assert _part(res, "sparse").holds is None
 
 
 def test_table_lists_every_model():
     res = _width()
     frame = width.table(res)
-    assert len(frame) == 3 * len(KS) + len(res.sparse) and set(width.TABLE_FORMATS) <= set(frame.columns)
+    assert len(frame) == 3 * len(KS) + len(res.masked) and set(width.TABLE_FORMATS) <= set(frame.columns)
     assert "K1, sparse" in set(frame["model"]) and width.show_table(res).to_html()
 
 
@@ -249,7 +252,7 @@ def test_figures():
     assert len(fig.axes[1].lines) == len(KS)
     fig = width_figures.against_width(res.labelled(), N)
     assert len(fig.axes) == 3 and len(fig.axes[0].lines) == 3 + 1  # three rows and the k = N line
-    series = res.sparse_labelled()
+    series = res.masked_labelled()
     fig = width_figures.against_width(series, N, metrics=("loss", "mono"))
     assert len(fig.axes) == 2 and fig.axes[0].get_yscale() == "log"
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]

@@ -10,7 +10,7 @@ Each chapter is a folder `monosem/chapters/<name>/` beside its page `book/NN_<na
   train` runs without the plotting stack;
 - the analysis (`analysis.py`, or the package itself for a small chapter): `load(profile, cache=None)`, the
   trained results read from the cache, never trained (a missing result raises `NotTrained`, which names the
-  command that trains it); `findings(results) -> list[claims.Finding]`; `numbers(results) -> dict`, the values
+  command that trains it); `findings(results) -> list[claims.Finding]`; `glue_values(results) -> dict`, the values
   glued into the prose;
 - `figures.py`: the figures only this chapter draws (those several chapters draw are in `monosem.figures`).
 Chapters are peers: a chapter imports the core, `monosem.paper` (Table 1's shared rows, the recipe, shared
@@ -103,7 +103,7 @@ def train_part(chapter: Chapter) -> ModuleType:
 
 
 def analysis(chapter: Chapter) -> ModuleType:
-    """A chapter's package: its analysis (`load`, `findings`, `numbers`) and what it trains."""
+    """A chapter's package: its analysis (`load`, `findings`, `glue_values`) and what it trains."""
     return importlib.import_module(chapter.module)
 
 

@@ -15,12 +15,42 @@ from monosem import settling
 from monosem.cache import Cache
 from monosem.chapters import reader
 from monosem.chapters.basins.train import continue_both, sweeps
-from monosem.claims import Finding, Part, settled_gate, spearman, spread
+from monosem.claims import Finding, Part, settled_gate, spearman
 from monosem.metrics import MONO_THRESHOLD, is_monosemantic
 from monosem.paper import RISES, log2_steps
 from monosem.profiles import Profile
-from monosem.prose import by_lr, converged_lrs, median_by_lr, scale_numbers, seeds_text
+from monosem.prose import by_lr, converged_lrs, median_by_lr, rho_text, scale_numbers, seeds_text, spread
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
+
+__all__ = [
+    "POLY_THRESHOLD",
+    "Basins",
+    "load",
+    "SLIGHTLY",
+    "NOT_HIGHER",
+    "PLATEAU",
+    "PAPER_N",
+    "PLATEAU_TOL",
+    "CLEAR_BIAS",
+    "MODERATE_MIN",
+    "MODERATE_MAX",
+    "heldout_by_lr",
+    "lr_dependence",
+    "bias_split",
+    "claim1",
+    "claim2",
+    "findings",
+    "glue_values",
+    "continuations",
+    "settling_rates",
+    "settling_table",
+    "settle_table",
+    "settling_numbers",
+    "first_seed",
+    "most_monosemantic",
+    "HEATMAP_LRS",
+    "heatmap_indices",
+]
 
 # A neuron counts as clearly polysemantic for claim 2 below this monosemanticity.
 POLY_THRESHOLD = 0.5
@@ -133,10 +163,6 @@ def bias_split(result: SweepResult) -> dict[str, float]:
     }
 
 
-def _rho(value: float) -> str:
-    return "n/a (fewer than 3 lrs)" if value != value else f"{value:+.2f}"
-
-
 def claim1(result: SweepResult) -> Finding:
     c = lr_dependence(result)
     lo, hi = c["lr_low"], c["lr_high"]
@@ -151,10 +177,11 @@ def claim1(result: SweepResult) -> Finding:
             "higher lr gives more monosemantic neurons",
             "from about 0 to about 0.9 per feature over lr 0.001-0.03 (Fig. 1 left)",
             f"{c['mono_low_spread']} at lr {lo:g}, {c['mono_high_spread']} at lr {hi:g}; rank "
-            f"correlation {_rho(c['rho_mono'])} over {len(lrs)} lrs",
+            f"correlation {rho_text(c['rho_mono'])} over {len(lrs)} lrs",
             f"rank correlation with lr over >= 3 lrs >= {RISES} (RISES)",
-            None if len(lrs) < 3 else c["rho_mono"] >= RISES,
+            c["rho_mono"] >= RISES,
             every,
+            testable=len(lrs) >= 3,
         ),
         Part(
             "and slightly lower (or the same) loss",
@@ -162,8 +189,9 @@ def claim1(result: SweepResult) -> Finding:
             f"held-out {c['loss_low']:.3f} -> {c['loss_high']:.3f} ({lo_hi}: {-c['loss_fall']:+.1%})",
             f"at the highest lr not higher than at the lowest by more than {NOT_HIGHER:.0%} (NOT_HIGHER, twice the "
             f"settle tolerance) and not lower by more than {SLIGHTLY:.0%} (SLIGHTLY)",
-            None if len(lrs) < 2 else -NOT_HIGHER <= c["loss_fall"] <= SLIGHTLY,
+            -NOT_HIGHER <= c["loss_fall"] <= SLIGHTLY,
             ends,
+            testable=len(lrs) >= 2,
         ),
         Part(
             "the loss plateaus near 0.85-0.95 (N = 512)",
@@ -233,12 +261,12 @@ def findings(res: Basins) -> list[Finding]:
     return [claim1(res.lr1), claim2(res.lr1)]
 
 
-def numbers(res: Basins) -> dict[str, Any]:
+def glue_values(res: Basins) -> dict[str, Any]:
     mono2 = median_by_lr(res.lr2, res.lr2.mono_per_feature())
     out = scale_numbers(res.profile, [res.lr1, res.lr2])
-    c1 = lr_dependence(res.lr1)
-    out.update({f"c1_{k}": v for k, v in c1.items() if isinstance(v, (int, float, str))})
-    out.update({f"c2_{k}": v for k, v in bias_split(res.lr1).items()})
+    over_lr = lr_dependence(res.lr1)
+    out.update({f"over_lr_{k}": v for k, v in over_lr.items() if isinstance(v, (int, float, str))})
+    out.update({f"bias_sign_{k}": v for k, v in bias_split(res.lr1).items()})
     out["lr2_mono_low"] = mono2[min(mono2)]
     out["lr2_mono_high"] = mono2[max(mono2)]
     out.update(seeds_text(res.lr1))

@@ -11,6 +11,8 @@ from monosem.paper import lr1, lr2
 from monosem.profiles import Profile
 from monosem.results import SweepResult
 
+__all__ = ["WEIGHTS", "sweeps", "continue_both", "compute", "lr1", "lr2"]
+
 WEIGHTS = {"LR1"}
 
 

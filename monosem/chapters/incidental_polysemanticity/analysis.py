@@ -25,18 +25,44 @@ from monosem.chapters import reader
 from monosem.chapters.incidental_polysemanticity.train import (
     BIAS_DECAY,
     BIAS_SCALES,
+    GRIDS,
     INIT_NORM,
     L1,
     LR,
     SETTINGS,
     Grid,
     configs,
-    grid,
     train_batches,
 )
-from monosem.claims import Finding, Part, spread
+from monosem.claims import Finding, Part
 from monosem.incidental import IncidentalConfig
 from monosem.profiles import Profile
+from monosem.prose import spread
+
+__all__ = [
+    "Incidental",
+    "load",
+    "mean_settled",
+    "predictions",
+    "power_law_exponent",
+    "mechanism",
+    "solved",
+    "compare",
+    "EXISTS_FROM",
+    "SLOPE_TOL",
+    "RATIO_TOL",
+    "MECHANISM",
+    "FEWER",
+    "COMPARE_TEST",
+    "settled_text",
+    "SETTLED_TEST",
+    "lecomte",
+    "CONTROL",
+    "negative_bias",
+    "findings",
+    "table",
+    "glue_values",
+]
 
 
 @dataclass(frozen=True)
@@ -116,7 +142,7 @@ class Incidental:
 def load(profile: Profile, cache: Cache | None = None) -> Incidental:
     """The chapter's trained batches, read from the cache (NotTrained names the command that trains them)."""
     runs = train_batches(profile, reader(profile, cache, "incidental_polysemanticity"), progress=False)
-    return Incidental(profile, grid(profile), runs, {m: configs(profile, m) for m in grid(profile).n_neurons})
+    return Incidental(profile, GRIDS.of(profile), runs, {m: configs(profile, m) for m in GRIDS.of(profile).n_neurons})
 
 
 def mean_settled(values: Tensor, ok: Tensor) -> list[float]:
@@ -250,8 +276,7 @@ def lecomte(res: Incidental) -> Finding:
     ok = res.settled("linear")
     pred = predictions(res)
     poly, pairs = mean_settled(res.poly(), ok), mean_settled(res.pairs(), ok)
-    testable = [c for c, p in zip(poly, pred.tolist(), strict=True) if p >= EXISTS_FROM and math.isfinite(c)]
-    exists = all(c > 0 for c in testable) if testable else None
+    expected = [c for c, p in zip(poly, pred.tolist(), strict=True) if p >= EXISTS_FROM and math.isfinite(c)]
     slope = power_law_exponent(res.ms, poly)
     finite = [(c, float(p)) for c, p in zip(poly, pred, strict=True) if math.isfinite(c)]
     ratio = sum(c for c, _ in finite) / sum(p for _, p in finite) if finite else float("nan")
@@ -266,14 +291,16 @@ def lecomte(res: Incidental) -> Finding:
             "yes, by chance (abstract)",
             f"mean polysemantic neurons {runs}: {listing}",
             f"mean > 0 at every m where n²/4m >= {EXISTS_FROM:g} (EXISTS_FROM) and some seed settled; {SETTLED_TEST}",
-            exists,
+            all(c > 0 for c in expected),
+            testable=bool(expected),
         ),
         Part(
             "their number falls as 1/m",
             "n²/4m (the paper's count, as reported to us)",
             f"fitted exponent {slope:.2f} ({runs})",
             f"within {SLOPE_TOL} of -1 (SLOPE_TOL)",
-            None if math.isnan(slope) else abs(slope + 1) <= SLOPE_TOL,
+            abs(slope + 1) <= SLOPE_TOL,
+            testable=not math.isnan(slope),
         ),
         Part(
             "their number is n²/4m",
@@ -281,14 +308,16 @@ def lecomte(res: Incidental) -> Finding:
             f"measured / predicted, summed over m: {ratio:.2f} (pairs: {sum(x for x in pairs if math.isfinite(x)):.1f}"
             f" vs {sum(p for _, p in finite):.1f} predicted; {runs})",
             f"within a factor {RATIO_TOL:.2f} (RATIO_TOL): nearer n²/4m than n²/2m or n²/8m",
-            None if math.isnan(ratio) else 1 / RATIO_TOL <= ratio <= RATIO_TOL,
+            1 / RATIO_TOL <= ratio <= RATIO_TOL,
+            testable=not math.isnan(ratio),
         ),
         Part(
             "each is two features whose weights have opposite signs (the derivation of n²/4m)",
             "(this chapter's derivation; the abstract: chance overlap at initialisation, kept by training)",
             f"{mech['frac_mixed_two']:.0%} of {mech['poly_total']} polysemantic neurons ({runs})",
             f">= {MECHANISM:.0%} (MECHANISM)",
-            None if not mech["poly_total"] else mech["frac_mixed_two"] >= MECHANISM,
+            mech["frac_mixed_two"] >= MECHANISM,
+            testable=mech["poly_total"] > 0,
         ),
     )
     return Finding(
@@ -320,7 +349,8 @@ def negative_bias(res: Incidental) -> Finding:
                 "not tested by either paper",
                 c["text"],
                 COMPARE_TEST,
-                None if not c["n_tested"] else c["n_fewer"] > 0 and c["n_more"] == 0,
+                c["n_fewer"] > 0 and c["n_more"] == 0,
+                testable=c["n_tested"] > 0,
             )
         )
     first = counts[0]
@@ -370,7 +400,7 @@ def table(res: Incidental):
     return pd.DataFrame(rows)
 
 
-def numbers(res: Incidental) -> dict[str, Any]:
+def glue_values(res: Incidental) -> dict[str, Any]:
     g = res.grid
     ok = res.settled("linear")
     poly, pairs = mean_settled(res.poly(), ok), mean_settled(res.pairs(), ok)

@@ -14,7 +14,26 @@ from monosem import incidental as inc
 from monosem.cache import Cache
 from monosem.config import Sweep
 from monosem.incidental import IncidentalConfig
-from monosem.profiles import Profile
+from monosem.profiles import PerProfile, Profile
+
+__all__ = [
+    "WEIGHTS",
+    "L1",
+    "LR",
+    "INIT_NORM",
+    "BIAS_DECAY",
+    "BIAS_SCALES",
+    "NEGATIVE",
+    "SETTINGS",
+    "Grid",
+    "GRIDS",
+    "sigma",
+    "setting_changes",
+    "configs",
+    "sweeps",
+    "train_batches",
+    "compute",
+]
 
 WEIGHTS: set[str] = set()
 
@@ -71,16 +90,15 @@ class Grid:
     n_steps: int
 
 
-GRIDS = {
-    "ci": Grid(16, (16, 32, 64, 128, 256), (0, 1), 2**12),
-    # about 6 minutes of training on one core of the 2-core machine (4.4 before the relu0d control was added)
-    "cpu": Grid(64, (64, 128, 256, 512, 1024), (0, 1, 2, 3), 2**13),
-    "paper": Grid(64, (64, 128, 256, 512, 1024), tuple(range(16)), 2**14),
-}
-
-
-def grid(profile: Profile) -> Grid:
-    return profile.pick(GRIDS, "chapter incidental_polysemanticity's grid")
+GRIDS = PerProfile(
+    "chapter incidental_polysemanticity's grid",
+    {
+        "ci": Grid(16, (16, 32, 64, 128, 256), (0, 1), 2**12),
+        # about 6 minutes of training on one core of the 2-core machine (4.4 before the relu0d control was added)
+        "cpu": Grid(64, (64, 128, 256, 512, 1024), (0, 1, 2, 3), 2**13),
+        "paper": Grid(64, (64, 128, 256, 512, 1024), tuple(range(16)), 2**14),
+    },
+)
 
 
 def sigma(m: int) -> float:
@@ -100,7 +118,7 @@ def setting_changes(setting: str, m: int) -> dict[str, Any]:
 
 def configs(profile: Profile, m: int) -> list[IncidentalConfig]:
     """The batch of m neurons: every setting (slowest) at every seed."""
-    g = grid(profile)
+    g = GRIDS.of(profile)
     base = IncidentalConfig(n_features=g.n_features, n_neurons=m, l1=L1, lr=LR, n_steps=g.n_steps, init_std=sigma(m))
     return [base.replace(seed=seed, **setting_changes(s, m)) for s in SETTINGS for seed in g.seeds]
 
@@ -119,7 +137,7 @@ def train_batches(profile: Profile, cache: Cache, progress: bool = True) -> dict
             {"configs": [c.to_dict() for c in batch]},
             lambda batch=batch: inc.train(batch, progress=progress),
         )
-        for m, batch in ((m, configs(profile, m)) for m in grid(profile).n_neurons)
+        for m, batch in ((m, configs(profile, m)) for m in GRIDS.of(profile).n_neurons)
     }
 
 

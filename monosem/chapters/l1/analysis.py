@@ -21,13 +21,37 @@ from typing import Any
 
 from monosem.cache import Cache
 from monosem.chapters import reader
-from monosem.chapters.l1.train import RG1_LR, grid, sweeps
-from monosem.claims import Finding, Gate, Part, settled_gate, spread
+from monosem.chapters.l1.train import GRIDS, RG1_LR, sweeps
+from monosem.claims import Finding, Gate, Part, settled_gate
 from monosem.metrics import POSITIVE_BIAS, n_positive_bias
-from monosem.paper import DECAY_DONE, RECIPE, decay_left, decay_steps, log2_steps
+from monosem.paper import DECAY_DONE, RECIPE, bias_left, decay_steps, log2_steps
 from monosem.profiles import Profile
-from monosem.prose import scale_numbers
+from monosem.prose import scale_numbers, spread
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
+
+__all__ = [
+    "L1",
+    "load",
+    "COMPARABLE_MONO",
+    "COMPARABLE_LOSS",
+    "at_lr",
+    "reference",
+    "strengths",
+    "crossing",
+    "comparison",
+    "match_text",
+    "best_text",
+    "gates",
+    "claim6",
+    "findings",
+    "best_index",
+    "by_label",
+    "references",
+    "heatmap_panels",
+    "trace_references",
+    "halfway",
+    "glue_values",
+]
 
 
 @dataclass(frozen=True)
@@ -246,8 +270,9 @@ def claim6(res: L1) -> Finding:
             "the negative-bias model has lower loss (Fig. 14 caption)",
             match_text(c),
             "L1's loss at the matching l1 > the recipe's (no L1 model reaching the recipe: not tested)",
-            c["match_loss"] > c["recipe_loss"] if c["matched"] else None,
+            c["match_loss"] > c["recipe_loss"],
             g["match_decay"] & g["recipe_decay"],
+            testable=c["matched"],
         ),
         Part(
             "regularising too weakly leaves the model polysemantic",
@@ -329,15 +354,15 @@ def halfway(result: SweepResult) -> int:
     return max(j for j, step in enumerate(steps) if step <= result.configs[0].n_steps // 2)
 
 
-def numbers(res: L1) -> dict[str, Any]:
+def glue_values(res: L1) -> dict[str, Any]:
     out = scale_numbers(res.profile, [res.rg1, res.rg1z])
     c = comparison(res)
     out.update({k: v for k, v in c.items() if isinstance(v, (int, float, str))})
     out["rg1_lr"] = RG1_LR
     out["decay"] = RECIPE["bias_decay"]
     out["init_bias"] = RECIPE["init_bias"]
-    out["n_l1"] = len(grid(res.profile).l1s)
-    out["l1_grid"] = ", ".join(f"{v:g}" for v in grid(res.profile).l1s)
+    out["n_l1"] = len(GRIDS.of(res.profile).l1s)
+    out["l1_grid"] = ", ".join(f"{v:g}" for v in GRIDS.of(res.profile).l1s)
     zero = res.rg1z.index(l1=0.0)
     out["zero_mono"] = float(res.rg1z.mono_per_feature()[zero])
     out["zero_loss"] = float(res.rg1z.final_loss[zero])
@@ -363,7 +388,7 @@ def numbers(res: L1) -> dict[str, Any]:
     out["settle_loss"], out["settle_mono"], out["learned"] = SETTLE_LOSS, SETTLE_MONO, LEARNED
     out["decay_done"] = DECAY_DONE
     out["decay_need"] = log2_steps(decay_steps(RECIPE["bias_decay"], RG1_LR))
-    out["decay_left"] = decay_left(RECIPE["bias_decay"], RG1_LR, res.profile.n_steps)
+    out["bias_left"] = bias_left(RECIPE["bias_decay"], RG1_LR, res.profile.n_steps)
     out["decay_ok"] = "has" if g["recipe_decay"].steps >= g["recipe_decay"].decay_steps else "has not"
     out["match_text"] = match_text(c)
     best = best_index(res.rg1z)

@@ -32,8 +32,57 @@ from monosem.metrics import POSITIVE_BIAS, is_monosemantic, is_positive_bias, si
 from monosem.model import ToyModel
 from monosem.paper import D_TOL, DECAY_DONE, E_LR, E_ROWS, log2_steps
 from monosem.profiles import PROFILES, Profile
-from monosem.prose import scale_numbers
+from monosem.prose import number_text, scale_numbers
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
+
+__all__ = [
+    "N_AMPLITUDES",
+    "find_kinks",
+    "feature_outputs",
+    "served_features",
+    "linear_map",
+    "readout_posterior_mean",
+    "Optimum",
+    "OPTIMUM_SAMPLES",
+    "OPTIMUM_STEP",
+    "optimal_kinks",
+    "kink_moments",
+    "best_kinks",
+    "KINK_MIN_CHANGE",
+    "SV_HALF",
+    "Dissection",
+    "dissect",
+    "Panel",
+    "Mechanism",
+    "example_features",
+    "panels",
+    "OPTIMUM_SEED",
+    "paper_scale_optimum",
+    "load",
+    "FIRST_KINK",
+    "SECOND_KINK",
+    "FIRST_TOL",
+    "SECOND_TOL",
+    "ALWAYS",
+    "MOST",
+    "TRACK",
+    "UNITY_TOL",
+    "SLOPE_RANGE",
+    "SLOPE_VARIES",
+    "INTERCEPT",
+    "first_kink",
+    "second_kink",
+    "under_identity",
+    "steep_middle",
+    "gap_at_one",
+    "near_zero_or_one",
+    "nonzero_range",
+    "slope_in_range",
+    "small_intercept",
+    "claim10",
+    "findings",
+    "glue_values",
+]
 
 # Amplitudes at which the single-feature curves are sampled (0, 0.005, ..., 1).
 N_AMPLITUDES = 201
@@ -655,7 +704,7 @@ def claim10(res: Mechanism) -> Finding:
         fig: str,
         gate: Gate,
     ) -> tuple[Part, Part]:
-        this_run = f"median {_text(measured)}"
+        this_run = f"median {number_text(measured)}"
         return (
             Part(
                 f"{label} at about the paper's {paper}",
@@ -690,7 +739,7 @@ def claim10(res: Mechanism) -> Finding:
         Part(
             "then a straight line under the identity",
             "always below the identity (Fig. 24)",
-            f"fraction of one-neuron features below it: {_text(under_identity(dense))}",
+            f"fraction of one-neuron features below it: {number_text(under_identity(dense))}",
             f">= {ALWAYS} (ALWAYS)",
             _at_least(under_identity(dense), ALWAYS),
             dense.gate,
@@ -699,7 +748,7 @@ def claim10(res: Mechanism) -> Finding:
             "two monosemantic neurons: a steep middle segment between two kinks",
             "rapid rise between the kinks (Fig. 24)",
             f"{len(dense.features(2))} two-neuron features; steeper between the kinks than after: "
-            f"{_text(steep_middle(dense))}",
+            f"{number_text(steep_middle(dense))}",
             f"fraction >= {MOST} (MOST)",
             _at_least(steep_middle(dense), MOST),
             dense.gate,
@@ -718,10 +767,11 @@ def claim10(res: Mechanism) -> Finding:
         Part(
             "then tracking the identity",
             "closely tracks the input (Fig. 24)",
-            f"median |1 - output| at amplitude 1: {_text(track)}",
+            f"median |1 - output| at amplitude 1: {number_text(track)}",
             f"median <= {TRACK} (TRACK)",
-            None if math.isnan(track) else track <= TRACK,
+            track <= TRACK,
             dense.gate,
+            testable=not math.isnan(track),
         ),
         *kink_parts(
             f"at eps = 1/{inv_sparse}: a threshold",
@@ -737,7 +787,7 @@ def claim10(res: Mechanism) -> Finding:
         Part(
             "lower than at the higher density",
             f"{first_s} vs {first_d}",
-            f"{_text(k1_s)} vs {_text(k1_d)} (optimum: {opt_s.threshold:.2f} vs {opt_d.threshold:.2f})",
+            f"{number_text(k1_s)} vs {number_text(k1_d)} (optimum: {opt_s.threshold:.2f} vs {opt_d.threshold:.2f})",
             "lower in the low-density model (same lr, decay and initial bias)",
             _both(k1_s, k1_d, lambda s, d: s < d),
             both,
@@ -756,7 +806,7 @@ def claim10(res: Mechanism) -> Finding:
         Part(
             "and outputs closer to the truth at high amplitude",
             "closer to the input amplitude (Fig. 25)",
-            f"median |1 - output| at amplitude 1: {_text(gap_s)} vs {_text(gap_d)}",
+            f"median |1 - output| at amplitude 1: {number_text(gap_s)} vs {number_text(gap_d)}",
             "smaller in the low-density model",
             _both(gap_s, gap_d, lambda s, d: s < d),
             both,
@@ -772,7 +822,7 @@ def claim10(res: Mechanism) -> Finding:
         Part(
             "whose singular values are all about 0 or about 1",
             "all 0 or 0.99-1.03 (Fig. 26)",
-            f"those > {SV_HALF} in {_text(lo_sv)}-{_text(hi_sv)}",
+            f"those > {SV_HALF} in {number_text(lo_sv)}-{number_text(hi_sv)}",
             f"every one within {UNITY_TOL} of 0 or 1 (UNITY_TOL)",
             near_zero_or_one(dense),
             dense.gate,
@@ -780,7 +830,7 @@ def claim10(res: Mechanism) -> Finding:
         Part(
             f"adding a slope of {lo}-{hi} to every feature's output",
             f"{lo}-{hi} for most features",
-            f"fraction of features in range: {_text(slope_in_range(dense))}",
+            f"fraction of features in range: {number_text(slope_in_range(dense))}",
             f"fraction >= {MOST} (MOST)",
             _at_least(slope_in_range(dense), MOST),
             dense.gate,
@@ -788,7 +838,7 @@ def claim10(res: Mechanism) -> Finding:
         Part(
             "a nearly constant slope",
             f"varies typically < {SLOPE_VARIES} over [0, 1]",
-            f"median variation {_text(slope_var, '.3f')}",
+            f"median variation {number_text(slope_var, '.3f')}",
             f"median < {SLOPE_VARIES} (SLOPE_VARIES)",
             slope_var < SLOPE_VARIES,
             dense.gate,
@@ -796,7 +846,7 @@ def claim10(res: Mechanism) -> Finding:
         Part(
             "and almost nothing at zero amplitude",
             f"biases . second layer < {INTERCEPT}",
-            f"fraction of features below: {_text(small_intercept(dense))}",
+            f"fraction of features below: {number_text(small_intercept(dense))}",
             f"fraction >= {MOST} (MOST)",
             _at_least(small_intercept(dense), MOST),
             dense.gate,
@@ -808,7 +858,7 @@ def claim10(res: Mechanism) -> Finding:
         "fig-mech-dense",
         headline=(
             f"threshold about {first_d} at eps = 1/{inv_dense} (optimum at N = 512: {paper_d.threshold:.2f})",
-            f"{_text(k1_d)} (optimum at N = {n}: {opt_d.threshold:.2f})",
+            f"{number_text(k1_d)} (optimum at N = {n}: {opt_d.threshold:.2f})",
         ),
     )
 
@@ -818,16 +868,11 @@ def findings(res: Mechanism) -> list[Finding]:
     return [claim10(res)]
 
 
-def _text(value: float, fmt: str = ".2f") -> str:
-    """A number for the prose, or "n/a" where the model has nothing to measure (no such feature)."""
-    return "n/a" if math.isnan(value) else format(value, fmt)
-
-
 def _status(d: Dissection) -> str:
     return "has settled, its bias decay done" if d.settled else f"cannot be tested at this scale ({d.gate.why})"
 
 
-def numbers(res: Mechanism) -> dict[str, Any]:
+def glue_values(res: Mechanism) -> dict[str, Any]:
     out = scale_numbers(res.profile, [res.low] if res.low is not None else [])
     dense, sparse = res.dense, res.sparse
     n = res.profile.n_features
@@ -851,7 +896,9 @@ def numbers(res: Mechanism) -> dict[str, Any]:
         n_sparse_settled=sum(d.settled for d in res.sparse_by_lr.values()),
         n_poly=dense.n_poly,
         rank=dense.rank(),
-        sv_range=f"{_text(sv_lo)}-{_text(sv_hi)}" if not math.isnan(sv_lo) else f"n/a (none above {SV_HALF})",
+        sv_range=f"{number_text(sv_lo)}-{number_text(sv_hi)}"
+        if not math.isnan(sv_lo)
+        else f"n/a (none above {SV_HALF})",
         d_over_n=dense.d / n,
         mean_diagonal=float(torch.diagonal(dense.linear).mean()),
         sv_sum_over_n=float(dense.singular_values.sum()) / n,
@@ -873,13 +920,13 @@ def numbers(res: Mechanism) -> dict[str, Any]:
         counts = torch.bincount(d.n_serving, minlength=3)
         out[f"{label}_n0"], out[f"{label}_n1"], out[f"{label}_n2"] = (int(c) for c in counts[:3])
         out[f"{label}_n_more"] = int(counts[3:].sum())
-        out[f"{label}_first"] = _text(first_kink(d))
+        out[f"{label}_first"] = number_text(first_kink(d))
         k = d.kink(2, 0)
-        out[f"{label}_two_first"] = _text(float(k.median()) if len(k) else math.nan)
-        out[f"{label}_second"] = _text(second_kink(d))
-        out[f"{label}_steep"] = _text(steep_middle(d))
-        out[f"{label}_gap"] = _text(gap_at_one(d))
-        out[f"{label}_under"] = _text(under_identity(d))
+        out[f"{label}_two_first"] = number_text(float(k.median()) if len(k) else math.nan)
+        out[f"{label}_second"] = number_text(second_kink(d))
+        out[f"{label}_steep"] = number_text(steep_middle(d))
+        out[f"{label}_gap"] = number_text(gap_at_one(d))
+        out[f"{label}_under"] = number_text(under_identity(d))
         gaps = [float((p.curves["total"] - p.curves["best read-out estimate"]).abs().mean()) for p in shown]
-        out[f"{label}_readout_gap"] = _text(_median(gaps), ".3f")
+        out[f"{label}_readout_gap"] = number_text(_median(gaps), ".3f")
     return out

@@ -10,6 +10,8 @@ from monosem.config import Sweep
 from monosem.paper import RECIPE, e_sweep, lr3, lr_sweep
 from monosem.profiles import Profile
 
+__all__ = ["WEIGHTS", "DENSE_ROW", "DENSE_EPS", "LOW_EPS", "low_eps", "dense_row", "sweeps"]
+
 WEIGHTS = {"LR3", "LOWEPS", "E1"}
 
 

@@ -14,25 +14,53 @@ from typing import Any
 import pandas as pd
 import torch
 
+from monosem import tables
 from monosem.cache import Cache
 from monosem.chapters import reader
 from monosem.chapters.negative_bias.train import (
     B_BATCHES,
     B_LR,
     CLAMP_NAME,
+    GRIDS,
     LAMB_CLAMP,
     clamp_ratio,
-    grid,
     initial_norms,
     scaled_clamp,
     sweeps,
 )
-from monosem.claims import Finding, Gate, Part, settled_gate, spread
+from monosem.claims import Finding, Gate, Part, settled_gate
 from monosem.metrics import POSITIVE_BIAS, mono_fraction, n_positive_bias
-from monosem.paper import D_TOL, DECAY_DONE, HARDLY, RECIPE, SAME_LOSS, bias_shrink, decay_left
+from monosem.paper import D_TOL, DECAY_DONE, HARDLY, RECIPE, SAME_LOSS, bias_left
 from monosem.profiles import PROFILES, Profile
-from monosem.prose import by_lr, median_by_lr, scale_numbers, seeds_text
+from monosem.prose import by_lr, median_by_lr, scale_numbers, seeds_text, spread
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
+
+__all__ = [
+    "GELU_MINIMUM",
+    "NegativeBias",
+    "load",
+    "HIGHLY_LR3",
+    "GELU_NEAR",
+    "B_RANGE",
+    "DROP",
+    "settled_lrs",
+    "lr_values",
+    "negative_bias_vs_zero",
+    "best_bias",
+    "below_sqrt_eps",
+    "positive_bias_counts",
+    "claim3",
+    "claim4",
+    "claim5",
+    "findings",
+    "batch_names",
+    "sparse_batches",
+    "bias_left_table",
+    "clamp_steps",
+    "clamp_effect",
+    "glue_values",
+    "RECIPE",
+]
 
 # The GeLU reaches its minimum, about -0.17, at this pre-activation.
 GELU_MINIMUM = -0.75
@@ -68,7 +96,7 @@ def load(profile: Profile, cache: Cache | None = None) -> NegativeBias:
     cache = reader(profile, cache, "negative_bias")
     # every sweep at the most seeds cached (`train --seeds S`): the claims pool seeds per lr, the figures draw bands
     got = {s.name: cache.get_or_train(cache.seeded(s)) for s in sweeps(profile)}
-    b = {name: got[name] for name in grid(profile).b_batches}
+    b = {name: got[name] for name in GRIDS.of(profile).b_batches}
     return NegativeBias(
         profile,
         got["LR1"],
@@ -265,8 +293,8 @@ def claim4(res: NegativeBias) -> Finding:
     b = {name: below_sqrt_eps(r) for name, r in res.b.items()}
     lo, hi = B_RANGE
     in_range = {n: lo <= v["mono_below"] <= hi for n, v in b.items()}
-    testable = {n: v for n, v in b.items() if v["n_below"] > 1}
-    hardly = {n: v["spread_below"] <= HARDLY for n, v in testable.items()}
+    two_or_more = {n: v for n, v in b.items() if v["n_below"] > 1}
+    hardly = {n: v["spread_below"] <= HARDLY for n, v in two_or_more.items()}
     drops = {n: v["mono_above"] <= DROP * v["mono_below"] for n, v in b.items()}
     k_over_n = res.lr3.configs[0].d_hidden / res.lr3.configs[0].n_features
     # The B batches start from negative biases that only the decay removes: every part needs it done, and minima.
@@ -291,8 +319,9 @@ def claim4(res: NegativeBias) -> Finding:
             "hardly matters (Fig. 8)",
             listing(lambda v: f"spread {v['spread_below']:.0%} over {v['n_below']} biases"),
             f"(max - min) / max <= {HARDLY:.0%} (HARDLY) in every batch with >= 2 biases below",
-            None if not testable else all(hardly.values()),
-            _gates(*(gates[n] for n in testable)) if testable else None,
+            all(hardly.values()),
+            _gates(*(gates[n] for n in two_or_more)) if two_or_more else None,
+            testable=bool(two_or_more),
         ),
         Part(
             "monosemanticity drops quickly above -sqrt(eps)",
@@ -363,32 +392,19 @@ def batch_names(names: tuple[str, ...]) -> str:
 
 def sparse_batches(profile: Profile) -> tuple[str, ...]:
     """The B batches the profile trains with B2's slower decay (all but B1)."""
-    return tuple(n for n in grid(profile).b_batches if B_BATCHES[n][1] == B_BATCHES["B2"][1])
+    return tuple(n for n in GRIDS.of(profile).b_batches if B_BATCHES[n][1] == B_BATCHES["B2"][1])
 
 
-def bias_left(profile: Profile) -> pd.DataFrame:
-    """The fraction of the initial bias that bias decay alone leaves after the first half of training, at each of
-    the profile's learning rates (decay 0.03, LR3 and LR4) and at B2-B5's (decay 0.003, lr 0.003; those the
-    profile trains), against the paper's run (2^17 steps). Gradients move the bias too; this is the decay's share
-    only."""
-    paper = PROFILES["paper"].n_steps
-    rows = [("LR3, LR4", lr, RECIPE["bias_decay"]) for lr in profile.lrs]
+def bias_left_table(profile: Profile) -> pd.DataFrame:
+    """What bias decay alone leaves of the initial bias (`monosem.tables.bias_left_table`) at each of the profile's
+    learning rates (decay 0.03, LR3 and LR4) and at B2-B5's (decay 0.003, lr 0.003; those the profile trains),
+    against the paper's run (2^17 steps)."""
+    here, paper = profile.n_steps, PROFILES["paper"].n_steps
+    rows = [("LR3, LR4", lr, RECIPE["bias_decay"], here, paper) for lr in profile.lrs]
     sparse = sparse_batches(profile)
     if sparse:
-        rows.append((batch_names(sparse), B_LR, B_BATCHES["B2"][1]))
-    return pd.DataFrame(
-        [
-            (batch, lr, decay, decay_left(decay, lr, profile.n_steps), decay_left(decay, lr, paper))
-            for batch, lr, decay in rows
-        ],
-        columns=[
-            "batch",
-            "lr",
-            "bias decay",
-            f"left at {profile.name} ({profile.n_steps:,} steps)",
-            f"left in the paper ({paper:,} steps)",
-        ],
-    )
+        rows.append((batch_names(sparse), B_LR, B_BATCHES["B2"][1], here, paper))
+    return tables.bias_left_table(rows, profile)
 
 
 def clamp_steps(profile: Profile) -> pd.DataFrame:
@@ -472,7 +488,7 @@ def clamp_effect(res: NegativeBias) -> dict[str, Any]:
     return out
 
 
-def numbers(res: NegativeBias) -> dict[str, Any]:
+def glue_values(res: NegativeBias) -> dict[str, Any]:
     trained = [res.lr3, res.lr4, *res.b.values(), res.gelu, res.lr3x2, res.lr3d2]
     out = scale_numbers(res.profile, trained + ([res.lr3_clamp] if res.lr3_clamp is not None else []))
     scalar = (int, float, str)
@@ -488,7 +504,7 @@ def numbers(res: NegativeBias) -> dict[str, Any]:
     out["counts_d2"] = _d_counts(res.lr3x2)[2]
     out.update(seeds_text(res.lr3))
     out["b_lr"] = B_LR
-    trained = grid(res.profile).b_batches
+    trained = GRIDS.of(res.profile).b_batches
     out["b_names"] = batch_names(trained)
     left_out = tuple(n for n in B_BATCHES if n not in trained)
     out["b_left_out"] = (
@@ -497,19 +513,19 @@ def numbers(res: NegativeBias) -> dict[str, Any]:
         if left_out
         else "This profile trains all five."
     )
-    out["gelu_lrs"] = ", ".join(f"{lr:g}" for lr in grid(res.profile).gelu_lrs)
-    out["b_biases"] = ", ".join(f"{b:g}" for b in grid(res.profile).biases)
+    out["gelu_lrs"] = ", ".join(f"{lr:g}" for lr in GRIDS.of(res.profile).gelu_lrs)
+    out["b_biases"] = ", ".join(f"{b:g}" for b in GRIDS.of(res.profile).biases)
     out["sparse_names"] = batch_names(sparse_batches(res.profile)) or "none"
     decay = B_BATCHES["B2"][1]
     out["sparse_decay"] = decay
-    out["sparse_shrink"] = bias_shrink(decay, B_LR, res.profile.n_steps)
-    out["sparse_shrink_paper"] = bias_shrink(decay, B_LR, PROFILES["paper"].n_steps)
+    out["sparse_shrink"] = 1 - bias_left(decay, B_LR, res.profile.n_steps)
+    out["sparse_shrink_paper"] = 1 - bias_left(decay, B_LR, PROFILES["paper"].n_steps)
     out["gelu_minimum"] = GELU_MINIMUM
     out["gelu_min_value"] = float(torch.nn.functional.gelu(torch.tensor(GELU_MINIMUM)))
     out["positive_bias"] = POSITIVE_BIAS
     out["highly_lr3"] = HIGHLY_LR3
     out["neg_settle_loss"], out["neg_settle_mono"], out["neg_learned"] = SETTLE_LOSS, SETTLE_MONO, LEARNED
     out["decay_done"] = DECAY_DONE
-    out["d_lrs"] = ", ".join(f"{lr:g}" for lr in grid(res.profile).doubled_lrs)
+    out["d_lrs"] = ", ".join(f"{lr:g}" for lr in GRIDS.of(res.profile).doubled_lrs)
     out.update(clamp_effect(res))
     return out

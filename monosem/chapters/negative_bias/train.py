@@ -11,7 +11,29 @@ from functools import lru_cache
 from monosem.config import ModelConfig, Sweep, make_sweep
 from monosem.model import ToyModel
 from monosem.paper import RECIPE, lr1, lr2, lr3, lr4, lr_sweep
-from monosem.profiles import PROFILES, Profile
+from monosem.profiles import PROFILES, PerProfile, Profile
+
+__all__ = [
+    "WEIGHTS",
+    "B_BATCHES",
+    "B_LR",
+    "D_LRS",
+    "CLAMP_NAME",
+    "CLAMP_DECIMALS",
+    "Grid",
+    "GRIDS",
+    "b_sweep",
+    "gelu",
+    "lr3_doubled",
+    "lr3_wide_embedding",
+    "LAMB_CLAMP",
+    "initial_norms",
+    "clamp_ratio",
+    "scaled_clamp",
+    "lr3_clamp",
+    "sweeps",
+    "lr3",
+]
 
 WEIGHTS = {"LR3"}
 
@@ -62,29 +84,28 @@ class Grid:
             raise ValueError(f"B batches must be a non-empty subset of {', '.join(B_BATCHES)}; got {self.b_batches}")
 
 
-GRIDS = {
-    "ci": Grid(biases=(0.0, -1.0), gelu_lrs=(0.01,), gelu_biases=(0.0, -1.0)),
-    # Fewer points than `paper` so that the whole book trains within its 90 minutes on two cores (measured: see
-    # the introduction). B4 and B5 are left out: at this run length their decay of 0.003 leaves the bias almost
-    # where it started and an earlier `cpu` run of B2-B5 at initial bias -1 learned almost nothing (chapter 5
-    # leaves out E3 and E4 for the same reason). -0.25 is dropped from the biases: it is -sqrt(eps) of B1 itself.
-    "cpu": Grid(biases=(0.0, -0.1, -0.5, -1.0), gelu_lrs=(0.005,), b_batches=("B1", "B2", "B3")),
-    "paper": Grid(biases=(0.0, -0.05, -0.1, -0.25, -0.5, -1.0, -2.0), gelu_lrs=(0.003, 0.005, 0.01)),
-}
-
-
-def grid(profile: Profile) -> Grid:
-    return profile.pick(GRIDS, "chapter negative_bias's grid")
+GRIDS = PerProfile(
+    "chapter negative_bias's grid",
+    {
+        "ci": Grid(biases=(0.0, -1.0), gelu_lrs=(0.01,), gelu_biases=(0.0, -1.0)),
+        # Fewer points than `paper` so that the whole book trains within its 90 minutes on two cores (measured: see
+        # the introduction). B4 and B5 are left out: at this run length their decay of 0.003 leaves the bias almost
+        # where it started and an earlier `cpu` run of B2-B5 at initial bias -1 learned almost nothing (chapter 5
+        # leaves out E3 and E4 for the same reason). -0.25 is dropped from the biases: it is -sqrt(eps) of B1 itself.
+        "cpu": Grid(biases=(0.0, -0.1, -0.5, -1.0), gelu_lrs=(0.005,), b_batches=("B1", "B2", "B3")),
+        "paper": Grid(biases=(0.0, -0.05, -0.1, -0.25, -0.5, -1.0, -2.0), gelu_lrs=(0.003, 0.005, 0.01)),
+    },
+)
 
 
 def b_sweep(profile: Profile, name: str) -> Sweep:
     eps, decay = B_BATCHES[name]
     base = profile.base(lr=B_LR, eps=eps, bias_decay=decay)
-    return make_sweep(name, base, init_bias=grid(profile).biases)
+    return make_sweep(name, base, init_bias=GRIDS.of(profile).biases)
 
 
 def gelu(profile: Profile) -> Sweep:
-    g = grid(profile)
+    g = GRIDS.of(profile)
     base = profile.base(activation="gelu", bias_decay=RECIPE["bias_decay"])
     return make_sweep("GELU", base, lr=g.gelu_lrs, init_bias=g.gelu_biases)
 
@@ -95,13 +116,13 @@ def lr3_doubled(profile: Profile) -> Sweep:
     base = profile.base(
         n_features=2 * profile.n_features, d_embed=2 * profile.d_embed, d_hidden=2 * profile.d_hidden, **RECIPE
     )
-    return make_sweep("LR3x2", base, lr=grid(profile).doubled_lrs)
+    return make_sweep("LR3x2", base, lr=GRIDS.of(profile).doubled_lrs)
 
 
 def lr3_wide_embedding(profile: Profile) -> Sweep:
     """LR3's recipe with d doubled and N, k fixed, the paper's way of testing d + 1 at a second d (Fig. 11:
     d = 128 at N = 512, k = 1024), at the lrs of LR3x2."""
-    return make_sweep("LR3d2", profile.base(d_embed=2 * profile.d_embed, **RECIPE), lr=grid(profile).doubled_lrs)
+    return make_sweep("LR3d2", profile.base(d_embed=2 * profile.d_embed, **RECIPE), lr=GRIDS.of(profile).doubled_lrs)
 
 
 # LAMB's ceiling on the weight norm in the recipe (torch_optimizer.Lamb's default).
@@ -143,7 +164,7 @@ def sweeps(profile: Profile) -> list[Sweep]:
         lr2(profile),
         lr3(profile),
         lr4(profile),
-        *(b_sweep(profile, name) for name in grid(profile).b_batches),
+        *(b_sweep(profile, name) for name in GRIDS.of(profile).b_batches),
         gelu(profile),
         lr3_doubled(profile),
         lr3_wide_embedding(profile),

@@ -23,16 +23,62 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from monosem import tables
 from monosem.cache import Cache
 from monosem.chapters import reader
-from monosem.chapters.other_tasks.train import D1_LR, GRIDS, d1, grid, lr5, sweeps
-from monosem.claims import Finding, Gate, Part, settled_gate, spearman, spread
+from monosem.chapters.other_tasks.train import D1_LR, GRIDS, Grid, d1, lr5, sweeps
+from monosem.claims import Finding, Gate, Part, settled_gate, spearman
 from monosem.config import ModelConfig, Sweep
 from monosem.data import feature_probs
-from monosem.paper import DECAY_DONE, HARDLY, HIGHLY, RECIPE, RISES, SAME_LOSS, decay_left, decay_steps, log2_steps
+from monosem.paper import DECAY_DONE, HARDLY, HIGHLY, RECIPE, RISES, SAME_LOSS, bias_left, decay_steps, log2_steps
 from monosem.profiles import PROFILES, Profile
-from monosem.prose import lr_list, median_by_lr, scale_numbers
+from monosem.prose import grid_texts, listed, lr_list, median_by_lr, rho_text, scale_numbers, share_text, spread
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, Instance, SweepResult
+
+__all__ = [
+    "part",
+    "OtherTasks",
+    "load",
+    "ROUGHLY_ONE",
+    "SIMILAR",
+    "RANGE_DECADES",
+    "ANTI_ALPHA",
+    "EXACT_UP_TO",
+    "DIFFERENT",
+    "LARGELY_POLY",
+    "SEVERAL",
+    "TREND_MODELS",
+    "Model",
+    "decay_done",
+    "gate_of",
+    "Reading",
+    "reading",
+    "at_least",
+    "spearman_null",
+    "spearman_critical",
+    "anti",
+    "constant_loss",
+    "models_of",
+    "abs_models",
+    "lr5_row",
+    "d1_row",
+    "loss_vs_mono",
+    "plateau_lines",
+    "d1_instances",
+    "trend",
+    "bias_vs_mono",
+    "roughly_one",
+    "like_decoder",
+    "bias_left_table",
+    "heatmap_indices",
+    "grid_text",
+    "cpu_cuts",
+    "rank_test_size",
+    "claim9",
+    "findings",
+    "glue_values",
+    "RECIPE",
+]
 
 
 def part(result: SweepResult, sweep: Sweep) -> SweepResult:
@@ -353,38 +399,17 @@ def like_decoder(res: OtherTasks) -> dict[str, Any]:
     return {"decoder": decoder, "diff": diff, "gate": gate_of(both), "enough": read.enough}
 
 
-def bias_left(profile: Profile) -> pd.DataFrame:
-    """The fraction of the initial bias that the decay alone leaves after the first half of training, for each of
-    this profile's LR5 lrs (decay 0.03) and D1 decays (lr 0.007), over this run and over the run the `paper` profile
+def bias_left_table(profile: Profile) -> pd.DataFrame:
+    """What bias decay alone leaves of the initial bias (`monosem.tables.bias_left_table`) for each of this
+    profile's LR5 lrs (decay 0.03) and D1 decays (lr 0.007), over this run and over the run the `paper` profile
     trains that row for (LR5 and D1 may differ: `Grid.d1_n_steps`)."""
-    g = grid(profile)
+    g = GRIDS.of(profile)
     paper = PROFILES["paper"]
-    steps = {"LR5": lr5(profile).base.n_steps, "D1": d1(profile).base.n_steps}
-    steps_paper = {"LR5": lr5(paper).base.n_steps, "D1": d1(paper).base.n_steps}
-    rows = [("LR5", lr, RECIPE["bias_decay"]) for lr in g.lr5_lrs] + [("D1", D1_LR, d) for d in g.d1_decays]
-    return pd.DataFrame(
-        [
-            (
-                batch,
-                lr,
-                decay,
-                steps[batch],
-                decay_left(decay, lr, steps[batch]),
-                steps_paper[batch],
-                decay_left(decay, lr, steps_paper[batch]),
-            )
-            for batch, lr, decay in rows
-        ],
-        columns=[
-            "batch",
-            "lr",
-            "bias decay",
-            f"steps at {profile.name}",
-            f"left at {profile.name}",
-            "steps in the paper",
-            "left in the paper",
-        ],
-    )
+    lr5_steps = (lr5(profile).base.n_steps, lr5(paper).base.n_steps)
+    d1_steps = (d1(profile).base.n_steps, d1(paper).base.n_steps)
+    rows = [("LR5", lr, RECIPE["bias_decay"], *lr5_steps) for lr in g.lr5_lrs]
+    rows += [("D1", D1_LR, decay, *d1_steps) for decay in g.d1_decays]
+    return tables.bias_left_table(rows, profile)
 
 
 def heatmap_indices(result: SweepResult, profile: Profile) -> list[int]:
@@ -394,13 +419,8 @@ def heatmap_indices(result: SweepResult, profile: Profile) -> list[int]:
     return [lrs.index(lr) for lr in dict.fromkeys(wanted) if lr in lrs]
 
 
-def listed(values: tuple[float, ...]) -> str:
-    return ", ".join(f"{v:g}" for v in values)
-
-
-def grid_text(profile_name: str) -> str:
-    """A profile's grid in words."""
-    g = GRIDS[profile_name]
+def grid_text(g: Grid) -> str:
+    """A grid in words."""
     if g.rp1_lrs == g.lr5_lrs:
         return f"RP1 and LR5 at lr {listed(g.lr5_lrs)}, D1 at decay {listed(g.d1_decays)}"
     return f"RP1 at lr {listed(g.rp1_lrs)}, LR5 at lr {listed(g.lr5_lrs)}, D1 at decay {listed(g.d1_decays)}"
@@ -423,24 +443,15 @@ def cpu_cuts() -> dict[str, str]:
     return {
         "d1_fewer_cpu": f"{paper_steps / cpu_steps:g}",
         "d1_slowest_paper": f"{slowest:g}",
-        "d1_slowest_left_cpu": f"{decay_left(slowest, D1_LR, cpu_steps):.0%}",
+        "d1_slowest_left_cpu": f"{bias_left(slowest, D1_LR, cpu_steps):.0%}",
         "lr5_dropped_cpu": missing(paper.lr5_lrs, cpu.lr5_lrs),
         "d1_dropped_cpu": missing(paper.d1_decays, (*cpu.d1_decays, RECIPE["bias_decay"])),
         "d1_added_cpu": listed(tuple(added)),
-        "d1_added_left_cpu": ", ".join(share(decay_left(d, D1_LR, cpu_steps)) for d in added),
+        "d1_added_left_cpu": ", ".join(share_text(bias_left(d, D1_LR, cpu_steps)) for d in added),
         "d1_fastest_paper": f"{second_fastest:g} and {fastest:g}",
-        "d1_fastest_left_paper": f"{share(decay_left(second_fastest, D1_LR, paper_steps))} and "
-        f"{share(decay_left(fastest, D1_LR, paper_steps))}",
+        "d1_fastest_left_paper": f"{share_text(bias_left(second_fastest, D1_LR, paper_steps))} and "
+        f"{share_text(bias_left(fastest, D1_LR, paper_steps))}",
     }
-
-
-def share(x: float) -> str:
-    """A share of the bias in words: 48 %, 0.9 %, less than 0.1 %."""
-    return f"{x:.1%}" if x >= 0.001 else "less than 0.1 %"
-
-
-def _rho(value: float) -> str:
-    return "n/a (fewer than 3 models)" if value != value else f"{value:+.2f}"
 
 
 def _gap_text(lvm: dict[str, Any]) -> str:
@@ -515,8 +526,9 @@ def claim9(res: OtherTasks) -> Finding:
             )
             + f" of {_read_text(rp_read, 'lrs')}",
             f"in [{lo:g}, {hi:g}] (ROUGHLY_ONE) at lrs spanning >= {RANGE_DECADES:g} decade (RANGE_DECADES)",
-            None if not rp_read.enough else bool(rp["inside"]) and rp["decades"] >= RANGE_DECADES - 1e-9,
+            bool(rp["inside"]) and rp["decades"] >= RANGE_DECADES - 1e-9,
             rp_read.gate,
+            testable=rp_read.enough,
         ),
         Part(
             "re-projector: as in the decoder models",
@@ -528,45 +540,50 @@ def claim9(res: OtherTasks) -> Finding:
             )
             + ("" if like["enough"] else " (no lr whose decay has done its job: shown, not counted)"),
             f"|RP1 - LR3| <= {SIMILAR:.0%} of LR3 (SIMILAR) at every lr whose decay has done its job",
-            None if not like["enough"] else all(abs(d) <= SIMILAR for d in like["diff"].values()),
+            all(abs(d) <= SIMILAR for d in like["diff"].values()),
             like["gate"],
+            testable=like["enough"],
         ),
         Part(
             "absolute value: basins of different monosemanticity have different losses",
             "losses from about 1.5 to 2.5 across LR5 (Fig. 22)",
             _gap_text(lvm) + f", over {_read_text(pooled, 'LR5 and D1 models')}",
             f"|loss gap| between the least and most monosemantic > {DIFFERENT:.0%} (DIFFERENT)",
-            None if not pooled.enough else abs(lvm["gap"]) > DIFFERENT,
+            abs(lvm["gap"]) > DIFFERENT,
             pooled.gate,
+            testable=pooled.enough,
         ),
         Part(
             "absolute value: lower loss for more monosemantic models",
             "lower loss for more monosemantic solutions (Fig. 22)",
-            f"rank correlation of loss with # mono / # features {_rho(lvm['rho'])} over "
+            f"rank correlation of loss with # mono / # features {rho_text(lvm['rho'], 'models')} over "
             f"{_read_text(pooled, 'LR5 and D1 models')}; critical value {_critical(lvm['n'])}",
             f"<= minus the one-sided {ANTI_ALPHA:.0%} critical value of Spearman's rho for the number of models "
             f"(ANTI_ALPHA; needs >= {n_rank} models)",
-            None if not pooled.enough else anti(lvm["rho"], lvm["n"]),
+            anti(lvm["rho"], lvm["n"]),
             pooled.gate,
+            testable=pooled.enough,
         ),
         Part(
             "absolute value: monosemanticity rises with lr",
             "rises with lr (Fig. 22)",
-            f"LR5: {lr_list(lr5_trend['points'])}; rank correlation {_rho(lr5_trend['rho'])} over "
+            f"LR5: {lr_list(lr5_trend['points'])}; rank correlation {rho_text(lr5_trend['rho'], 'models')} over "
             f"{_read_text(lr5_read, 'lrs')}",
             f">= {RISES} (RISES) over >= {TREND_MODELS} lrs (TREND_MODELS)",
-            None if not lr5_read.enough else lr5_trend["rho"] >= RISES,
+            lr5_trend["rho"] >= RISES,
             lr5_read.gate,
+            testable=lr5_read.enough,
         ),
         Part(
             "absolute value: more monosemantic models have larger negative biases",
             "larger negative mean bias (Fig. 22)",
-            f"LR5: rank correlation of final mean bias with # mono / # features {_rho(bias_rho)} over "
+            f"LR5: rank correlation of final mean bias with # mono / # features {rho_text(bias_rho, 'models')} over "
             f"{_read_text(lr5_rank, 'lrs')}; critical value {_critical(len(lr5_rank.models))}",
             f"<= minus the one-sided {ANTI_ALPHA:.0%} critical value of Spearman's rho for the number of models "
             f"(ANTI_ALPHA; needs >= {n_rank} models)",
-            None if not lr5_rank.enough else anti(bias_rho, len(lr5_rank.models)),
+            anti(bias_rho, len(lr5_rank.models)),
             lr5_rank.gate,
+            testable=lr5_rank.enough,
         ),
         Part(
             "negative bias alone is not enough: several LR5 models are largely polysemantic",
@@ -574,18 +591,21 @@ def claim9(res: OtherTasks) -> Finding:
             f"{len(poly)} of {_read_text(lr5_poly, 'LR5 models')} below {LARGELY_POLY} per feature"
             + (f" (lr {', '.join(f'{lr:g}' for lr in poly)})" if poly else ""),
             f">= {SEVERAL} (SEVERAL) models with # mono / # features < {LARGELY_POLY} (LARGELY_POLY)",
-            None if not lr5_poly.enough else len(poly) >= SEVERAL,
+            len(poly) >= SEVERAL,
             lr5_poly.gate,
+            testable=lr5_poly.enough,
         ),
         Part(
             "slower bias decay gives more monosemantic models",
             "more monosemantic at slower decay (Fig. 23)",
             "D1: "
             + ", ".join(f"{m:.2f} (decay {d:g})" for d, m in d1_trend["points"].items())
-            + f"; rank correlation with decay {_rho(d1_trend['rho'])} over {_read_text(d1_read, 'decays')}",
+            + f"; rank correlation with decay {rho_text(d1_trend['rho'], 'models')} over "
+            + _read_text(d1_read, "decays"),
             f"<= -{RISES} (RISES) over >= {TREND_MODELS} decays (TREND_MODELS)",
-            None if not d1_read.enough else d1_trend["rho"] <= -RISES,
+            d1_trend["rho"] <= -RISES,
             d1_read.gate,
+            testable=d1_read.enough,
         ),
         Part(
             "negative bias with slow decay makes highly monosemantic models",
@@ -599,8 +619,9 @@ def claim9(res: OtherTasks) -> Finding:
                 + "; none whose decay has done its job: shown, not counted"
             ),
             f">= {HIGHLY} per feature (HIGHLY) at the slowest decay below the recipe's {RECIPE['bias_decay']:g}",
-            None if not slow_read.enough else slowest.mono >= HIGHLY,
+            slowest is not None and slowest.mono >= HIGHLY,
             gate_of([slowest]) if slow_read.enough else slow_read.gate,
+            testable=slow_read.enough,
         ),
     )
     lrs = rp["lrs"]
@@ -619,7 +640,7 @@ def findings(res: OtherTasks) -> list[Finding]:
     return [claim9(res)]
 
 
-def numbers(res: OtherTasks) -> dict[str, Any]:
+def glue_values(res: OtherTasks) -> dict[str, Any]:
     out = scale_numbers(res.profile, [res.rp1, res.lr5, res.d1])
     abs_cfg, d1_cfg = res.lr5.configs[0], res.d1.configs[0]
     paper = PROFILES["paper"]
@@ -628,15 +649,15 @@ def numbers(res: OtherTasks) -> dict[str, Any]:
     out["batch_abs"] = abs_cfg.batch_size
     out["steps_abs"] = abs_cfg.n_steps
     out["steps_d1"] = d1_cfg.n_steps
-    out["abs_steps_factor"] = grid(res.profile).abs_steps
+    out["abs_steps_factor"] = GRIDS.of(res.profile).abs_steps
     out["steps_lr5_paper"] = lr5_paper.n_steps
     out["steps_d1_paper"] = d1_paper.n_steps
     out["steps_d1_paper_log2"] = log2_steps(d1_paper.n_steps)
     out["steps_lr5_paper_log2"] = log2_steps(lr5_paper.n_steps)
     # What the decay alone leaves of LR5's bias at D1's lr, over this run and over the paper's LR5 run.
     decay = RECIPE["bias_decay"]
-    out["lr5_left"] = decay_left(decay, D1_LR, abs_cfg.n_steps)
-    out["lr5_left_paper"] = decay_left(decay, D1_LR, lr5_paper.n_steps)
+    out["lr5_left"] = bias_left(decay, D1_LR, abs_cfg.n_steps)
+    out["lr5_left_paper"] = bias_left(decay, D1_LR, lr5_paper.n_steps)
     out["settle_loss"] = SETTLE_LOSS
     out["settle_mono"] = SETTLE_MONO
     out["learned"] = LEARNED
@@ -644,10 +665,8 @@ def numbers(res: OtherTasks) -> dict[str, Any]:
     out["anti_alpha"] = ANTI_ALPHA
     out["anti_min_models"] = rank_test_size()
     out["d1_lr"] = D1_LR
-    out["grid_ci"] = grid_text("ci")
-    out["grid_cpu"] = grid_text("cpu")
-    out["grid_paper"] = grid_text("paper")
-    out["grid_here"] = grid_text(res.profile.grids or res.profile.name)
+    out.update(grid_texts(GRIDS, grid_text))
+    out["grid_here"] = grid_text(GRIDS.of(res.profile))
     out.update(cpu_cuts())
     rp = roughly_one(res.rp1)
     out["rp1_mono"] = lr_list(rp["mono"])
@@ -661,7 +680,7 @@ def numbers(res: OtherTasks) -> dict[str, Any]:
     pooled = reading(models, at_least(rank_test_size()))
     lvm = loss_vs_mono(pooled.models)
     out.update({f"lvm_{k}": v for k, v in lvm.items()})
-    out["lvm_rho_text"] = _rho(lvm["rho"])
+    out["lvm_rho_text"] = rho_text(lvm["rho"], "models")
     out["lvm_gap_text"] = _gap_text(lvm)
     out["lvm_read"] = _read_text(pooled, "LR5 and D1 models")
     out["lvm_critical"] = _critical(lvm["n"])
@@ -682,12 +701,12 @@ def numbers(res: OtherTasks) -> dict[str, Any]:
     d1_read = reading(d1_row(res), at_least(TREND_MODELS))
     out["lr5_mono"] = lr_list(trend(lr5_row(res), "lr")["points"])
     out["lr5_loss"] = lr_list(dict(zip(res.lr5.values("lr"), res.lr5.final_loss.tolist(), strict=True)), ".3f")
-    out["lr5_rho"] = _rho(trend(lr5_read.models, "lr")["rho"])
+    out["lr5_rho"] = rho_text(trend(lr5_read.models, "lr")["rho"], "models")
     out["lr5_read"] = _read_text(lr5_read, "lrs")
-    out["lr5_bias_rho"] = _rho(bias_vs_mono(lr5_rank.models))
+    out["lr5_bias_rho"] = rho_text(bias_vs_mono(lr5_rank.models), "models")
     out["lr5_bias_read"] = _read_text(lr5_rank, "lrs")
     out["d1_mono"] = ", ".join(f"{m:.2f} (decay {d:g})" for d, m in trend(d1_row(res), "bias_decay")["points"].items())
-    out["d1_rho"] = _rho(trend(d1_read.models, "bias_decay")["rho"])
+    out["d1_rho"] = rho_text(trend(d1_read.models, "bias_decay")["rho"], "models")
     out["d1_read"] = _read_text(d1_read, "decays")
     out["d1_done"] = ", ".join(f"{m.config.bias_decay:g}" for m in d1_row(res) if m.decay_done) or "none"
     out["rp1_focus"] = res.profile.lr_focus

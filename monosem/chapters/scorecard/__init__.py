@@ -19,6 +19,19 @@ from monosem.chapters import CHAPTERS, analysis, get, paper_chapters, reader
 from monosem.claims import VERDICTS, Finding
 from monosem.profiles import Profile
 
+__all__ = [
+    "modules",
+    "Scorecard",
+    "load",
+    "findings",
+    "glue_values",
+    "pages",
+    "page_of",
+    "table",
+    "parts_table",
+    "show",
+]
+
 
 def modules() -> dict[str, ModuleType]:
     """The packages of the paper's chapters (the registry's order): not this page, and not the chapters beyond the
@@ -43,7 +56,7 @@ def findings(card: Scorecard) -> list[Finding]:
     return sorted((f for fs in card.findings.values() for f in fs), key=lambda f: f.number)
 
 
-def numbers(card: Scorecard) -> dict[str, object]:
+def glue_values(card: Scorecard) -> dict[str, object]:
     every = findings(card)
     verdicts = [f.verdict for f in every]
     return {

@@ -30,7 +30,7 @@ from torch import Tensor
 
 from monosem.cache import Cache
 from monosem.chapters import reader
-from monosem.chapters.sparse_autoencoders.train import Grid, grid, poly_index, sae_configs, sweeps, train_saes
+from monosem.chapters.sparse_autoencoders.train import GRIDS, Grid, poly_index, sae_configs, sweeps, train_saes
 from monosem.claims import Finding, Part, spearman
 from monosem.metrics import (
     MONO_THRESHOLD,
@@ -54,6 +54,36 @@ from monosem.sae import (
     mean_pairwise_cosine,
     sae_generator,
 )
+
+__all__ = [
+    "engineered_index",
+    "Units",
+    "SparseAutoencoders",
+    "neuron_units",
+    "resampling_record",
+    "load",
+    "settling",
+    "POLYSEMANTIC",
+    "MOST",
+    "SPLICE_MARGIN",
+    "RANK",
+    "REVIVED",
+    "BLIND_MARGIN",
+    "sparsest_within",
+    "BLIND_TEST",
+    "claim_recovery",
+    "l1_trends",
+    "claim_tradeoff",
+    "resampling_totals",
+    "claim_resampling",
+    "findings",
+    "routes",
+    "glue_values",
+    "baseline_share",
+    "SWEEP_COLUMNS",
+    "sweep_table",
+    "RECOVERED",
+]
 
 
 def engineered_index(result: SweepResult, profile: Profile) -> int:
@@ -173,7 +203,7 @@ def load(profile: Profile, cache: Cache | None = None) -> SparseAutoencoders:
     """The chapter's trained results, read from the cache (NotTrained names the command that trains them)."""
     cache = reader(profile, cache, "sparse_autoencoders")
     lr1, lr3 = (cache.get_or_train(s) for s in sweeps(profile))
-    g = grid(profile)
+    g = GRIDS.of(profile)
     i_poly, i_eng = poly_index(lr1, profile), engineered_index(lr3, profile)
     configs = sae_configs(profile, lr1)
     saes = train_saes(cache, lr1, i_poly, configs, progress=False)
@@ -412,14 +442,16 @@ def claim_resampling(res: SparseAutoencoders) -> Finding:
             "dead neurons are reset towards inputs the autoencoder represents badly",
             f"{again} of {n} fired within the window after their resampling",
             f"fraction >= {REVIVED} (REVIVED)",
-            None if not n else again / n >= REVIVED,
+            n > 0 and again / n >= REVIVED,
+            testable=n > 0,
         ),
         Part(
             "so that more of the dictionary is used",
             "resampling lets the autoencoder represent more features for its size",
             f"{kept} of {ever} resampled latents still fire on the held-out inputs at the end",
             f"fraction >= {REVIVED} (REVIVED)",
-            None if not ever else kept / ever >= REVIVED,
+            ever > 0 and kept / ever >= REVIVED,
+            testable=ever > 0,
         ),
     )
     return Finding(
@@ -467,7 +499,7 @@ def routes(res: SparseAutoencoders) -> pd.DataFrame:
     )
 
 
-def numbers(res: SparseAutoencoders) -> dict[str, Any]:
+def glue_values(res: SparseAutoencoders) -> dict[str, Any]:
     g, p = res.grid, res.profile
     cfg = res.poly.configs[res.poly_index]
     t = res.table

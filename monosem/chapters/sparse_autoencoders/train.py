@@ -11,10 +11,12 @@ from torch import Tensor
 from monosem.cache import Cache
 from monosem.config import Sweep
 from monosem.paper import lr1, lr3
-from monosem.profiles import Profile
+from monosem.profiles import PerProfile, Profile
 from monosem.results import SweepResult
 from monosem.sae import DATA, Activations, SAEConfig, sae_generator, train_sae
 from monosem.training import default_device
+
+__all__ = ["WEIGHTS", "Grid", "GRIDS", "sweeps", "poly_index", "sae_name", "train_saes", "compute", "sae_configs"]
 
 WEIGHTS = {"LR1", "LR3"}
 
@@ -56,42 +58,41 @@ class Grid:
         ]
 
 
-GRIDS = {
-    "ci": Grid(
-        dict_ratios=(0.5, 1, 2),
-        l1s=(0.03, 0.1, 0.3, 1.0),
-        n_steps=256,
-        batch_size=64,
-        lr=3e-3,
-        eval_inputs=1024,
-        resample_inputs=512,
-    ),
-    # calibrated on this profile's LR1 model (the L1 range spans dense codes to collapse); about 6 minutes of
-    # training on two busy cores
-    "cpu": Grid(
-        dict_ratios=(0.5, 1, 2),
-        l1s=(0.1, 0.2, 0.4, 0.8),
-        n_steps=4000,
-        batch_size=256,
-        lr=3e-3,
-        eval_inputs=8192,
-        resample_inputs=8192,
-    ),
-    # not calibrated (no GPU run yet): a wider L1 range and one more dictionary size
-    "paper": Grid(
-        dict_ratios=(0.5, 1, 2, 4),
-        l1s=(0.025, 0.05, 0.1, 0.2, 0.4, 0.8),
-        n_steps=2**14,
-        batch_size=1024,
-        lr=1e-3,
-        eval_inputs=2**15,
-        resample_inputs=2**16,
-    ),
-}
-
-
-def grid(profile: Profile) -> Grid:
-    return profile.pick(GRIDS, "chapter sparse_autoencoders's grid")
+GRIDS = PerProfile(
+    "chapter sparse_autoencoders's grid",
+    {
+        "ci": Grid(
+            dict_ratios=(0.5, 1, 2),
+            l1s=(0.03, 0.1, 0.3, 1.0),
+            n_steps=256,
+            batch_size=64,
+            lr=3e-3,
+            eval_inputs=1024,
+            resample_inputs=512,
+        ),
+        # calibrated on this profile's LR1 model (the L1 range spans dense codes to collapse); about 6 minutes of
+        # training on two busy cores
+        "cpu": Grid(
+            dict_ratios=(0.5, 1, 2),
+            l1s=(0.1, 0.2, 0.4, 0.8),
+            n_steps=4000,
+            batch_size=256,
+            lr=3e-3,
+            eval_inputs=8192,
+            resample_inputs=8192,
+        ),
+        # not calibrated (no GPU run yet): a wider L1 range and one more dictionary size
+        "paper": Grid(
+            dict_ratios=(0.5, 1, 2, 4),
+            l1s=(0.025, 0.05, 0.1, 0.2, 0.4, 0.8),
+            n_steps=2**14,
+            batch_size=1024,
+            lr=1e-3,
+            eval_inputs=2**15,
+            resample_inputs=2**16,
+        ),
+    },
+)
 
 
 def sweeps(profile: Profile) -> list[Sweep]:
@@ -141,4 +142,4 @@ def compute(profile: Profile, cache: Cache | None = None, progress: bool = True)
 
 def sae_configs(profile: Profile, poly: SweepResult) -> list[SAEConfig]:
     """The profile's batched autoencoders on the activations of the polysemantic model `poly`."""
-    return grid(profile).configs(poly.configs[0].d_hidden, poly.n_features)
+    return GRIDS.of(profile).configs(poly.configs[0].d_hidden, poly.n_features)

@@ -7,7 +7,7 @@ Table 1 row and lets a profile train a subset of the rows).
 
 The tools the claim needs are here, each tested: the peak of # mono / # features against eps and where it falls to
 90 % and 10 % of that peak on the dense side (`transition`, interpolated in log eps), the step at which the loss
-has fallen halfway (`loss_fall_step`), and how much of the initial bias the decay alone leaves (`bias_left`).
+has fallen halfway (`loss_fall_step`), and how much of the initial bias the decay alone leaves (`bias_left_table`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from monosem import tables
 from monosem.cache import Cache
 from monosem.chapters import reader
 from monosem.chapters.sparsity.train import sweeps
@@ -32,16 +33,58 @@ from monosem.paper import (
     E_GRIDS,
     E_LR,
     E_ROWS,
-    decay_left,
+    EGrid,
+    bias_left,
     decay_steps,
-    e_grid,
     e_steps,
     e_sweep,
     log2_steps,
 )
 from monosem.profiles import PROFILES, Profile
-from monosem.prose import scale_numbers
+from monosem.prose import eps_text, grid_texts, scale_numbers
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
+
+__all__ = [
+    "PAPER_TRACE_ROW",
+    "HEATMAP_ROW",
+    "Sparsity",
+    "load",
+    "PAPER_START",
+    "PAPER_END",
+    "PAPER_PEAK_LOG2_EPS",
+    "START_LEVEL",
+    "END_LEVEL",
+    "NEAR_OCTAVES",
+    "SMOOTH_OCTAVES",
+    "SPARSE",
+    "SLOWER",
+    "SMOOTH_RECORDS",
+    "MIN_FALL",
+    "Transition",
+    "transition",
+    "curve",
+    "row_transition",
+    "read_from",
+    "not_settled",
+    "decay_done",
+    "gate_at",
+    "done_rows",
+    "loss_fall_step",
+    "trace_row",
+    "boundary_indices",
+    "done_rows_at",
+    "grid_text",
+    "transition_table",
+    "bias_left_table",
+    "sparse_comparison",
+    "slower_learning",
+    "claim8",
+    "findings",
+    "glue_values",
+    "E_LR",
+    "E_ROWS",
+    "e_sweep",
+]
 
 # The row of the paper's Fig. 19 (training traces at several densities), whose caption states the transition.
 PAPER_TRACE_ROW = "E3"
@@ -197,7 +240,7 @@ def not_settled(result: SweepResult, eps: Iterable[float]) -> list[float]:
 
 
 def _still(eps: list[float]) -> str:
-    return f" (not settled at eps = {', '.join(fmt_eps(e) for e in eps)})" if eps else ""
+    return f" (not settled at eps = {', '.join(eps_text(e) for e in eps)})" if eps else ""
 
 
 def decay_done(cfg: ModelConfig) -> bool:
@@ -237,8 +280,8 @@ def loss_fall_step(result: SweepResult, fraction: float = 0.5, smooth: int = SMO
 def trace_row(rows: Iterable[str], profile: Profile) -> str:
     """Of `rows`, the one whose decay leaves over this profile's run the fraction of the initial bias closest (in
     log) to what the paper's E3 leaves over the paper's run: E3 itself at `paper`; at a shorter run a faster row."""
-    goal = math.log(decay_left(E_ROWS[PAPER_TRACE_ROW], E_LR, e_steps(PROFILES["paper"])))
-    return min(rows, key=lambda r: abs(math.log(decay_left(E_ROWS[r], E_LR, e_steps(profile))) - goal))
+    goal = math.log(bias_left(E_ROWS[PAPER_TRACE_ROW], E_LR, e_steps(PROFILES["paper"])))
+    return min(rows, key=lambda r: abs(math.log(bias_left(E_ROWS[r], E_LR, e_steps(profile))) - goal))
 
 
 def boundary_indices(result: SweepResult) -> list[int]:
@@ -257,15 +300,9 @@ def done_rows_at(profile_name: str) -> str:
     return ", ".join(n for n in E_GRIDS[profile_name].rows if decay_done(e_sweep(profile, n).configs[0])) or "none"
 
 
-def grid_text(profile_name: str) -> str:
-    """A profile's grid in words: its rows and its densities as powers of two."""
-    g = E_GRIDS[profile_name]
-    return f"rows {', '.join(g.rows)} at eps = {', '.join(fmt_eps(e) for e in g.eps)}"
-
-
-def fmt_eps(eps: float) -> str:
-    """eps as a power of two: 2^-5, 2^-2.5 (to one decimal of the exponent)."""
-    return f"2^{round(math.log2(eps), 1):g}" if eps > 0 and math.isfinite(eps) else "-"
+def grid_text(g: EGrid) -> str:
+    """A grid of the E rows in words: its rows and its densities as powers of two."""
+    return f"rows {', '.join(g.rows)} at eps = {', '.join(eps_text(e) for e in g.eps)}"
 
 
 def _ratio(eps: float, n_over_d: float) -> str:
@@ -288,10 +325,10 @@ def transition_table(res: Sparsity) -> pd.DataFrame:
             (
                 name,
                 E_ROWS[name],
-                decay_left(E_ROWS[name], E_LR, here),
-                decay_left(E_ROWS[name], E_LR, paper),
+                bias_left(E_ROWS[name], E_LR, here),
+                bias_left(E_ROWS[name], E_LR, paper),
                 f"{int(result.converged().sum())} of {result.sweep.n_inst}",
-                fmt_eps(t.peak_eps),
+                eps_text(t.peak_eps),
                 t.peak,
                 "yes" if not not_settled(result, read_from(result, t)["peak"]) else "no",
                 _ratio(t.start_eps, res.n_over_d),
@@ -315,32 +352,17 @@ def transition_table(res: Sparsity) -> pd.DataFrame:
     )
 
 
-def bias_left(profile: Profile) -> pd.DataFrame:
-    """The fraction of the initial bias that the decay alone leaves after the first half of training, for each of
-    E1-E4 (lr 0.003), over this profile's run and over the run the `paper` profile trains them for (2^20 steps)."""
+def bias_left_table(profile: Profile) -> pd.DataFrame:
+    """What bias decay alone leaves of the initial bias (`monosem.tables.bias_left_table`) for each of E1-E4 (lr
+    0.003; a row this profile does not train is marked), over this profile's run and over the run the `paper`
+    profile trains them for (2^20 steps)."""
     here, paper = e_steps(profile), e_steps(PROFILES["paper"])
-    trained = e_grid(profile).rows
-    return pd.DataFrame(
-        [
-            (
-                name,
-                decay,
-                "yes" if name in trained else "no",
-                decay_left(decay, E_LR, here),
-                decay_left(decay, E_LR, paper),
-                log2_steps(decay_steps(decay, E_LR)),
-            )
-            for name, decay in E_ROWS.items()
-        ],
-        columns=[
-            "row",
-            "bias decay",
-            f"trained at {profile.name}",
-            f"left at {profile.name} ({here:,} steps)",
-            f"left in the paper ({paper:,} steps)",
-            f"steps to leave {DECAY_DONE:.0%}",
-        ],
-    )
+    trained = E_GRIDS.of(profile).rows
+    rows = [
+        (name if name in trained else f"{name} (not trained here)", E_LR, decay, here, paper)
+        for name, decay in E_ROWS.items()
+    ]
+    return tables.bias_left_table(rows, profile)
 
 
 def sparse_comparison(res: Sparsity) -> dict[str, Any]:
@@ -389,7 +411,7 @@ def slower_learning(res: Sparsity) -> dict[str, Any]:
     cfg = result.configs[0]
 
     def removed(step: float) -> float:
-        return 1 - decay_left(cfg.bias_decay, cfg.lr, int(2 * min(step, cfg.n_steps / 2)))
+        return 1 - bias_left(cfg.bias_decay, cfg.lr, int(2 * min(step, cfg.n_steps / 2)))
 
     t_sparse, t_ref = float(steps[sparsest]), float(steps[ref])
     measured = sparsest != ref and math.isfinite(t_sparse) and math.isfinite(t_ref) and t_ref > 0
@@ -426,7 +448,7 @@ def claim8(res: Sparsity) -> Finding:
     used = read_from(trace, t)
     still = {k: not_settled(trace, v) for k, v in used.items()}
     peaks = "; ".join(
-        f"{name}: {fmt_eps(tr.peak_eps)} ({tr.peak:.2f})"
+        f"{name}: {eps_text(tr.peak_eps)} ({tr.peak:.2f})"
         for name, tr in ((n, row_transition(r)) for n, r in res.rows.items())
     )
     # The peak of the rows whose decay has done its job; with none, of the fastest row (whose gate then says what run
@@ -441,12 +463,12 @@ def claim8(res: Sparsity) -> Finding:
     start_ok = _octaves(t.start_eps * n_over_d, PAPER_START) <= NEAR_OCTAVES
     end_ok = _octaves(t.end_eps * n_over_d, PAPER_END) <= NEAR_OCTAVES
     width = _octaves(t.end_eps, t.start_eps)
-    pairs = ", ".join(f"{fmt_eps(e)}: {s:.2f} vs {f:.2f}" for e, (s, f) in sparse["pairs"].items())
+    pairs = ", ".join(f"{eps_text(e)}: {s:.2f} vs {f:.2f}" for e, (s, f) in sparse["pairs"].items())
     parts = (
         Part(
             "monosemanticity peaks near eps = 2^-5",
             "peak around eps = 2^-5 ~ 0.03 (Fig. 18)",
-            f"most monosemantic model at eps = {fmt_eps(best.peak_eps)} ({best_row}, {best.peak:.2f} per feature)"
+            f"most monosemantic model at eps = {eps_text(best.peak_eps)} ({best_row}, {best.peak:.2f} per feature)"
             f"{_still(not_settled(res.rows[best_row], best_used))}; per row: {peaks}; {_rows_text(res)}; "
             f"{n_settled} of {n_models} models settled",
             f"|log2 eps_peak + 5| <= {NEAR_OCTAVES:g} (NEAR_OCTAVES), over the rows whose decay has done its job; "
@@ -458,21 +480,23 @@ def claim8(res: Sparsity) -> Finding:
             "the transition to polysemantic starts near eps N = d/4",
             f"eps N / d = {PAPER_START:g} (Fig. 19, batch {PAPER_TRACE_ROW})",
             f"{row}: falls to {START_LEVEL:.0%} of its peak at eps N / d = {_ratio(t.start_eps, n_over_d)} "
-            f"(eps = {fmt_eps(t.start_eps)}){_still(still['start'])}",
+            f"(eps = {eps_text(t.start_eps)}){_still(still['start'])}",
             f"within {NEAR_OCTAVES:g} octave of {PAPER_START:g} (NEAR_OCTAVES); START_LEVEL = {START_LEVEL}; the "
             "peak and the models around the crossing settled",
-            start_ok if readable else None,
+            start_ok,
             gate_at(trace, used["start"]),
+            testable=readable,
         ),
         Part(
             "and is nearly complete near eps N = 2d",
             f"almost no monosemantic neurons at eps N / d = {PAPER_END:g} (Fig. 19)",
             f"{row}: falls to {END_LEVEL:.0%} of its peak at eps N / d = {_ratio(t.end_eps, n_over_d)} "
-            f"(eps = {fmt_eps(t.end_eps)}){_still(still['end'])}",
+            f"(eps = {eps_text(t.end_eps)}){_still(still['end'])}",
             f"within {NEAR_OCTAVES:g} octave of {PAPER_END:g} (NEAR_OCTAVES); END_LEVEL = {END_LEVEL}; settled as "
             "the start",
-            end_ok if readable else None,
+            end_ok,
             gate_at(trace, used["end"]),
+            testable=readable,
         ),
         Part(
             "smoothly, with no sharp phase transition",
@@ -481,20 +505,22 @@ def claim8(res: Sparsity) -> Finding:
             + (f"{width:.1f} octaves" if math.isfinite(width) else "an unknown width (not both read off)")
             + _still(sorted(set(still["start"]) | set(still["end"]))),
             f">= {SMOOTH_OCTAVES} octaves (SMOOTH_OCTAVES); settled as both readings",
-            (math.isfinite(width) and width >= SMOOTH_OCTAVES) if readable else None,
+            math.isfinite(width) and width >= SMOOTH_OCTAVES,
             gate_at(trace, [*used["start"], *used["end"]]),
+            testable=readable,
         ),
         Part(
             "with a fixed decay, monosemanticity drops as eps -> 0",
             "drops in the sparse limit (Fig. 18)",
             f"{sparse['fast']} (fastest decay): {sparse['fast_sparsest']:.2f} at eps = "
-            f"{fmt_eps(sparse['fast_sparsest_eps'])} against its peak {sparse['fast_peak']:.2f} at "
-            f"{fmt_eps(sparse['fast_peak_eps'])}"
+            f"{eps_text(sparse['fast_sparsest_eps'])} against its peak {sparse['fast_peak']:.2f} at "
+            f"{eps_text(sparse['fast_peak_eps'])}"
             if sparse["drop_readable"]
             else f"{sparse['fast']}: no model in the sparse regime (or no peak)",
             f"sparsest model with eps N / d <= {SPARSE:g} (SPARSE) below {START_LEVEL} x peak; both settled",
-            sparse["fast_sparsest"] < START_LEVEL * sparse["fast_peak"] if sparse["drop_readable"] else None,
+            sparse["fast_sparsest"] < START_LEVEL * sparse["fast_peak"],
             sparse["drop_gate"],
+            testable=sparse["drop_readable"],
         ),
         Part(
             "slower decay is more monosemantic in the sparse regime",
@@ -503,19 +529,21 @@ def claim8(res: Sparsity) -> Finding:
             f"({len(sparse['pairs'])} sparse {'density' if len(sparse['pairs']) == 1 else 'densities'})",
             f"the slower > the faster decay at every density with eps N / d <= {SPARSE:g} (SPARSE): the slowest and "
             "fastest rows whose decay has done its job, every model settled",
-            None if not sparse["pairs"] else sparse["n_slow_more"] == len(sparse["pairs"]),
+            sparse["n_slow_more"] == len(sparse["pairs"]),
             sparse["gate"],
+            testable=bool(sparse["pairs"]),
         ),
         Part(
             "sparser data learns more slowly, so a fixed decay removes more bias first",
             "the bias decays further before the loss falls (Fig. 19)",
             f"{slow['row']}: the loss has fallen halfway at step {_steps(slow['t_sparse'])} at eps = "
-            f"{fmt_eps(slow['sparse_eps'])} ({slow['removed_sparse']:.0%} of the bias decayed by then) vs step "
-            f"{_steps(slow['t_ref'])} at {fmt_eps(slow['ref_eps'])} ({slow['removed_ref']:.0%})",
+            f"{eps_text(slow['sparse_eps'])} ({slow['removed_sparse']:.0%} of the bias decayed by then) vs step "
+            f"{_steps(slow['t_ref'])} at {eps_text(slow['ref_eps'])} ({slow['removed_ref']:.0%})",
             f"step ratio >= {SLOWER:g} (SLOWER); both models settled; not testable where a loss has not fallen "
             "halfway within the run",
-            slow["ratio"] >= SLOWER if slow["measured"] else None,
+            slow["ratio"] >= SLOWER,
             slow["gate"],
+            testable=slow["measured"],
         ),
     )
     return Finding(
@@ -523,7 +551,7 @@ def claim8(res: Sparsity) -> Finding:
         "sparser data needs slower decay",
         parts,
         "fig-eps-mono",
-        headline=("peak near eps = 2^-5 (Fig. 18)", f"peak at eps = {fmt_eps(best.peak_eps)} ({best_row})"),
+        headline=("peak near eps = 2^-5 (Fig. 18)", f"peak at eps = {eps_text(best.peak_eps)} ({best_row})"),
     )
 
 
@@ -532,9 +560,9 @@ def findings(res: Sparsity) -> list[Finding]:
     return [claim8(res)]
 
 
-def numbers(res: Sparsity) -> dict[str, Any]:
+def glue_values(res: Sparsity) -> dict[str, Any]:
     out = scale_numbers(res.profile, res.rows.values())
-    g = e_grid(res.profile)
+    g = E_GRIDS.of(res.profile)
     row = trace_row(res.rows, res.profile)
     t = row_transition(res.rows[row])
     here, paper = e_steps(res.profile), e_steps(PROFILES["paper"])
@@ -542,8 +570,8 @@ def numbers(res: Sparsity) -> dict[str, Any]:
         rows=", ".join(g.rows),
         n_rows=len(g.rows),
         n_eps=len(g.eps),
-        eps_densest=fmt_eps(max(g.eps)),
-        eps_sparsest=fmt_eps(min(g.eps)),
+        eps_densest=eps_text(max(g.eps)),
+        eps_sparsest=eps_text(min(g.eps)),
         n_models=sum(r.sweep.n_inst for r in res.rows.values()),
         n_settled=sum(int(r.converged().sum()) for r in res.rows.values()),
         n_over_d=res.n_over_d,
@@ -552,9 +580,9 @@ def numbers(res: Sparsity) -> dict[str, Any]:
         heatmap_row=HEATMAP_ROW if HEATMAP_ROW in res.rows else next(iter(res.rows)),
         start=t.start_eps * res.n_over_d,
         end=t.end_eps * res.n_over_d,
-        start_eps=fmt_eps(t.start_eps),
-        end_eps=fmt_eps(t.end_eps),
-        peak_eps=fmt_eps(t.peak_eps),
+        start_eps=eps_text(t.start_eps),
+        end_eps=eps_text(t.end_eps),
+        peak_eps=eps_text(t.peak_eps),
         peak=t.peak,
         paper_start=PAPER_START,
         paper_end=PAPER_END,
@@ -574,15 +602,15 @@ def numbers(res: Sparsity) -> dict[str, Any]:
         done_rows_cpu=done_rows_at("cpu"),
         done_rows_paper=done_rows_at("paper"),
         decay_steps_e1=log2_steps(decay_steps(E_ROWS["E1"], E_LR)),
-        **{f"grid_{name}": grid_text(name) for name in E_GRIDS},
+        **grid_texts(E_GRIDS, grid_text),
         n_models_paper=len(E_GRIDS["paper"].rows) * len(E_GRIDS["paper"].eps),
     )
     slow = slower_learning(res)
     out.update(
         t_sparse=_steps(slow["t_sparse"]),
         t_ref=_steps(slow["t_ref"]),
-        sparse_eps=fmt_eps(slow["sparse_eps"]),
-        ref_eps=fmt_eps(slow["ref_eps"]),
+        sparse_eps=eps_text(slow["sparse_eps"]),
+        ref_eps=eps_text(slow["ref_eps"]),
         removed_sparse=slow["removed_sparse"],
         removed_ref=slow["removed_ref"],
     )
@@ -590,7 +618,7 @@ def numbers(res: Sparsity) -> dict[str, Any]:
     eps = trace.values("eps")
     order = sorted(range(len(eps)), key=lambda i: -eps[i])
     steps = loss_fall_step(trace)
-    out["fall_steps"] = ", ".join(f"{_steps(float(steps[i]))} at {fmt_eps(eps[i])}" for i in order)
+    out["fall_steps"] = ", ".join(f"{_steps(float(steps[i]))} at {eps_text(eps[i])}" for i in order)
     if math.isfinite(t.peak_eps):
         settling = trace.settling().iloc[trace.index(eps=t.peak_eps)]
         out["peak_loss_change"] = float(settling["loss change"])
@@ -600,8 +628,8 @@ def numbers(res: Sparsity) -> dict[str, Any]:
         out["peak_loss_change"] = out["peak_mono_change"] = math.nan
         out["peak_settled"] = "has not"
     for name, decay in E_ROWS.items():
-        out[f"left_{name}"] = decay_left(decay, E_LR, here)
-        out[f"left_{name}_paper"] = decay_left(decay, E_LR, paper)
+        out[f"left_{name}"] = bias_left(decay, E_LR, here)
+        out[f"left_{name}_paper"] = bias_left(decay, E_LR, paper)
     mono = {name: r.mono_per_feature() for name, r in res.rows.items()}
     out["frac_mono_max"] = max(float(mono_fraction(r.r).max()) for r in res.rows.values())
     out["mono_max"] = max(float(m.max()) for m in mono.values())

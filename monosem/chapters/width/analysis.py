@@ -20,26 +20,53 @@ import torch
 
 from monosem.cache import Cache
 from monosem.chapters import reader
-from monosem.chapters.width.train import K_LR, ROWS, SPARSE_ROW, _donors, grid, plan, sweeps
+from monosem.chapters.width.train import GRIDS, K_LR, MASKED_ROW, ROWS, _donors, plan, sweeps
 from monosem.claims import Finding, Gate, Part, settled_gate
 from monosem.config import Sweep
-from monosem.paper import DECAY_DONE, bias_shrink, decay_left, decay_steps, log2_steps
+from monosem.paper import DECAY_DONE, bias_left, decay_steps, log2_steps
 from monosem.profiles import PROFILES, Profile
 from monosem.prose import scale_numbers
 from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, Instance, SweepResult
 
+__all__ = [
+    "ROW_LABELS",
+    "Width",
+    "load",
+    "NOISE",
+    "PEAK_NEAR",
+    "PEAK_MARGIN",
+    "LITTLE",
+    "SIGNIFICANT",
+    "DECAYED",
+    "seeds_of",
+    "seed_spread",
+    "models_gate",
+    "rises",
+    "peak_k",
+    "peak_range",
+    "peaks",
+    "loss_gap",
+    "masked_gap",
+    "loss_noise",
+    "fraction_noise",
+    "claim7",
+    "TABLE_FORMATS",
+    "show_table",
+    "table",
+    "findings",
+    "glue_values",
+]
+
 ROW_LABELS = {"K0": "K0 (zero bias)", "K1": "K1 (bias -1, decay)", "K2": "K2 (bias -1, decay, power law)"}
-
-
-# One trained model of this chapter (a sweep's result and the model's index in it).
-Trained = Instance
 
 
 @dataclass(frozen=True)
 class Width:
     profile: Profile
-    rows: dict[str, dict[int, Trained]]  # K0, K1, K2 -> k -> model
-    sparse: dict[int, Trained]  # width factor (= 1 / weight density) -> sparse model
+    rows: dict[str, dict[int, Instance]]  # K0, K1, K2 -> k -> model
+    # the sparse-weight models ("masked": each layer keeps a fixed random 1 / factor of its weights; "sparse" is the
+    # word for low feature density elsewhere in the book): width factor (= 1 / weight density) -> model
+    masked: dict[int, Instance]
     trained: list[SweepResult]  # every result this chapter trains itself (not the reused ones)
 
     @property
@@ -47,38 +74,38 @@ class Width:
         return self.profile.n_features
 
     @property
-    def sparse_base(self) -> Trained:
-        """The dense model the sparse ones are compared with (K1 at the grid's `sparse_base`)."""
-        return self.rows[SPARSE_ROW][grid(self.profile).sparse_base]
+    def masked_base(self) -> Instance:
+        """The dense model the sparse ones are compared with (K1 at the grid's `masked_base`)."""
+        return self.rows[MASKED_ROW][GRIDS.of(self.profile).masked_base]
 
     def labelled(self) -> dict[str, dict[int, tuple[SweepResult, int]]]:
         """The K rows for figures: label -> k -> (result, instance)."""
         return {ROW_LABELS[row]: dict(models) for row, models in self.rows.items()}
 
-    def sparse_labelled(self) -> dict[str, dict[int, tuple[SweepResult, int]]]:
+    def masked_labelled(self) -> dict[str, dict[int, tuple[SweepResult, int]]]:
         """The dense K1 models and each sparse model, for a figure: label -> k -> (result, instance)."""
-        sparse = {f"{SPARSE_ROW}, sparse, density 1/{f}": {m.config.d_hidden: m} for f, m in self.sparse.items()}
-        return {f"{SPARSE_ROW}, dense": dict(self.rows[SPARSE_ROW]), **sparse}
+        masked = {f"{MASKED_ROW}, sparse, density 1/{f}": {m.config.d_hidden: m} for f, m in self.masked.items()}
+        return {f"{MASKED_ROW}, dense": dict(self.rows[MASKED_ROW]), **masked}
 
 
 def load(profile: Profile, cache: Cache | None = None) -> Width:
     """The chapter's trained results, read from the cache (NotTrained names the command that trains them)."""
     cache = reader(profile, cache, "width")
-    rows, sparse = plan(profile)
+    rows, masked = plan(profile)
     donors = {s.name for s in _donors(profile)}
     # every sweep at the most seeds cached (`train --seeds S`): where a width has several seeds, claim 7's tests
     # read their spread (`seed_spread`); the model of each width is the one at the profile's seed
     results = {s.name: cache.get_or_train(cache.seeded(s)) for s in sweeps(profile)}
 
-    def trained(source: tuple[Sweep, int]) -> Trained:
+    def trained(source: tuple[Sweep, int]) -> Instance:
         sweep, i = source
         result = results[sweep.name]
-        return Trained(result, result.configs.index(sweep.configs[i]))
+        return Instance(result, result.configs.index(sweep.configs[i]))
 
     return Width(
         profile,
         {row: {k: trained(src) for k, src in models.items()} for row, models in rows.items()},
-        {factor: trained(src) for factor, src in sparse.items()},
+        {factor: trained(src) for factor, src in masked.items()},
         [r for name, r in results.items() if name not in donors],
     )
 
@@ -113,13 +140,13 @@ SIGNIFICANT = 0.05
 DECAYED = tuple(row for row, fields in ROWS.items() if fields.get("bias_decay", 0.0) > 0)
 
 
-def seeds_of(model: Trained) -> list[Trained]:
+def seeds_of(model: Instance) -> list[Instance]:
     """`model` and every other instance of its result that is the same model at another seed."""
     cfg = model.config
-    return [Trained(model.result, i) for i, c in enumerate(model.result.configs) if c.replace(seed=cfg.seed) == cfg]
+    return [Instance(model.result, i) for i, c in enumerate(model.result.configs) if c.replace(seed=cfg.seed) == cfg]
 
 
-def seed_spread(models: dict[int, Trained]) -> dict[str, Any]:
+def seed_spread(models: dict[int, Instance]) -> dict[str, Any]:
     """The spread over seeds of a family, at the widths where it has several (chapter 2's sweeps at k = 2N, or any
     width trained with `--seeds S`): the largest relative range of the final loss, (max - min) / median, and of the
     fraction of monosemantic neurons, max - min, over those widths; n_seeds: the most seeds at any width (1: the
@@ -140,7 +167,7 @@ def seed_spread(models: dict[int, Trained]) -> dict[str, Any]:
     return out
 
 
-def models_gate(models: Iterable[tuple[Trained, bool]]) -> Gate:
+def models_gate(models: Iterable[tuple[Instance, bool]]) -> Gate:
     """The gate of the models a part reads, each with whether it rests on the bias decay (each model once)."""
     gate, seen = Gate(), set()
     for m, decay in models:
@@ -162,14 +189,14 @@ def _read(res: Width, rows: Iterable[str], ks: Iterable[int] | None = None, seed
     return models_gate(pairs)
 
 
-def _listing(models: dict[int, Trained], value: str, fmt: str = ".2f") -> str:
+def _listing(models: dict[int, Instance], value: str, fmt: str = ".2f") -> str:
     return ", ".join(
         f"{format(getattr(m, value), fmt)} (k {k}{'' if m.converged else ', not settled'})"
         for k, m in sorted(models.items())
     )
 
 
-def rises(models: dict[int, Trained]) -> bool | None:
+def rises(models: dict[int, Instance]) -> bool | None:
     """# mono / # features rises with k: no step to the next larger k loses more than NOISE, and the widest has more
     than the narrowest by more than NOISE. None with fewer than 2 widths."""
     ks = sorted(models)
@@ -180,7 +207,7 @@ def rises(models: dict[int, Trained]) -> bool | None:
     return steps_ok and mono[-1] > mono[0] + NOISE
 
 
-def peak_k(models: dict[int, Trained]) -> int | None:
+def peak_k(models: dict[int, Instance]) -> int | None:
     """The k at which the fraction of monosemantic neurons is largest (None without models)."""
     return max(sorted(models), key=lambda k: models[k].fraction) if models else None
 
@@ -201,7 +228,7 @@ def peak_range(ks: Iterable[int], n: int) -> str:
     return ""
 
 
-def peaks(models: dict[int, Trained], n: int) -> bool:
+def peaks(models: dict[int, Instance], n: int) -> bool:
     """The fraction of monosemantic neurons rises and then falls, with its peak near N: the largest fraction is at a
     k within a factor PEAK_NEAR of N and exceeds the fraction at both ends of the grid by more than PEAK_MARGIN."""
     ks = sorted(models)
@@ -217,12 +244,12 @@ def loss_gap(res: Width) -> dict[int, float]:
     return {k: (k1[k].loss - k0[k].loss) / k0[k].loss for k in sorted(k0) if k in k1}
 
 
-def sparse_gap(res: Width) -> dict[int, dict[str, float]]:
+def masked_gap(res: Width) -> dict[int, dict[str, float]]:
     """Each sparse model, by width factor, against the dense model of the same compute: the relative loss gap (> 0:
     the sparse one is worse), both models' final values, and whether both have settled."""
-    dense = res.sparse_base
+    dense = res.masked_base
     out = {}
-    for factor, m in sorted(res.sparse.items()):
+    for factor, m in sorted(res.masked.items()):
         out[factor] = {
             "k": m.config.d_hidden,
             "density": m.config.weight_density,
@@ -283,7 +310,7 @@ def claim7(res: Width) -> Finding:
     spread_text = f"; seed spread of the loss {noise:.1%}" if not math.isnan(noise) else ""
     frac_noise, frac_unknown = fraction_noise(res)
     grid_unknown = "; ".join(sorted({peak_range(res.rows[row], n) for row in neg} - {""}))
-    sparse = sparse_gap(res)
+    masked = masked_gap(res)
     rise = {row: rises(models) for row, models in res.rows.items()}
 
     def all_of(rows: Iterable[str]) -> bool | None:
@@ -350,11 +377,12 @@ def claim7(res: Width) -> Finding:
             "; ".join(
                 f"k {s['k']} at density {s['density']:g}: loss {s['loss']:.3f} vs {s['dense_loss']:.3f} dense "
                 f"({s['loss_gap']:+.1%}{'' if s['both_settled'] else ', not settled'})"
-                for s in sparse.values()
+                for s in masked.values()
             ),
             f"loss above the dense model's by more than {SIGNIFICANT:.0%} (SIGNIFICANT) at every density",
-            all(s["loss_gap"] > SIGNIFICANT for s in sparse.values()) if sparse else None,
-            models_gate([(res.sparse_base, True), *((m, True) for m in res.sparse.values())]),
+            all(s["loss_gap"] > SIGNIFICANT for s in masked.values()),
+            models_gate([(res.masked_base, True), *((m, True) for m in res.masked.values())]),
+            testable=bool(masked),
         ),
     )
     k1_peak = tops["K1"]
@@ -388,7 +416,7 @@ def show_table(res: Width):
 def table(res: Width) -> pd.DataFrame:
     """Every model of the chapter, one row each: family, k, batch, weight density and the final values."""
     models = [(row, m) for row, ms in res.rows.items() for m in ms.values()]
-    models += [(f"{SPARSE_ROW}, sparse", m) for m in res.sparse.values()]
+    models += [(f"{MASKED_ROW}, sparse", m) for m in res.masked.values()]
     return pd.DataFrame(
         [
             (row, m.config.d_hidden, m.config.batch_size, m.config.weight_density, m.mono, m.fraction, m.silent,
@@ -405,8 +433,8 @@ def findings(res: Width) -> list[Finding]:
     return [claim7(res)]
 
 
-def numbers(res: Width) -> dict[str, Any]:
-    g = grid(res.profile)
+def glue_values(res: Width) -> dict[str, Any]:
+    g = GRIDS.of(res.profile)
     n = res.n_features
     out = scale_numbers(res.profile, res.trained)
     out["k_lr"] = K_LR
@@ -435,13 +463,13 @@ def numbers(res: Width) -> dict[str, Any]:
         for k, gap in loss_gap(res).items()
     )
     decay, lr = ROWS["K1"]["bias_decay"], K_LR
-    out["decay_shrink"] = bias_shrink(decay, lr, res.profile.n_steps)
-    out["decay_shrink_paper"] = bias_shrink(decay, lr, PROFILES["paper"].n_steps)
+    out["decay_shrink"] = 1 - bias_left(decay, lr, res.profile.n_steps)
+    out["decay_shrink_paper"] = 1 - bias_left(decay, lr, PROFILES["paper"].n_steps)
     # the rule of the verdicts: settled models (chapter 1), the bias decay done, the seed spread known
     out["settle_loss"], out["settle_mono"], out["learned"] = SETTLE_LOSS, SETTLE_MONO, LEARNED
     out["decay_done"] = DECAY_DONE
     out["decay_need"] = log2_steps(decay_steps(decay, lr))
-    out["decay_left"] = decay_left(decay, lr, res.profile.n_steps)
+    out["bias_left"] = bias_left(decay, lr, res.profile.n_steps)
     out["decay_ok"] = "has" if res.profile.n_steps >= decay_steps(decay, lr) else "has not"
     out["peak_near"], out["peak_margin"], out["little"] = PEAK_NEAR, PEAK_MARGIN, LITTLE
     out["peak_range"] = peak_range(g.ks, n) or "it can show a rise and a fall around N"
@@ -454,20 +482,20 @@ def numbers(res: Width) -> dict[str, Any]:
     )
     frac, _ = fraction_noise(res)
     out["fraction_noise_text"] = f"{frac:.2f}" if not math.isnan(frac) else "unknown: one seed of K1 at every width"
-    dense = res.sparse_base
-    out["sparse_base"] = g.sparse_base
-    out["sparse_batch"] = res.profile.batch_for(g.sparse_base)
+    dense = res.masked_base
+    out["masked_base"] = g.masked_base
+    out["masked_batch"] = res.profile.batch_for(g.masked_base)
     out["dense_loss"], out["dense_mono"] = dense.loss, dense.mono
     out["dense_state"] = "settled" if dense.converged else "not settled"
-    for factor, s in sparse_gap(res).items():
+    for factor, s in masked_gap(res).items():
         for key in ("k", "density", "loss_gap", "loss", "mono", "fraction"):
-            out[f"sparse{factor}_{key}"] = s[key]
-    out["sparse_factors"] = ", ".join(str(f) for f in g.sparse_factors)
+            out[f"masked{factor}_{key}"] = s[key]
+    out["masked_factors"] = ", ".join(str(f) for f in g.masked_factors)
     out["dense_fraction"] = dense.fraction
-    out["sparse_list"] = "; ".join(
+    out["masked_list"] = "; ".join(
         f"k = {s['k']} at weight density 1/{factor}: loss {s['loss']:.3f} ({s['loss_gap']:+.1%}), "
         f"{s['mono']:.2f} monosemantic neurons per feature ({s['fraction']:.0%} of its neurons), "
-        f"{'settled' if res.sparse[factor].converged else 'not settled'}"
-        for factor, s in sparse_gap(res).items()
+        f"{'settled' if res.masked[factor].converged else 'not settled'}"
+        for factor, s in masked_gap(res).items()
     )
     return out

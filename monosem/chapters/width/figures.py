@@ -13,10 +13,7 @@ from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
 from monosem.figures import MONO_LABEL, color_scale
 from monosem.metrics import mono_fraction
-from monosem.results import SweepResult
-
-# One trained model: a sweep's result and the model's index in it.
-Instance = tuple[SweepResult, int]
+from monosem.results import Instance
 
 
 def width_traces(rows: dict[str, dict[int, Instance]]) -> Figure:

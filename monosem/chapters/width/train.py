@@ -8,7 +8,21 @@ from dataclasses import dataclass
 
 from monosem.config import ModelConfig, Sweep, make_sweep
 from monosem.paper import lr1, lr2, lr3, lr4
-from monosem.profiles import Profile
+from monosem.profiles import PerProfile, Profile
+
+__all__ = [
+    "WEIGHTS",
+    "K_LR",
+    "ROWS",
+    "ROW_FIELDS",
+    "MASKED_ROW",
+    "Grid",
+    "GRIDS",
+    "row_config",
+    "masked_config",
+    "plan",
+    "sweeps",
+]
 
 WEIGHTS: set[str] = set()
 
@@ -29,7 +43,7 @@ ROW_FIELDS = ("init_bias", "bias_decay", "freq")
 
 
 # The sparse models use K1's recipe, the paper's way of making models monosemantic.
-SPARSE_ROW = "K1"
+MASKED_ROW = "K1"
 
 
 @dataclass(frozen=True)
@@ -39,27 +53,28 @@ class Grid:
     each layer has as many weights as the dense model's)."""
 
     ks: tuple[int, ...]
-    sparse_base: int
-    sparse_factors: tuple[int, ...]
+    masked_base: int
+    masked_factors: tuple[int, ...]
 
 
-GRIDS = {
-    "ci": Grid(ks=(32, 64, 128, 256), sparse_base=64, sparse_factors=(2,)),
-    # N = 256: k from N / 2 to 4N (the paper: N / 32 to 4N). The narrowest models have the largest batches (batch x k
-    # is fixed): the three at k = N / 4 took 4.1 of the chapter's 15.1 min on the 2-core machine, unloaded.
-    # Claim 7's peak needs a width below N / PEAK_NEAR to be seen rising (`peak_range`): from N / 2 this grid cannot
-    # show a rise, so that part cannot be tested at `cpu`. K1 alone at N / 4 would show it for K1, at about 1.4 min
-    # more (a third of the 4.1 min: an estimate, not measured; the cpu book is at about 80 of its 90 minutes), but
-    # at 2^14 steps K1's bias decay (0.03 at lr 0.007) has not done its job (it needs 2^14.4 steps: DECAY_DONE), so
-    # every part on K1 or K2 cannot be tested at `cpu` whatever the grid: the model is not added.
-    # One sparse model, twice as wide (the one 4 times as wide took 2.7 min), to keep the chapter within 12 minutes.
-    "cpu": Grid(ks=(128, 256, 512, 1024), sparse_base=256, sparse_factors=(2,)),
-    "paper": Grid(ks=tuple(2**i for i in range(4, 12)), sparse_base=512, sparse_factors=(2, 4)),
-}
-
-
-def grid(profile: Profile) -> Grid:
-    return profile.pick(GRIDS, "chapter width's grid")
+GRIDS = PerProfile(
+    "chapter width's grid",
+    {
+        "ci": Grid(ks=(32, 64, 128, 256), masked_base=64, masked_factors=(2,)),
+        # N = 256: k from N / 2 to 4N (the paper: N / 32 to 4N). The narrowest models have the largest batches
+        # (batch x k is fixed): the three at k = N / 4 took 4.1 of the chapter's 15.1 min on the 2-core
+        # machine, unloaded. Claim 7's peak needs a width below N / PEAK_NEAR to be seen rising
+        # (`peak_range`): from N / 2 this grid cannot show a rise, so that part cannot be tested at `cpu`. K1
+        # alone at N / 4 would show it for K1, at about 1.4 min more (a third of the 4.1 min: an estimate, not
+        # measured; the cpu book is at about 80 of its 90 minutes), but at 2^14 steps K1's bias decay (0.03 at
+        # lr 0.007) has not done its job (it needs 2^14.4 steps: DECAY_DONE), so every part on K1 or K2 cannot
+        # be tested at `cpu` whatever the grid: the model is not added.
+        # One sparse model, twice as wide (the one 4 times as wide took 2.7 min), to keep the chapter within
+        # 12 minutes.
+        "cpu": Grid(ks=(128, 256, 512, 1024), masked_base=256, masked_factors=(2,)),
+        "paper": Grid(ks=tuple(2**i for i in range(4, 12)), masked_base=512, masked_factors=(2, 4)),
+    },
+)
 
 
 def row_config(profile: Profile, row: str, k: int) -> ModelConfig:
@@ -67,12 +82,12 @@ def row_config(profile: Profile, row: str, k: int) -> ModelConfig:
     return profile.base(d_hidden=k, batch_size=profile.batch_for(k), lr=K_LR, **ROWS[row])
 
 
-def sparse_config(profile: Profile, factor: int) -> ModelConfig:
-    """A sparse K1 model `factor` times wider than the grid's `sparse_base` at weight density 1 / factor: each
-    layer has as many weights as the dense model of width `sparse_base`, and the batch is that model's, so the two
+def masked_config(profile: Profile, factor: int) -> ModelConfig:
+    """A sparse K1 model `factor` times wider than the grid's `masked_base` at weight density 1 / factor: each
+    layer has as many weights as the dense model of width `masked_base`, and the batch is that model's, so the two
     cost the same matmul FLOPs per step in principle (on a CPU the masked model costs its full width)."""
-    base = grid(profile).sparse_base
-    return row_config(profile, SPARSE_ROW, base * factor).replace(
+    base = GRIDS.of(profile).masked_base
+    return row_config(profile, MASKED_ROW, base * factor).replace(
         batch_size=profile.batch_for(base), weight_density=1 / factor
     )
 
@@ -102,7 +117,7 @@ def plan(profile: Profile) -> tuple[dict[str, dict[int, tuple[Sweep, int]]], dic
         return _find(cfg, donors) or (make_sweep(name, cfg, seed=(cfg.seed,)), 0)
 
     rows: dict[str, dict[int, tuple[Sweep, int]]] = {row: {} for row in ROWS}
-    for k in grid(profile).ks:
+    for k in GRIDS.of(profile).ks:
         configs = {row: row_config(profile, row, k) for row in ROWS}
         found = {row: _find(cfg, donors) for row, cfg in configs.items()}
         left = [row for row in ROWS if found[row] is None]
@@ -115,17 +130,17 @@ def plan(profile: Profile) -> tuple[dict[str, dict[int, tuple[Sweep, int]]], dic
             found.update({row: (own, i) for i, row in enumerate(left)})
         for row in ROWS:
             rows[row][k] = found[row]
-    sparse = {}
-    for factor in grid(profile).sparse_factors:
-        cfg = sparse_config(profile, factor)
-        sparse[factor] = source(f"SPARSE_k{cfg.d_hidden}", cfg)
-    return rows, sparse
+    masked = {}
+    for factor in GRIDS.of(profile).masked_factors:
+        cfg = masked_config(profile, factor)
+        masked[factor] = source(f"SPARSE_k{cfg.d_hidden}", cfg)
+    return rows, masked
 
 
 def sweeps(profile: Profile) -> list[Sweep]:
-    rows, sparse = plan(profile)
+    rows, masked = plan(profile)
     out: list[Sweep] = []
-    for sweep, _ in [*(s for models in rows.values() for s in models.values()), *sparse.values()]:
+    for sweep, _ in [*(s for models in rows.values() for s in models.values()), *masked.values()]:
         if sweep not in out:
             out.append(sweep)
     return out
