@@ -20,11 +20,11 @@ TASKS = ("decoder", "reprojector", "abs")
 ACTIVATIONS = ("relu", "gelu", "solu")
 FREQUENCIES = ("uniform", "power")
 
-# Fields every instance of one batched model must share: they fix tensor shapes or the step count.
-SHAPE_FIELDS = ("n_features", "d_embed", "d_hidden", "task", "activation", "batch_size", "n_steps")
+# Fields every instance of one batched model must share: they fix tensor shapes, the parameters or the step count.
+SHAPE_FIELDS = ("n_features", "d_embed", "d_hidden", "task", "activation", "batch_size", "n_steps", "out_bias")
 # Fields added to `ModelConfig` after results were cached, with their defaults: `to_dict` leaves them out at the
 # default, so that adding a field never changes the cache key of a configuration that existed before it.
-LATER_FIELDS = {"weight_density": 1.0, "weight_clamp": 10.0}
+LATER_FIELDS = {"weight_density": 1.0, "weight_clamp": 10.0, "out_bias": False, "bias_push": 0.0}
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,12 @@ class ModelConfig:
         nonzero weights, drawn from the seed (paper Section 4.1.4). 1 is the dense model.
     weight_clamp: LAMB's ceiling on the weight norm in its trust ratio (torch_optimizer.Lamb's `clamp_value`,
         10 in the paper's recipe): a layer whose norm is above it takes steps of lr x this clamp, not lr x its norm.
+    out_bias: give the output layer a bias b_out (y = h W_out + b_out), initialised as `nn.Linear`'s and trained by
+        LAMB with the other parameters (chapter 10). False is the paper's model, which has none.
+    bias_push: a regularizer towards negative bias (the paper's Section 6 proposes one, untried): bias_push x the
+        fraction of the batch on which neuron i fires is added to the gradient of b_i, at every step. It is the push
+        that an L1 penalty of this strength on the activations exerts on the biases, without its pull on the weights
+        (chapter 10). 0 is the paper's model.
     """
 
     n_features: int = 512
@@ -67,6 +73,8 @@ class ModelConfig:
     seed: int = 0
     weight_density: float = 1.0
     weight_clamp: float = 10.0
+    out_bias: bool = False
+    bias_push: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("n_features", "d_embed", "d_hidden", "batch_size", "n_steps"):
@@ -81,7 +89,7 @@ class ModelConfig:
         _choice("task", self.task, TASKS)
         _choice("activation", self.activation, ACTIVATIONS)
         _choice("freq", self.freq, FREQUENCIES)
-        _finite(self, "eps", "lr", "bias_decay", "init_bias", "l1", "weight_density", "weight_clamp")
+        _finite(self, "eps", "lr", "bias_decay", "init_bias", "l1", "weight_density", "weight_clamp", "bias_push")
         if not 0 < self.eps <= 1:
             raise ValueError(f"eps must be in (0, 1], got {self.eps!r}")
         if not self.lr > 0:
@@ -101,6 +109,10 @@ class ModelConfig:
             raise ValueError(f"weight_density must be in (0, 1], got {self.weight_density!r}")
         if not self.weight_clamp > 0:
             raise ValueError(f"weight_clamp must be > 0, got {self.weight_clamp!r}")
+        if not isinstance(self.out_bias, bool):
+            raise ValueError(f"out_bias must be True or False, got {self.out_bias!r}")
+        if self.bias_push < 0:
+            raise ValueError(f"bias_push must be >= 0, got {self.bias_push!r}")
 
     @property
     def d_out(self) -> int:
