@@ -78,7 +78,7 @@ ms.open_questions.figures.d_plus_one(table)
 # {glue:text}`slope_no_small:.3f` and {glue:text}`slope_no_large:.3f`). With an output bias the count minus d is
 # {glue:text}`excess_ob_small` and {glue:text}`excess_ob_large`, W_out's gain on b_P {glue:text}`gain_ob_small:.3f`
 # and {glue:text}`gain_ob_large:.3f` and the largest intercept {glue:text}`intercept_ob_small:.4f` and
-# {glue:text}`intercept_ob_large:.4f`: the output bias now carries what the intercept was. The answer here:
+# {glue:text}`intercept_ob_large:.4f` (b_out can now cancel an intercept). The answer here:
 # **{glue:text}`answer_1`**. For comparison, at d = {glue:text}`d_large` the models without and with the output bias
 # make {glue:text}`mono_no_large:.2f` and {glue:text}`mono_ob_large:.2f` monosemantic neurons per feature, at losses
 # {glue:text}`loss_no_large:.3f` and {glue:text}`loss_ob_large:.3f`.
@@ -136,8 +136,8 @@ ms.open_questions.figures.robust_recipe(rows, ms.open_questions.REACH * nums["re
 # {glue:text}`recipe_min:.2f`). The regularizer makes {glue:text}`push_min:.2f` to {glue:text}`push_max:.2f`, and
 # reaches {glue:text}`reach` of the recipe's best at {glue:text}`push_reach` of the {glue:text}`n_settings`
 # settings, the recipe at {glue:text}`recipe_reach`. The answer here: **{glue:text}`answer_3`**. Its models keep at
-# most {glue:text}`push_positive` neurons with a positive bias, where question 1's models keep d + 1: the push
-# reaches the polysemantic neurons too.
+# most {glue:text}`push_positive` neurons with a bias above {glue:text}`positive_bias`, against
+# {glue:text}`count_no_small` in question 1's recipe model at d = {glue:text}`d_small`.
 #
 # ## What we found
 #

@@ -565,7 +565,17 @@ def answers(q: OpenQuestions, found: dict[str, Path]) -> dict[str, str]:
         three = "yes on monosemanticity: one strength reaches the recipe's best at every setting"
     else:
         three = f"no: one strength reaches the recipe's best at {reach} of {len(rows)} settings"
-    return {"answer_1": one, "answer_2": two, "answer_3": three}
+    found_claims = (d_finding(q), paths_finding(q, found), robust_finding(q))
+    notes = [_unsettled_note(f) for f in found_claims]
+    return {f"answer_{i}": a + n for i, (a, n) in enumerate(zip((one, two, three), notes, strict=True), start=1)}
+
+
+def _unsettled_note(finding: Finding) -> str:
+    """A note for an answer when some part of `finding` could not be tested at this scale (its models have not
+    settled, or its control failed): the answer is then a reading that the verdict table does not count."""
+    if all(p.holds is not None for p in finding.parts):
+        return ""
+    return " (a reading only: the verdict table below cannot count every part of it, and says why)"
 
 
 def n_positive(result: SweepResult) -> int:
