@@ -94,7 +94,7 @@ ms.open_questions.figures.d_plus_one(table)
 # between the ends' losses, as a share of the higher end's. The pair in question is LR1's model at the lowest lr,
 # {glue:text}`lr_low` ({glue:text}`mono_lr_low:.2f` monosemantic neurons per feature, loss
 # {glue:text}`loss_lr_low:.3f`), and at the highest, {glue:text}`lr_high` ({glue:text}`mono_lr_high:.2f`, loss
-# {glue:text}`loss_lr_high:.3f`). The control is a pair that certainly shares a basin in the paper's sense: the model
+# {glue:text}`loss_lr_high:.3f`). The control is a pair expected to share a basin in the paper's sense: the model
 # at the highest lr and the same model trained from another initialisation (the same projection and data: the seed
 # fixes those, so a second seed would be a second task), which ends at {glue:text}`mono_control:.2f`.
 

@@ -27,7 +27,7 @@ def d_plus_one(table: pd.DataFrame) -> Figure:
         ax.axhline(0, color="black", lw=0.6)
     left.axhline(1, color="gray", ls="--", lw=0.8)
     left.set_ylabel("positive-bias neurons − d")
-    left.legend(fontsize="small")
+    left.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2)
     right.axhline(1, color="gray", ls="--", lw=0.8)
     right.set_ylabel(r"$|W_{out}^T b| \,/\,$ typical")
     return fig
@@ -57,7 +57,7 @@ def robust_recipe(rows: pd.DataFrame, bar: float) -> Figure:
     left, right = fig.subplots(1, 2)
     x = np.arange(len(rows))
     width = 0.38
-    names = [f"lr {lr:g}\nε {eps:.4g}" for lr, eps in zip(rows["lr"], rows["eps"], strict=True)]
+    names = [f"lr {lr:g}\nε 1/{1 / eps:.0f}" for lr, eps in zip(rows["lr"], rows["eps"], strict=True)]
     for shift, (who, color) in zip((-width / 2, width / 2), (("push", "tab:red"), ("recipe", "tab:gray")), strict=True):
         for ax, what in ((left, "# mono / # features"), (right, "loss")):
             values = rows[f"{who}: {what}"].to_numpy()
