@@ -66,7 +66,7 @@ ms.claims.glue_numbers("", {"profile": P.name, **nums})
 table = ms.open_questions.d_table(res)
 table.style.hide(axis="index").format(precision=3)
 
-# %% mystnb={"figure": {"caption": "Question 1. Left: the number of neurons with a positive bias minus the embedding dimension d, at two d, for the paper's model (no output bias) and the same model with an output bias; dashed: the paper's + 1. Right: how much of the positive-bias neurons' bias vector $b_P$ the output weights pass, relative to a typical vector of the same norm (dashed: 1).", "name": "fig-d-plus-one"}}
+# %% mystnb={"figure": {"caption": "Question 1. Left: the number of neurons with a positive bias minus the embedding dimension d, at two d, for the paper's model (no output bias) and the same model with an output bias; dashed: the paper's + 1. Right: how much of the positive-bias neurons' bias vector $b_P$ the output weights pass, relative to a typical vector of the same norm (dashed: 1).", "name": "fig-oq-d-plus-one"}}
 ms.open_questions.figures.d_plus_one(table)
 
 # %% [markdown]
@@ -98,7 +98,7 @@ ms.open_questions.figures.d_plus_one(table)
 # at the highest lr and the same model trained from another initialisation (the same projection and data: the seed
 # fixes those, so a second seed would be a second task), which ends at {glue:text}`mono_control:.2f`.
 
-# %% mystnb={"figure": {"caption": "Question 2. Held-out loss along the straight line between two models, after matching the neurons of the second to those of the first (solid) and without matching (dashed): from LR1's lowest-lr model to its highest-lr model, and between two models at the highest lr from different initialisations (the control).", "name": "fig-basin-paths"}}
+# %% mystnb={"figure": {"caption": "Question 2. Held-out loss along the straight line between two models, after matching the neurons of the second to those of the first (solid) and without matching (dashed): from LR1's lowest-lr model to its highest-lr model, and between two models at the highest lr from different initialisations (the control).", "name": "fig-oq-basin-paths"}}
 ms.open_questions.figures.basin_paths(found)
 
 # %% [markdown]
@@ -128,7 +128,7 @@ ms.open_questions.figures.basin_paths(found)
 rows = ms.open_questions.robust_rows(res)
 rows.style.hide(axis="index").format(precision=3)
 
-# %% mystnb={"figure": {"caption": "Question 3. Final number of monosemantic neurons per feature (left) and loss (right) at every setting of lr and feature density ε, for the regularizer towards negative bias at one strength (red) and the paper's recipe at its paper decay (gray); hatched: not settled. Dashed: the share of the recipe's best that the regularizer must reach.", "name": "fig-robust-recipe"}}
+# %% mystnb={"figure": {"caption": "Question 3. Final number of monosemantic neurons per feature (left) and loss (right) at every setting of lr and feature density ε, for the regularizer towards negative bias at one strength (red) and the paper's recipe at its paper decay (gray); hatched: not settled. Dashed: the share of the recipe's best that the regularizer must reach.", "name": "fig-oq-robust-recipe"}}
 ms.open_questions.figures.robust_recipe(rows, ms.open_questions.REACH * nums["recipe_best"])
 
 # %% [markdown]

@@ -315,7 +315,7 @@ def d_finding(q: OpenQuestions) -> Finding:
             g_with,
         ),
     )
-    return Finding("1. The + 1 is the zero intercept's: an output bias removes it", parts, figure="fig-d-plus-one")
+    return Finding("1. The + 1 is the zero intercept's: an output bias removes it", parts, figure="fig-oq-d-plus-one")
 
 
 # --- question 2 ------------------------------------------------------------------------------------------------
@@ -392,7 +392,7 @@ def paths_finding(q: OpenQuestions, found: dict[str, Path] | None = None) -> Fin
             "" if flat else "the control path has a barrier too: the matching cannot tell basins apart here",
         ),
     )
-    return Finding("2. The basins are separate: a loss barrier lies between them", parts, figure="fig-basin-paths")
+    return Finding("2. The basins are separate: a loss barrier lies between them", parts, figure="fig-oq-basin-paths")
 
 
 # --- question 3 ------------------------------------------------------------------------------------------------
@@ -467,7 +467,7 @@ def robust_finding(q: OpenQuestions) -> Finding:
             g_all,
         ),
     )
-    return Finding("3. A regularizer towards negative bias is not fragile", parts, figure="fig-robust-recipe")
+    return Finding("3. A regularizer towards negative bias is not fragile", parts, figure="fig-oq-robust-recipe")
 
 
 def findings(q: OpenQuestions) -> list[Finding]:
