@@ -20,11 +20,11 @@ TASKS = ("decoder", "reprojector", "abs")
 ACTIVATIONS = ("relu", "gelu", "solu")
 FREQUENCIES = ("uniform", "power")
 
-# Fields every instance of one batched model must share: they fix tensor shapes or the step count.
-SHAPE_FIELDS = ("n_features", "d_embed", "d_hidden", "task", "activation", "batch_size", "n_steps")
+# Fields every instance of one batched model must share: they fix tensor shapes, the parameters or the step count.
+SHAPE_FIELDS = ("n_features", "d_embed", "d_hidden", "task", "activation", "batch_size", "n_steps", "out_bias")
 # Fields added to `ModelConfig` after results were cached, with their defaults: `to_dict` leaves them out at the
 # default, so that adding a field never changes the cache key of a configuration that existed before it.
-KEY_OMITS_AT_DEFAULT = {"weight_density": 1.0, "weight_clamp": 10.0}
+KEY_OMITS_AT_DEFAULT = {"weight_density": 1.0, "weight_clamp": 10.0, "out_bias": False, "bias_push": 0.0}
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,12 @@ class ModelConfig:
         nonzero weights, drawn from the seed (paper Section 4.1.4). 1 is the dense model.
     weight_clamp: LAMB's ceiling on the weight norm in its trust ratio (torch_optimizer.Lamb's `clamp_value`,
         10 in the paper's recipe): a layer whose norm is above it takes steps of lr x this clamp, not lr x its norm.
+    out_bias: give the output layer a bias b_out (y = h W_out + b_out), initialised as `nn.Linear`'s and trained by
+        LAMB with the other parameters (chapter 10). False is the paper's model, which has none.
+    bias_push: a regularizer towards negative bias (the paper's Section 6 proposes one, untried): bias_push x the
+        fraction of the batch on which neuron i fires is added to the gradient of b_i, at every step. It is the push
+        that an L1 penalty of this strength on the activations exerts on the biases, without its pull on the weights
+        (chapter 10). 0 is the paper's model.
     """
 
     n_features: int = 512
@@ -67,6 +73,8 @@ class ModelConfig:
     seed: int = 0
     weight_density: float = 1.0
     weight_clamp: float = 10.0
+    out_bias: bool = False
+    bias_push: float = 0.0
 
     def __post_init__(self) -> None:
         require_ints(self, "n_features", "d_embed", "d_hidden", "batch_size", "n_steps")
@@ -79,7 +87,7 @@ class ModelConfig:
         require_choice(self, "task", TASKS)
         require_choice(self, "activation", ACTIVATIONS)
         require_choice(self, "freq", FREQUENCIES)
-        for name in ("eps", "lr", "bias_decay", "init_bias", "l1", "weight_density", "weight_clamp"):
+        for name in ("eps", "lr", "bias_decay", "init_bias", "l1", "weight_density", "weight_clamp", "bias_push"):
             require(is_number(getattr(self, name)), name, "a finite number", getattr(self, name))
         require(0 < self.eps <= 1, "eps", "in (0, 1]", self.eps)
         require(self.lr > 0, "lr", "> 0", self.lr)
@@ -94,6 +102,8 @@ class ModelConfig:
         require_ints(self, "seed", least=0)
         require(0 < self.weight_density <= 1, "weight_density", "in (0, 1]", self.weight_density)
         require(self.weight_clamp > 0, "weight_clamp", "> 0", self.weight_clamp)
+        require(isinstance(self.out_bias, bool), "out_bias", "True or False", self.out_bias)
+        require(self.bias_push >= 0, "bias_push", ">= 0", self.bias_push)
 
     @property
     def d_out(self) -> int:

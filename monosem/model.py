@@ -1,4 +1,5 @@
-"""The toy model with a leading instance dimension: e = x W_in + b, h = act(e), y = h W_out (no output bias).
+"""The toy model with a leading instance dimension: e = x W_in + b, h = act(e), y = h W_out (no output bias; chapter
+10's option `out_bias` adds one, y = h W_out + b_out).
 
 Weights are stored in the layout the batched matmuls want (W_in: (n_inst, d, k), W_out: (n_inst, k, d_out)),
 the transposes of `nn.Linear`'s weights. Gradients are written out by hand: on two CPU cores the autograd
@@ -80,13 +81,16 @@ class ToyModel:
     """Weights of a whole sweep. W_in: (n_inst, d, k); b_in: (n_inst, k); W_out: (n_inst, k, d_out).
 
     masks: None for dense models, else the connectivity masks (mask_in: (n_inst, d, k), mask_out:
-    (n_inst, k, d_out)), all ones for a dense instance of a sweep that has sparse ones."""
+    (n_inst, k, d_out)), all ones for a dense instance of a sweep that has sparse ones.
+    b_out: (n_inst, d_out), the output bias of a model with `out_bias` (every instance of a sweep shares that
+    option); None for the paper's model, which then runs exactly the code it ran before the option existed."""
 
     W_in: Tensor
     b_in: Tensor
     W_out: Tensor
     activation: str
     masks: tuple[Tensor, Tensor] | None = None
+    b_out: Tensor | None = None
 
     @classmethod
     def init(cls, configs: tuple[ModelConfig, ...], device: torch.device | str = "cpu") -> ToyModel:
@@ -96,15 +100,21 @@ class ToyModel:
         sparsity is "naive", and LAMB's trust ratio makes the steps relative to the weights' norm anyway)."""
         base = configs[0]
         d, k, n_out = base.d_embed, base.d_hidden, base.d_out
-        w_in, b_in, w_out = [], [], []
+        w_in, b_in, w_out, b_out = [], [], [], []
         for cfg in configs:
             gen = init_generator(cfg.seed)
             # Drawn in nn.Linear's (out, in) order so that a seed gives the same numbers as the reference.
             w_in.append(_uniform((k, d), 1 / math.sqrt(d), gen).T)
             b_in.append(_uniform((k,), 1 / math.sqrt(d), gen) + cfg.init_bias)
             w_out.append(_uniform((n_out, k), 1 / math.sqrt(k), gen).T)
+            if cfg.out_bias:  # drawn after every other weight, as nn.Linear(k, d_out) draws its bias after its weight
+                b_out.append(_uniform((n_out,), 1 / math.sqrt(k), gen))
+        if len(b_out) not in (0, len(configs)):
+            raise ValueError("every instance of a sweep must share out_bias (it adds a parameter)")
         stack = [torch.stack(t).contiguous().to(device) for t in (w_in, b_in, w_out)]
         model = cls(*stack, base.activation)
+        if b_out:
+            model.b_out = torch.stack(b_out).contiguous().to(device)
         if any(cfg.weight_density < 1 for cfg in configs):
             pairs = [connectivity(cfg) for cfg in configs]
             model.masks = tuple(torch.stack(m).to(device) for m in zip(*pairs, strict=True))
@@ -114,7 +124,7 @@ class ToyModel:
 
     @property
     def params(self) -> list[Tensor]:
-        return [self.W_in, self.b_in, self.W_out]
+        return [self.W_in, self.b_in, self.W_out] + ([] if self.b_out is None else [self.b_out])
 
     @property
     def n_inst(self) -> int:
@@ -131,21 +141,32 @@ class ToyModel:
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """x: (n or 1, B, d) -> (h: (n, B, k), y: (n, B, d_out))."""
         h = self.hidden(x)
+        if self.b_out is not None:
+            return h, torch.baddbmm(self.b_out[:, None, :], h, self.W_out)
         return h, torch.bmm(h, self.W_out)
 
     @torch.no_grad()
     def loss_and_grads(
-        self, x: Tensor, target: Tensor, l1: Tensor | None = None, with_loss: bool = True
+        self,
+        x: Tensor,
+        target: Tensor,
+        l1: Tensor | None = None,
+        with_loss: bool = True,
+        bias_push: Tensor | None = None,
     ) -> tuple[Tensor | None, list[Tensor]]:
         """Per-instance loss sum_o (y_o - t_o)^2 averaged over the batch, shape (n,) (None unless `with_loss`),
-        and the gradients of loss + l1 * sum|h| / B with respect to [W_in, b_in, W_out] (l1: (n,) or None);
-        for a sparse model, times the masks: the gradient with respect to the existing weights only.
-        x: (n or 1, B, d); target: (n or 1, B, d_out)."""
+        and the gradients of loss + l1 * sum|h| / B with respect to `params` ([W_in, b_in, W_out], and b_out when
+        the model has one) (l1: (n,) or None); for a sparse model, times the masks: the gradient with respect to
+        the existing weights only. bias_push (n,) or None: added to b_i's gradient times the fraction of the batch
+        on which neuron i fires (e > 0; `ModelConfig.bias_push`). x: (n or 1, B, d); target: (n or 1, B, d_out)."""
         act, act_grad = ACTIVATION_FNS[self.activation]
         batch = x.shape[1]
         e = self.preact(x)
         h = act(e)
-        err = torch.bmm(h, self.W_out).sub_(target)
+        if self.b_out is None:
+            err = torch.bmm(h, self.W_out).sub_(target)
+        else:
+            err = torch.baddbmm(self.b_out[:, None, :], h, self.W_out).sub_(target)
         loss = torch.linalg.vecdot(err, err).mean(-1) if with_loss else None
         g_y = err.mul_(2 / batch)
         g_w_out = torch.bmm(h.transpose(1, 2), g_y)
@@ -160,7 +181,12 @@ class ToyModel:
         if self.masks is not None:
             g_w_in.mul_(self.masks[0])
             g_w_out.mul_(self.masks[1])
-        return loss, [g_w_in, g_e.sum(1), g_w_out]
+        g_b_in = g_e.sum(1)
+        if bias_push is not None:
+            g_b_in.add_((e > 0).to(e.dtype).mean(1) * bias_push[:, None])
+        if self.b_out is None:
+            return loss, [g_w_in, g_b_in, g_w_out]
+        return loss, [g_w_in, g_b_in, g_w_out, g_y.sum(1)]
 
     def detached(self) -> ToyModel:
         return self.to("cpu")
@@ -168,7 +194,8 @@ class ToyModel:
     def to(self, device: torch.device | str) -> ToyModel:
         """A copy on `device` (never the same tensors: training the copy leaves this model as it is)."""
         masks = None if self.masks is None else tuple(m.to(device).clone() for m in self.masks)
-        return ToyModel(*(p.detach().to(device).clone() for p in self.params), self.activation, masks)
+        w_in, b_in, w_out, *b_out = (p.detach().to(device).clone() for p in self.params)
+        return ToyModel(w_in, b_in, w_out, self.activation, masks, b_out[0] if b_out else None)
 
 
 def _uniform(shape: tuple[int, ...], bound: float, gen: torch.Generator) -> Tensor:

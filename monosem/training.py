@@ -156,6 +156,7 @@ def train(
     lr, bias_decay = per_inst("lr"), per_inst("bias_decay")
     # Decided once here, not per step: a device-side test inside the loop would stall a GPU every step.
     l1 = per_inst("l1") if any(c.l1 for c in configs) else None
+    push = per_inst("bias_push") if any(c.bias_push for c in configs) else None
     decay_factor = 1 - bias_decay * lr
     data = DataStream.for_configs(configs, device)
     if init is not None and (init.n_inst, init.W_in.shape[1:], init.W_out.shape[1:]) != (
@@ -215,7 +216,7 @@ def train(
         for step in tqdm(steps, desc=desc, disable=not progress, mininterval=2, initial=first, total=n_steps):
             x, target = data.sample()
             record = step % LOSS_EVERY == 0 or step + 1 in snap_index
-            loss, grads = loss_and_grads(x, target, l1, with_loss=record)
+            loss, grads = loss_and_grads(x, target, l1, with_loss=record, bias_push=push)
             opt.step(grads, lr_factor(step))
             if step < n_steps / 2:
                 model.b_in.mul_(decay_factor[:, None])

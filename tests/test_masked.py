@@ -38,7 +38,8 @@ def test_a_sparse_config_has_its_density_in_the_dict_and_the_key():
     sparse = cfg.replace(weight_density=0.5)
     assert sparse.to_dict()["weight_density"] == 0.5
     assert make_sweep("S", sparse, seed=(0,)).key("v") != make_sweep("S", cfg, seed=(0,)).key("v")
-    assert {f.name for f in dataclasses.fields(ModelConfig)} == {*OLD_FIELDS, "weight_density", "weight_clamp"}
+    later = {"weight_density", "weight_clamp", "out_bias", "bias_push"}  # out_bias, bias_push: chapter 10
+    assert {f.name for f in dataclasses.fields(ModelConfig)} == {*OLD_FIELDS, *later}
 
 
 @pytest.mark.parametrize("density", [0.0, -0.5, 1.5, float("nan")])

@@ -75,6 +75,7 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter(7, "mechanism"),
     Chapter(8, "sparse_autoencoders", beyond_paper=True),
     Chapter(9, "incidental_polysemanticity", beyond_paper=True),
+    Chapter(10, "open_questions", beyond_paper=True),
 )
 
 
