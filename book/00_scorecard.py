@@ -24,6 +24,8 @@
 # too short to finish, *cannot be tested at this scale* and counts neither for nor against the claim. The verdict is
 # over the parts that could be tested: *agree* when every one holds, *no* when none does, *partly* otherwise, and
 # *not testable here* when none could be tested. Each claim's parts are folded below the table, with their tests.
+# The chapters that go beyond the paper keep their own "What we found" tables, outside these ten claims:
+# {ref}`ch-sae`, {ref}`ch-incidental` and {ref}`ch-open-questions`.
 
 # %% tags=["parameters"]
 profile = "auto"
