@@ -44,18 +44,16 @@ def _chapters() -> dict[str, Any]:
 
 
 def __getattr__(name: str) -> Any:
-    """The names of `__all__`, `ms.<chapter>` (with its `figures`) and `ms.CHAPTERS`, imported when first named."""
+    """The names of `__all__` and `ms.<chapter>` (with its `figures`), imported when first named."""
     if name == "__all__":
         return ["__version__", *_NAMES, *_chapters()]
-    if name.startswith("_") or importlib.util.find_spec(f"{__name__}.{name}") is not None:
-        # a submodule not imported yet (`from monosem import training` asks here first): the import system's to load
-        raise AttributeError(f"module 'monosem' has no attribute {name!r}")
     if name in _NAMES:
         module, attr = _NAMES[name]
         value = importlib.import_module(module)
         value = getattr(value, attr) if attr else value
-    elif name == "CHAPTERS":
-        value = _chapters()
+    elif name.startswith("_") or importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        # a submodule not imported yet (`from monosem import training` asks here first): the import system's to load
+        raise AttributeError(f"module 'monosem' has no attribute {name!r}")
     elif name in (by_name := _chapters()):
         from monosem import chapters
 

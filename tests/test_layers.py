@@ -29,8 +29,11 @@ for name in names:
         for loaded in [m for m in sys.modules if m == "monosem" or m.startswith("monosem.")]:
             del sys.modules[loaded]
         exec(statement)
-import monosem as ms
-ms.basins.load, ms.figures, ms.Cache, ms.__all__
+for name in ("figures", "claims", "paper", "prose", "tables", "chapters", "Cache", "train", "basins", "__all__"):
+    for loaded in [m for m in sys.modules if m == "monosem" or m.startswith("monosem.")]:
+        del sys.modules[loaded]
+    import monosem as ms
+    getattr(ms, name)
 print(len(names))
 """
     proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True)
