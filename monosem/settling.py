@@ -5,9 +5,10 @@ held-out samples: a model has settled when its held-out loss moved by less than 
 # mono / # features by less than SETTLE_MONO, and its loss is at most LEARNED x the constant-output loss.
 
 - False alarms: a settled model trained on must still be called settled. Every model the rule called settled at
-  the end of its run is trained on at its own learning rate, without bias decay, for a quarter of its run
-  (`continuation`); the rule is applied between the first and the last snapshot of that continuation that are
-  read at rest (`false_alarms`), so that the model's noise at its own lr is in the comparison, as it is in the rule.
+  the end of its run is trained on at its own learning rate, without bias decay, for a quarter of its run, after
+  rebuilding its optimizer's moments (`continuation`, CONTINUE_WARMUP); the rule is applied between the first and
+  the last snapshot of that continuation that are read at rest (`false_alarms`), so that the model's noise at its
+  own lr is in the comparison, as it is in the rule.
 - Detection: a model still learning must be called unsettled. A model whose held-out loss fell, or whose
   # mono / # features moved, by more than STILL_LEARNING x the rule's thresholds between T/2 and T was still
   learning at T/2; the rule is applied to its snapshots at T/4 and T/2 (`detection`).
@@ -37,6 +38,12 @@ from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, WEIGHT_ARRAYS, Sw
 # the rule would rightly see as movement; at its own lr, read at rest at both ends, a settled model stays put.
 CONTINUE_LR = 1.0
 CONTINUE_PART = 4
+# The continuation first rebuilds the optimizer's moments (a result keeps the weights, not the moments) over this
+# many batches at lr 0 (`training.train(moment_warmup=)`): LAMB's second moments then hold 1 - 0.999^4096 = 98 % of
+# their steady value. Without it, the first steps from zero moments are sign-like and as large as the lr allows:
+# the one LR1 model of `long` that had settled (lr 0.03, # mono / # features 0.656, 0.667, 0.674 at 2^15, 2^16, 2^17)
+# lost 0.12 of it over a continuation that started so.
+CONTINUE_WARMUP = 2**12
 # What the issue asks of the rule's false alarms (quoted on the page beside the measured rate, not tested).
 FALSE_ALARM_BAR = 0.05
 # Ground truth of "still learning at T/2": between T/2 and T its held-out loss fell by more than this many times
@@ -116,10 +123,14 @@ def continue_flat(result: SweepResult, cache: Cache, progress: bool = True) -> S
     continuation's configurations and the trained sweep's key (the weights it starts from). Keeps every array but
     `DROPPED`, and the training seconds."""
     sweep = continuation(result.sweep)
-    config = {"from": result.sweep.key(cache.version), "configs": [c.to_dict() for c in sweep.configs]}
+    config = {
+        "from": result.sweep.key(cache.version),
+        "configs": [c.to_dict() for c in sweep.configs],
+        "moment_warmup": CONTINUE_WARMUP,
+    }
 
     def compute() -> dict[str, Tensor]:
-        trained = training.train(sweep, init=result.model(), progress=progress)
+        trained = training.train(sweep, init=result.model(), progress=progress, moment_warmup=CONTINUE_WARMUP)
         kept = {k: v for k, v in trained.arrays.items() if k not in DROPPED}
         return {**kept, "seconds": torch.tensor(trained.seconds, dtype=torch.float64)}
 

@@ -129,6 +129,7 @@ def train(
     init: ToyModel | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int = CHECKPOINT_EVERY,
+    moment_warmup: int = 0,
 ) -> SweepResult:
     """Train every instance of `sweep` as one batched model and return its compact results.
 
@@ -139,6 +140,9 @@ def train(
     `python -m monosem bench --compile`; the optimizer step does not compile with PyTorch 2.13's CPU backend).
     init: start from these weights instead of the seeds' initialisation (a model trained on; the optimizer's
     moments start at zero).
+    moment_warmup: before the first step, accumulate the optimizer's moments over this many batches at lr 0, the
+    weights unmoved (for a model trained on from `init`: zero moments make LAMB's first steps sign-like and as large
+    as the lr allows, which at high lr knocks a settled model out of its minimum).
     checkpoint: a file to save the state of the sweep to every `checkpoint_every` steps and to resume from when it
     holds this sweep's state (the result is then the uninterrupted run's, bit for bit: the weights, the optimizer's
     moments, the data streams' generators and every array recorded so far are saved); removed when training ends.
@@ -168,6 +172,12 @@ def train(
     model = ToyModel.init(configs, device) if init is None else init.to(device)
     opt = BatchedLamb(model.params, lr, clamp_value=per_inst("weight_clamp"))
     loss_and_grads = torch.compile(model.loss_and_grads) if compile else model.loss_and_grads
+
+    if moment_warmup < 0:
+        raise ValueError(f"moment_warmup must be >= 0 steps, got {moment_warmup}")
+    for _ in range(moment_warmup):
+        x, target = data.sample()
+        opt.step(loss_and_grads(x, target, l1, with_loss=False)[1], 0.0)
 
     loss_steps = torch.arange(0, n_steps, LOSS_EVERY)
     losses = torch.empty(n_inst, len(loss_steps), device=device)

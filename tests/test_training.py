@@ -174,3 +174,30 @@ def test_the_cache_trains_through_a_checkpoint_beside_the_result(tmp_path, monke
     result = cache.get_or_train(sweep, progress=False)
     assert result.meta["resumed_at"] == training.CHECKPOINT_EVERY
     assert cache.exists(sweep) and not cache.checkpoint_path(sweep).exists()
+
+
+def test_the_moment_warmup_moves_no_weight_and_fills_the_moments():
+    sweep = make_sweep("W", CI.base(n_steps=1, lr=0.03), seed=(0,))
+    start = train(make_sweep("W", CI.base(n_steps=64, lr=0.03), seed=(0,)), progress=False).model()
+    seen = {}
+    real_step = training.BatchedLamb.step
+
+    def step(self, grads, factor=1.0):
+        seen.setdefault("first", (factor, [m.abs().sum().item() for m in self.exp_avg_sq]))
+        if factor == 0.0:  # a warm-up step: the weights stay where they are
+            before = [p.clone() for p in self.params]
+            real_step(self, grads, factor)
+            assert all(torch.equal(a, b) for a, b in zip(before, self.params, strict=True))
+        else:
+            seen.setdefault("trained", [m.abs().sum().item() for m in self.exp_avg_sq])
+            real_step(self, grads, factor)
+
+    training.BatchedLamb.step = step
+    try:
+        train(sweep, init=start, progress=False, moment_warmup=32)
+    finally:
+        training.BatchedLamb.step = real_step
+    assert seen["first"][0] == 0.0 and all(v == 0 for v in seen["first"][1])
+    assert all(v > 0 for v in seen["trained"])  # the first real step finds moments built up
+    with pytest.raises(ValueError, match="moment_warmup"):
+        train(sweep, init=start, progress=False, moment_warmup=-1)
