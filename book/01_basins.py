@@ -139,9 +139,13 @@ ms.tables.summary_tables({"LR1": res.lr1, "LR2": res.lr2})
 #
 # *False alarms.* A settled model trained on must still be called settled. We take every final LR1 and LR2 model and
 # train it on at its own learning rate, without bias decay, for a quarter of its run ({glue:text}`continue_steps:,`
-# steps, each model on its own seed's data stream: the seed also fixes the projection the model was trained on), and
-# apply the rule between the first and the last snapshot of that continuation that are read at rest, so that the
-# noise of the model's own learning rate is in the comparison, as it is in the rule. Over the models the rule had
+# steps, each model on its own seed's data stream: the seed also fixes the projection the model was trained on),
+# after rebuilding its optimizer's moments over {glue:text}`continue_warmup:,` batches at learning rate 0 (a result
+# keeps the weights, not the moments, and LAMB's first steps from zero moments are large enough to knock a settled
+# model at a high learning rate out of its minimum). We apply the rule between the first and the last snapshot of
+# that continuation that are measured as the rule measures (the held-out loss at rest, the number of monosemantic
+# neurons averaged over a period of the schedule), so that the noise of the model's own learning rate is in the
+# comparison, as it is in the rule. Over the models the rule had
 # called settled at the end of their run it calls {glue:text}`false_alarms` unsettled; we ask of the rule at most
 # {glue:text}`false_alarm_bar_pct:.0f` %, and a rate over a handful of models says little (the `long` profile trains
 # the `cpu` models eight times longer). The largest fall of the held-out loss over a continuation is

@@ -140,10 +140,12 @@ def continue_flat(result: SweepResult, cache: Cache, progress: bool = True) -> S
 
 
 def flat_pair(cont: SweepResult) -> tuple[int, int]:
-    """The steps of a continuation between which the rule is applied: its first snapshot read at rest (after it has
-    annealed from the top of the schedule it started at) and its last."""
+    """The steps of a continuation between which the rule is applied: its first snapshot measured as its last is
+    (held-out loss at rest, # mono / # features the mean over a period: from 2^11 steps on, `training.rest_steps`,
+    `training.mono_steps`) and its last. At 2^10 the count is the top of the schedule's, which at lr 0.03 is 0.1
+    above the period's mean: comparing it with a mean made a false alarm of the one settled LR1 model of `long`."""
     steps = cont.snap_steps.tolist()
-    rest = [s for s in steps if s >= 2 * T_MAX]
+    rest = [s for s in steps if s >= 4 * T_MAX]
     first = rest[0] if len(rest) >= 2 else steps[0]
     return int(first), int(steps[-1])
 

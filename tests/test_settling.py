@@ -57,7 +57,9 @@ def test_no_false_alarm_on_flat_continuations_and_a_moving_one_is_flagged():
 
 def test_the_flat_pair_is_read_at_rest_where_the_continuation_has_rest_snapshots():
     long = _result([[1.0] * 6], steps=[1, 512, 1024, 2048, 4096, 8192])
-    assert settling.flat_pair(long) == (1024, 8192)  # 1024: its held-out loss is read at 512, after annealing
+    # 2048: the first snapshot whose held-out loss is read at rest (at 1536) and whose # mono / # features is a
+    # period's mean (`training.mono_steps`); at 1024 the count is the top of the schedule's, as the last is not
+    assert settling.flat_pair(long) == (2048, 8192)
     assert settling.flat_pair(_result([[1.0] * 3], steps=[1, 64, 256])) == (1, 256)
 
 

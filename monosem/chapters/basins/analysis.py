@@ -325,6 +325,7 @@ def settling_numbers(res: Basins, flat: dict[str, SweepResult]) -> dict[str, Any
         "continue_lr": settling.CONTINUE_LR,
         "continue_steps": cont.n_steps,
         "continue_part": settling.CONTINUE_PART,
+        "continue_warmup": settling.CONTINUE_WARMUP,
         "continue_models": sum(c.sweep.n_inst for c in flat.values()),
         "continue_minutes": sum(c.seconds for c in flat.values()) / 60,
         "false_alarm_bar_pct": 100 * settling.FALSE_ALARM_BAR,
