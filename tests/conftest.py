@@ -8,6 +8,7 @@ tolerance (`assert_same_run`). `pytest -m "cpu_exact or cuda"` runs what a GPU m
 (`scripts/gpu_first_run.sh` does, first thing on a lease).
 """
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -95,3 +96,17 @@ def ci_trained() -> Path:
     cache = Cache.for_profile("ci")
     pipeline.train(get_profile("ci"), cache=cache, log=lambda _: None, progress=False)
     return cache.root
+
+
+@pytest.fixture(scope="session")
+def ci_book(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """The ci book, built once per session the way `python -m monosem book --profile ci` builds it (with -W): the
+    build's process and its html folder, for the test that checks the build and the browser test that reads it."""
+    out = tmp_path_factory.mktemp("ci-book")
+    proc = subprocess.run(
+        [sys.executable, "-m", "monosem", "book", "--profile", "ci", "--out", str(out)],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+    )
+    return proc, out / "_build" / "html"

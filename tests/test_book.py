@@ -51,10 +51,9 @@ def test_cli_list():
     assert proc.returncode == 2 and "unknown profile 'gpu'" in proc.stderr
 
 
-def test_book_builds_with_warnings_as_errors_at_ci(tmp_path):
-    proc = _cli("book", "--profile", "ci", "--out", str(tmp_path))
+def test_book_builds_with_warnings_as_errors_at_ci(ci_book):
+    proc, html = ci_book  # built once per session (`conftest.ci_book`), shared with the browser test
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    html = tmp_path / "_build" / "html"
     page = (html / "book" / "01_basins.html").read_text()
     assert (html / "book" / "intro.html").exists()
     for name in ("fig-lr1-traces", "fig-lr1-heatmaps", "fig-lr1-bias", "fig-lr-final", "fig-lr2-traces"):

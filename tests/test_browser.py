@@ -15,8 +15,6 @@ import base64
 import json
 import re
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -166,17 +164,12 @@ return {
 
 
 @pytest.fixture(scope="module")
-def html(tmp_path_factory) -> Path:
-    """The ci book, built once for this module the way `python -m monosem book` builds it (with -W)."""
-    out = tmp_path_factory.mktemp("browser-book")
-    proc = subprocess.run(
-        [sys.executable, "-m", "monosem", "book", "--profile", "ci", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+def html(ci_book) -> Path:
+    """The ci book, built once per session the way `python -m monosem book` builds it (with -W; `conftest.ci_book`,
+    shared with tests/test_book.py)."""
+    proc, html = ci_book
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return out / "_build" / "html"
+    return html
 
 
 @pytest.fixture(scope="module")
