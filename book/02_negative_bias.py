@@ -62,8 +62,8 @@ ms.figures.final_against(
 # the one at lr = {glue:text}`uni_lr_neg_min` ({glue:text}`uni_mono_neg_min:.2f` per feature, at
 # {glue:text}`seeds_text`). LR3 has settled at {glue:text}`uni_n_neg_settled` of its learning rates and LR1 at
 # {glue:text}`uni_n_zero_settled` (settled, as in {ref}`ch-basins`: over the last doubling of steps the held-out
-# loss moved by less than {glue:text}`neg_settle_loss:.0%` and # mono / # features by less than
-# {glue:text}`neg_settle_mono:.2f`, and the loss is below {glue:text}`neg_learned:.1f` times the constant-output
+# loss moved by less than {glue:text}`settle_loss:.0%` and # mono / # features by less than
+# {glue:text}`settle_mono:.2f`, and the loss is below {glue:text}`learned:.1f` times the constant-output
 # loss). The verdicts at the end of this chapter read these comparisons only where every model they need has
 # settled and the run was long enough for the bias decay to do its job.
 #

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from monosem.paper import decay_steps, log2_steps
-from monosem.results import SweepResult
+from monosem.paper import DECAY_DONE, decay_steps, log2_steps
+from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
 
 UNTESTABLE = "cannot be tested at this scale"
 
@@ -231,6 +231,18 @@ def show(findings: list[Finding]):
         .set_properties(**{"text-align": "left", "vertical-align": "top"})
         .set_table_styles([{"selector": "td, th", "props": "padding: 0.2em 0.8em"}])
     )
+
+
+def rule_values() -> dict[str, float]:
+    """The gates' thresholds, for a chapter's prose: the settledness rule's (`settle_loss`, also as a percentage
+    `settle_loss_pct`; `settle_mono`; `learned`) and the bias decay's (`decay_done`)."""
+    return {
+        "settle_loss": SETTLE_LOSS,
+        "settle_loss_pct": 100 * SETTLE_LOSS,
+        "settle_mono": SETTLE_MONO,
+        "learned": LEARNED,
+        "decay_done": DECAY_DONE,
+    }
 
 
 def glue_numbers(prefix: str, values: dict[str, object]) -> None:

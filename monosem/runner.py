@@ -20,6 +20,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
+import torch
+
 from monosem import cost
 from monosem.cache import MAX_SEEDS, Cache, CacheError, result_bytes
 from monosem.config import Sweep
@@ -205,8 +207,6 @@ def _device_name() -> str:
     device = default_device()
     if device.type != "cuda":
         return device.type
-    import torch
-
     return torch.cuda.get_device_name(device)
 
 

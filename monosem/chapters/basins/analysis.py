@@ -15,12 +15,12 @@ from monosem import settling
 from monosem.cache import Cache
 from monosem.chapters import reader
 from monosem.chapters.basins.train import continue_both, sweeps
-from monosem.claims import Finding, Part, settled_gate, spearman
+from monosem.claims import Finding, Part, rule_values, settled_gate, spearman
 from monosem.metrics import MONO_THRESHOLD, is_monosemantic
 from monosem.paper import RISES, log2_steps
 from monosem.profiles import Profile
 from monosem.prose import by_lr, converged_lrs, median_by_lr, rho_text, scale_numbers, seeds_text, spread
-from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
+from monosem.results import SETTLE_LOSS, SweepResult
 
 __all__ = [
     "POLY_THRESHOLD",
@@ -273,9 +273,7 @@ def glue_values(res: Basins) -> dict[str, Any]:
     out["n_models"] = res.lr1.sweep.n_inst
     out["n_settled_lr2"] = int(res.lr2.converged().sum())
     out["n_models_lr2"] = res.lr2.sweep.n_inst
-    out["settle_loss_pct"] = 100 * SETTLE_LOSS
-    out["settle_mono"] = SETTLE_MONO
-    out["learned"] = LEARNED
+    out.update(rule_values())
     out["not_higher_pct"] = 100 * NOT_HIGHER
     out["slightly_pct"] = 100 * SLIGHTLY
     return out

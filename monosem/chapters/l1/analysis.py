@@ -22,12 +22,12 @@ from typing import Any
 from monosem.cache import Cache
 from monosem.chapters import reader
 from monosem.chapters.l1.train import GRIDS, RG1_LR, sweeps
-from monosem.claims import Finding, Gate, Part, settled_gate
+from monosem.claims import Finding, Gate, Part, rule_values, settled_gate
 from monosem.metrics import POSITIVE_BIAS, n_positive_bias
-from monosem.paper import DECAY_DONE, RECIPE, bias_left, decay_steps, log2_steps
+from monosem.paper import RECIPE, bias_left, decay_steps, log2_steps
 from monosem.profiles import Profile
 from monosem.prose import scale_numbers, spread
-from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
+from monosem.results import SweepResult
 
 __all__ = [
     "L1",
@@ -385,8 +385,7 @@ def glue_values(res: L1) -> dict[str, Any]:
     both = g["sweep"] & g["recipe_decay"]
     out["n_settled_all"], out["n_models_all"] = both.n_settled, both.n_models
     # the settledness rule (chapter 1) and the bias decay's job, for the verdict's explanation
-    out["settle_loss"], out["settle_mono"], out["learned"] = SETTLE_LOSS, SETTLE_MONO, LEARNED
-    out["decay_done"] = DECAY_DONE
+    out.update(rule_values())
     out["decay_need"] = log2_steps(decay_steps(RECIPE["bias_decay"], RG1_LR))
     out["bias_left"] = bias_left(RECIPE["bias_decay"], RG1_LR, res.profile.n_steps)
     out["decay_ok"] = "has" if g["recipe_decay"].steps >= g["recipe_decay"].decay_steps else "has not"

@@ -26,14 +26,14 @@ from torch import Tensor
 from monosem.cache import Cache
 from monosem.chapters import reader
 from monosem.chapters.mechanism.train import DENSE_EPS, DENSE_ROW, LOW_EPS, sweeps
-from monosem.claims import Finding, Gate, Part, settled_gate
+from monosem.claims import Finding, Gate, Part, rule_values, settled_gate
 from monosem.data import random_projection
 from monosem.metrics import POSITIVE_BIAS, is_monosemantic, is_positive_bias, single_feature_activations
 from monosem.model import ToyModel
-from monosem.paper import D_TOL, DECAY_DONE, E_LR, E_ROWS, log2_steps
+from monosem.paper import D_TOL, E_LR, E_ROWS, log2_steps
 from monosem.profiles import PROFILES, Profile
 from monosem.prose import number_text, scale_numbers
-from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
+from monosem.results import SweepResult
 
 __all__ = [
     "N_AMPLITUDES",
@@ -882,10 +882,7 @@ def glue_values(res: Mechanism) -> dict[str, Any]:
         low_eps_inv=round(1 / LOW_EPS),
         eps_n_over_d=dense.eps * n / dense.d,
         positive_bias=POSITIVE_BIAS,
-        settle_loss=SETTLE_LOSS,
-        settle_mono=SETTLE_MONO,
-        learned=LEARNED,
-        decay_done=DECAY_DONE,
+        **rule_values(),
         dense_lr=E_LR,
         dense_decay=E_ROWS[DENSE_ROW],
         dense_steps=log2_steps(dense.gate.steps),

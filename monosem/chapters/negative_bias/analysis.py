@@ -28,12 +28,12 @@ from monosem.chapters.negative_bias.train import (
     scaled_clamp,
     sweeps,
 )
-from monosem.claims import Finding, Gate, Part, settled_gate
+from monosem.claims import Finding, Gate, Part, rule_values, settled_gate
 from monosem.metrics import POSITIVE_BIAS, mono_fraction, n_positive_bias
-from monosem.paper import D_TOL, DECAY_DONE, HARDLY, RECIPE, SAME_LOSS, bias_left
+from monosem.paper import D_TOL, HARDLY, RECIPE, SAME_LOSS, bias_left
 from monosem.profiles import PROFILES, Profile
 from monosem.prose import by_lr, median_by_lr, scale_numbers, seeds_text, spread
-from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
+from monosem.results import SweepResult
 
 __all__ = [
     "GELU_MINIMUM",
@@ -524,8 +524,7 @@ def glue_values(res: NegativeBias) -> dict[str, Any]:
     out["gelu_min_value"] = float(torch.nn.functional.gelu(torch.tensor(GELU_MINIMUM)))
     out["positive_bias"] = POSITIVE_BIAS
     out["highly_lr3"] = HIGHLY_LR3
-    out["neg_settle_loss"], out["neg_settle_mono"], out["neg_learned"] = SETTLE_LOSS, SETTLE_MONO, LEARNED
-    out["decay_done"] = DECAY_DONE
+    out.update(rule_values())
     out["d_lrs"] = ", ".join(f"{lr:g}" for lr in GRIDS.of(res.profile).doubled_lrs)
     out.update(clamp_effect(res))
     return out

@@ -27,13 +27,13 @@ from monosem import tables
 from monosem.cache import Cache
 from monosem.chapters import reader
 from monosem.chapters.other_tasks.train import D1_LR, GRIDS, Grid, d1, lr5, sweeps
-from monosem.claims import Finding, Gate, Part, settled_gate, spearman
+from monosem.claims import Finding, Gate, Part, rule_values, settled_gate, spearman
 from monosem.config import ModelConfig, Sweep
 from monosem.data import feature_probs
-from monosem.paper import DECAY_DONE, HARDLY, HIGHLY, RECIPE, RISES, SAME_LOSS, bias_left, decay_steps, log2_steps
+from monosem.paper import HARDLY, HIGHLY, RECIPE, RISES, SAME_LOSS, bias_left, decay_steps, log2_steps
 from monosem.profiles import PROFILES, Profile
 from monosem.prose import grid_texts, listed, lr_list, median_by_lr, rho_text, scale_numbers, share_text, spread
-from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, Instance, SweepResult
+from monosem.results import LEARNED, Instance, SweepResult
 
 __all__ = [
     "part",
@@ -658,10 +658,7 @@ def glue_values(res: OtherTasks) -> dict[str, Any]:
     decay = RECIPE["bias_decay"]
     out["lr5_left"] = bias_left(decay, D1_LR, abs_cfg.n_steps)
     out["lr5_left_paper"] = bias_left(decay, D1_LR, lr5_paper.n_steps)
-    out["settle_loss"] = SETTLE_LOSS
-    out["settle_mono"] = SETTLE_MONO
-    out["learned"] = LEARNED
-    out["decay_done"] = DECAY_DONE
+    out.update(rule_values())
     out["anti_alpha"] = ANTI_ALPHA
     out["anti_min_models"] = rank_test_size()
     out["d1_lr"] = D1_LR

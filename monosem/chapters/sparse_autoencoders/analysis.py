@@ -31,7 +31,7 @@ from torch import Tensor
 from monosem.cache import Cache
 from monosem.chapters import reader
 from monosem.chapters.sparse_autoencoders.train import GRIDS, Grid, poly_index, sae_configs, sweeps, train_saes
-from monosem.claims import Finding, Part, spearman
+from monosem.claims import Finding, Part, rule_values, spearman
 from monosem.metrics import (
     MONO_THRESHOLD,
     is_monosemantic,
@@ -40,7 +40,7 @@ from monosem.metrics import (
     single_feature_activations,
 )
 from monosem.profiles import Profile
-from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
+from monosem.results import SweepResult
 from monosem.sae import (
     EVAL,
     RECOVERED,
@@ -523,9 +523,7 @@ def glue_values(res: SparseAutoencoders) -> dict[str, Any]:
         "poly_converged": "has settled" if bool(res.poly.converged()[res.poly_index]) else "has not settled",
         "eng_lr": res.engineered.configs[res.engineered_index].lr,
         "eng_converged": "has settled" if bool(res.engineered.converged()[res.engineered_index]) else "has not settled",
-        "settle_loss": SETTLE_LOSS,
-        "settle_mono": SETTLE_MONO,
-        "learned": LEARNED,
+        **rule_values(),
         "blind_margin": BLIND_MARGIN,
         "splice_margin": SPLICE_MARGIN,
         "blind_same": "the same autoencoder as"

@@ -25,11 +25,10 @@ from monosem import tables
 from monosem.cache import Cache
 from monosem.chapters import reader
 from monosem.chapters.sparsity.train import sweeps
-from monosem.claims import Finding, Gate, Part, settled_gate
+from monosem.claims import Finding, Gate, Part, rule_values, settled_gate
 from monosem.config import ModelConfig
 from monosem.metrics import mono_fraction
 from monosem.paper import (
-    DECAY_DONE,
     E_GRIDS,
     E_LR,
     E_ROWS,
@@ -42,7 +41,7 @@ from monosem.paper import (
 )
 from monosem.profiles import PROFILES, Profile
 from monosem.prose import eps_text, grid_texts, scale_numbers
-from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, SweepResult
+from monosem.results import SweepResult
 
 __all__ = [
     "PAPER_TRACE_ROW",
@@ -589,10 +588,7 @@ def glue_values(res: Sparsity) -> dict[str, Any]:
         start_level=START_LEVEL,
         end_level=END_LEVEL,
         e_lr=E_LR,
-        settle_loss=SETTLE_LOSS,
-        settle_mono=SETTLE_MONO,
-        learned=LEARNED,
-        decay_done=DECAY_DONE,
+        **rule_values(),
         min_fall=MIN_FALL,
         steps_e=here,
         steps_e_paper=paper,
