@@ -125,8 +125,11 @@ ms.tables.summary_tables({"LR1": res.lr1, "LR2": res.lr2})
 # 2, 4, ..., T) is evaluated on one fixed held-out set of samples, the same at every snapshot, so that the change
 # between two snapshots is a paired difference, free of the noise of the training batches. From step 2^10 on the
 # held-out loss is read at rest, at the bottom of the periodic lr schedule half a period before the snapshot: every
-# such snapshot falls at the top of a period, where a model trained at a high lr sits high in its basin. A model has
-# **settled** when, over the last doubling of its steps (from T/2 to T):
+# such snapshot falls at the top of a period, where a model trained at a high lr sits high in its basin. The number
+# of monosemantic neurons is averaged over the schedule's last {glue:text}`mono_periods` periods
+# ({glue:text}`mono_points` points each; fewer periods before step 2^13): at a high lr it swings with the schedule
+# and differs from one period's mean to the next by more than the rule allows a flat model (`training.MONO_PERIODS`
+# gives the measurement). A model has **settled** when, over the last doubling of its steps (from T/2 to T):
 #
 # - its held-out loss moved by less than {glue:text}`settle_loss_pct:.0f` % of itself (`SETTLE_LOSS`),
 # - its number of monosemantic neurons per feature moved by less than {glue:text}`settle_mono:.2f`
@@ -144,8 +147,8 @@ ms.tables.summary_tables({"LR1": res.lr1, "LR2": res.lr2})
 # keeps the weights, not the moments, and LAMB's first steps from zero moments are large enough to knock a settled
 # model at a high learning rate out of its minimum). We apply the rule between the first and the last snapshot of
 # that continuation that are measured as the rule measures (the held-out loss at rest, the number of monosemantic
-# neurons averaged over a period of the schedule), so that the noise of the model's own learning rate is in the
-# comparison, as it is in the rule. Over the models the rule had
+# neurons averaged over as many periods of the schedule, up to four): here {glue:text}`flat_pair`. So the noise of
+# the model's own learning rate is in the comparison, as it is in the rule. Over the models the rule had
 # called settled at the end of their run it calls {glue:text}`false_alarms` unsettled; we ask of the rule at most
 # {glue:text}`false_alarm_bar_pct:.0f` %, and a rate over a handful of models says little (the `long` profile trains
 # the `cpu` models eight times longer). The largest fall of the held-out loss over a continuation is

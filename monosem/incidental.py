@@ -218,6 +218,8 @@ def train(
         if step + 1 in snap_index:
             j = snap_index[step + 1]
             snap_poly[:, j], snap_pairs[:, j] = n_polysemantic(W), n_collided_pairs(W)
+    if W.device.type == "cuda":
+        torch.cuda.synchronize()  # the clock stops when the device's queue has run, not when the host has queued it
     seconds = time.perf_counter() - start
     return {
         "W": W.cpu(),

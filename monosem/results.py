@@ -53,8 +53,8 @@ class SweepResult:
     loss_steps (n_rec,): the steps at which the loss was recorded; loss (n, n_rec).
     snap_steps (n_snap,): the snapshot steps (powers of two and the last step); snap_mono, snap_bias and
     snap_loss (n, n_snap): # mono / # features, mean bias and loss there, computed on the training device
-    (# mono / # features from step 2^11 on as the mean over the lr schedule's last period, `training.mono_steps`:
-    at high lr it swings with the schedule);
+    (# mono / # features from step 2^11 on as the mean over the lr schedule's last periods, up to four,
+    `training.mono_steps`: at high lr it swings with the schedule and from period to period);
     snap_r (n, n_snap, k): every neuron's r_i there; snap_heldout (n, n_snap): the task loss on a fixed held-out
     set (the same samples at every snapshot), taken where the model is at rest: from step 2^10 on, at the bottom of
     the lr schedule half a period before the snapshot (`training.rest_steps`); heldout_const (n,): the loss of the

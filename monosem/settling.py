@@ -141,13 +141,18 @@ def continue_flat(result: SweepResult, cache: Cache, progress: bool = True) -> S
 
 def flat_pair(cont: SweepResult) -> tuple[int, int]:
     """The steps of a continuation between which the rule is applied: its first snapshot measured as its last is
-    (held-out loss at rest, # mono / # features the mean over a period: from 2^11 steps on, `training.rest_steps`,
-    `training.mono_steps`) and its last. At 2^10 the count is the top of the schedule's, which at lr 0.03 is 0.1
-    above the period's mean: comparing it with a mean made a false alarm of the one settled LR1 model of `long`."""
-    steps = cont.snap_steps.tolist()
+    (held-out loss at rest from 2^11 steps on, `training.rest_steps`; # mono / # features the mean over as many
+    periods of the schedule, `training.mono_periods`) and its last. At 2^10 the count is the top of the schedule's,
+    which at lr 0.03 is 0.1 above a period's mean: comparing it with a mean made a false alarm of the one settled LR1
+    model of `long`. A continuation too short for two such snapshots compares its first snapshot at rest (a mean
+    over fewer periods, so noisier than the rule's: a rate measured so is an upper bound) or, shorter still, its
+    first snapshot."""
+    steps = [int(s) for s in cont.snap_steps.tolist()]
+    n_steps = steps[-1]
     rest = [s for s in steps if s >= 4 * T_MAX]
-    first = rest[0] if len(rest) >= 2 else steps[0]
-    return int(first), int(steps[-1])
+    alike = [s for s in rest if training.mono_periods(s, n_steps) == training.mono_periods(n_steps, n_steps)]
+    first = alike[0] if len(alike) >= 2 else rest[0] if len(rest) >= 2 else steps[0]
+    return first, n_steps
 
 
 def false_alarms(cont: SweepResult, trained: SweepResult) -> pd.DataFrame:

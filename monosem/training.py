@@ -6,7 +6,7 @@ during the first half of training the bias decays after every step as b <- b (1 
 the *base* learning rate. The loss is recorded every 16 steps; the mean bias and the number of
 monosemantic neurons and every neuron's r_i, with that step's loss, at steps 1, 2, 4, ... (and at the last step),
 and for each of them the loss on a fixed held-out set, taken where the model is at rest (`rest_steps`); from 2^11
-steps on, the number of monosemantic neurons there is the mean over one period of the lr schedule (`mono_steps`).
+steps on, the number of monosemantic neurons there is the mean over the last periods of the lr schedule (`mono_steps`).
 A sparse model (`weight_density` < 1) trains in the same loop: its connectivity masks live in the model, which
 zeroes the missing weights at initialisation and their gradients at every step (`monosem.model`).
 """
@@ -92,27 +92,42 @@ def rest_steps(snaps: list[int], n_steps: int) -> list[int]:
     return [s - T_MAX if s >= 2 * T_MAX else s for s in snaps]
 
 
-# The points of the lr schedule's last period (evenly spaced, the snapshot itself the last) over which a snapshot's
-# # mono / # features is averaged. At high lr the count swings with the schedule: LR1 at `long` (2^17 steps),
-# continued for six periods, counts 0.58-0.63 at the bottom of every period and 0.75-0.79 at the top at lr 0.03
-# (0.67-0.71 and 0.70-0.73 at lr 0.01; the same at both ends of every period at lr <= 0.005), so a count taken at one
-# point moves by more than the settledness rule's SETTLE_MONO between two doublings of a model that has stopped
-# changing; the mean over the period's eight points moved by at most 0.01 over the six periods.
+# The points over which a snapshot's # mono / # features is averaged: MONO_POINTS evenly spaced over each of the lr
+# schedule's last MONO_PERIODS periods (the snapshot itself the last point). At high lr the count swings with the
+# schedule: LR1 at `long` (2^17 steps), continued for six periods, counts 0.58-0.63 at the bottom of every period and
+# 0.75-0.79 at the top at lr 0.03 (0.67-0.71 and 0.70-0.73 at lr 0.01; the same at both ends at lr <= 0.005), so
+# one point moves by more than the settledness rule's SETTLE_MONO between two doublings of a model that has stopped
+# changing ("3": a period's eight points). And one period's mean is not enough either: the same two models (lr 0.01
+# and 0.03) continued for 32 periods at their own lr (8 points a period, every point kept) give period means
+# with a standard deviation of 0.008 and 0.011 that do not drift (the means of 1, 2, 4 and 8 periods spread as
+# 1/sqrt(periods): 0.0080, 0.0052, 0.0033, 0.0018 at lr 0.01), so the difference of two one-period means exceeds
+# SETTLE_MONO = 0.02 in 12 % and 30 % of pairs: a false alarm of the rule at every doubling of a flat model. Four
+# periods (32 points) bring the difference's spread to 0.0055 and 0.0073, the threshold to 2.7-3.6 of them (0 of 59
+# pairs over it at either lr).
 MONO_POINTS = 8
+MONO_PERIODS = 4
+
+
+def mono_periods(step: int, n_steps: int) -> int:
+    """How many periods of the lr schedule the snapshot at `step` averages # mono / # features over: MONO_PERIODS,
+    or fewer where they would reach into the first half of the run up to `step` (1 at 2^11, 2 at 2^12, 4 from
+    2^13 on); 0 (its own step only) before 2^11 and in every snapshot of a run shorter than that."""
+    period = 2 * T_MAX
+    if n_steps < 2 * period or step < 2 * period:
+        return 0
+    return min(MONO_PERIODS, step // (2 * period))
 
 
 def mono_steps(snaps: list[int], n_steps: int) -> list[tuple[int, ...]]:
-    """The steps whose # mono / # features each snapshot's `snap_mono` averages: from 2^11 steps on (in runs at
-    least that long, like `rest_steps`), MONO_POINTS evenly spaced over the period of the lr schedule that ends at
-    the snapshot (which is the last of them); earlier snapshots, and every snapshot of a shorter run, their own
-    step only. Every snapshot's `snap_r` and `snap_bias` are its own step's."""
-    period = 2 * T_MAX
-    if n_steps < 2 * period:
-        return [(s,) for s in snaps]
-    return [
-        tuple(s - period + period * (i + 1) // MONO_POINTS for i in range(MONO_POINTS)) if s >= 2 * period else (s,)
-        for s in snaps
-    ]
+    """The steps whose # mono / # features each snapshot's `snap_mono` averages: MONO_POINTS evenly spaced over each
+    of the `mono_periods` periods of the lr schedule that end at the snapshot (which is the last of them); a snapshot
+    with 0 periods, its own step only. Every snapshot's `snap_r` and `snap_bias` are its own step's."""
+    out = []
+    for s in snaps:
+        periods = mono_periods(s, n_steps)
+        window, n = periods * 2 * T_MAX, periods * MONO_POINTS
+        out.append(tuple(s - window + window * (i + 1) // n for i in range(n)) if periods else (s,))
+    return out
 
 
 def default_device() -> torch.device:

@@ -59,7 +59,10 @@ def test_the_flat_pair_is_read_at_rest_where_the_continuation_has_rest_snapshots
     long = _result([[1.0] * 6], steps=[1, 512, 1024, 2048, 4096, 8192])
     # 2048: the first snapshot whose held-out loss is read at rest (at 1536) and whose # mono / # features is a
     # period's mean (`training.mono_steps`); at 1024 the count is the top of the schedule's, as the last is not
-    assert settling.flat_pair(long) == (2048, 8192)
+    assert settling.flat_pair(long) == (2048, 8192)  # 2^11-2^13 average 1, 2, 4 periods: the first at rest
+    # from 2^13 on every snapshot averages four periods, as the last does: the pair compares like with like
+    longer = _result([[1.0] * 7], steps=[1, 1024, 2048, 4096, 8192, 16384, 32768])
+    assert settling.flat_pair(longer) == (8192, 32768)
     assert settling.flat_pair(_result([[1.0] * 3], steps=[1, 64, 256])) == (1, 256)
 
 

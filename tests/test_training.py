@@ -7,7 +7,7 @@ from conftest import assert_same_run
 from monosem import training
 from monosem.config import make_sweep
 from monosem.profiles import get_profile
-from monosem.training import mono_steps, rest_steps, snapshot_steps, train
+from monosem.training import mono_periods, mono_steps, rest_steps, snapshot_steps, train
 
 CI = get_profile("ci")
 
@@ -75,9 +75,12 @@ def test_rest_and_mono_steps():
     assert rest_steps(snaps[:11], 2**10) == snaps[:11]
     points = mono_steps(snaps, 2**13)
     assert points[:11] == [(s,) for s in snaps[:11]]
-    for s, p in zip(snaps[11:], points[11:], strict=True):
-        # eight evenly spaced points over the period that ends at the snapshot, the snapshot itself the last
-        assert p == tuple(range(s - 7 * 2**7, s + 1, 2**7))
+    for s, p, periods in zip(snaps[11:], points[11:], (1, 2, 4), strict=True):
+        # eight evenly spaced points over each of the periods that end at the snapshot, the snapshot the last; up to
+        # four periods, never reaching into the first half of the run up to the snapshot
+        assert p == tuple(range(s - periods * 2**10 + 2**7, s + 1, 2**7))
+        assert mono_periods(s, 2**13) == periods
+    assert mono_steps([2**16], 2**16) == [tuple(range(2**16 - 4 * 2**10 + 2**7, 2**16 + 1, 2**7))]
     assert mono_steps(snaps[:11], 2**10) == [(s,) for s in snaps[:11]]
 
 

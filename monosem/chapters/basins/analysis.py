@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from monosem import settling
+from monosem import settling, training
 from monosem.cache import Cache
 from monosem.chapters import reader
 from monosem.chapters.basins.train import continue_both, sweeps
@@ -305,6 +305,24 @@ def settle_table(res: Basins) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["sweep", "lr", "seed", "settled from step"])
 
 
+def flat_pair_text(cont: SweepResult) -> str:
+    """Which two snapshots of a continuation the rule compares (`settling.flat_pair`), and whether they are
+    measured alike (as many periods averaged), in words."""
+    first, last = settling.flat_pair(cont)
+    a, b = (training.mono_periods(s, last) for s in (first, last))
+
+    def counted(periods: int) -> str:
+        return f"averaged over {periods} period{'s' if periods > 1 else ''}" if periods else "counted at its own step"
+
+    pair = f"steps {log2_steps(first)} and {log2_steps(last)} of the continuation"
+    if a == b:
+        return f"{pair}, # mono / # features {counted(b)} at both: measured as the rule measures"
+    return (
+        f"{pair}, # mono / # features {counted(a)} and {counted(b)} (the continuation is too short for two "
+        f"snapshots of {training.MONO_PERIODS} periods): noisier than the rule, so the rate is an upper bound"
+    )
+
+
 def _rate(n: int, of: int, what: str) -> str:
     return f"{n} of {of} ({n / of:.0%})" if of else f"none of none (no model {what})"
 
@@ -324,6 +342,9 @@ def settling_numbers(res: Basins, flat: dict[str, SweepResult]) -> dict[str, Any
         "continue_steps": cont.n_steps,
         "continue_part": settling.CONTINUE_PART,
         "continue_warmup": settling.CONTINUE_WARMUP,
+        "flat_pair": flat_pair_text(flat["LR1"]),
+        "mono_periods": training.MONO_PERIODS,
+        "mono_points": training.MONO_POINTS,
         "continue_models": sum(c.sweep.n_inst for c in flat.values()),
         "continue_minutes": sum(c.seconds for c in flat.values()) / 60,
         "false_alarm_bar_pct": 100 * settling.FALSE_ALARM_BAR,
