@@ -4,8 +4,9 @@
     MONOSEM_RESULTS=/some/cache nice -n 10 python scripts/train_long.py --profile long [--budget MINUTES]
 
 The cache (MONOSEM_RESULTS) holds the full results; the checkout's `results/<profile>/` the committed compact ones.
-Run it again to go on: what is cached or committed is not trained again. What chapters 8-9 compute besides sweeps
-trains, is exported and is committed once every sweep is. Only the `git` calls make this a script of the
+Run it again to go on: what is cached or committed is not trained again. What a chapter computes besides sweeps
+(chapter 1's continuations, chapters 8-9's models) trains, is exported and is committed as soon as the chapter's
+sweeps are trained, by the process that trained the last of them. Only the `git` calls make this a script of the
 repository rather than of the library.
 """
 
@@ -19,7 +20,9 @@ from pathlib import Path
 
 from monosem import pipeline, runner
 from monosem.cache import Cache
-from monosem.profiles import get_profile
+from monosem.config import Sweep
+from monosem.profiles import Profile, get_profile
+from monosem.results import SweepResult
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,28 +70,44 @@ def main() -> int:
         if committed.exists():
             continue
         runner.export_compact(cache, [sweep], weights, target)
-        settled = int(result.converged().sum())
-        git("add", str(committed.relative_to(ROOT)))
-        git(
-            "commit",
-            "-m",
-            f"results/{profile.name}: {sweep.name} ({sweep.n_inst} models, {result.seconds / 60:.0f} min of training, "
-            f"{settled} settled)",
-            "--",
-            str(committed.relative_to(ROOT)),
-        )
+        commit_sweep(profile, sweep, result, committed)
+        compute_ready(profile, sweep, cache, target)
     pipeline.compute_all(profile, None, cache)
-    written = pipeline.export_computations(profile, None, cache, target)
-    git("add", *(str(p.relative_to(ROOT)) for p in written))
+    commit_computations(profile, None, cache, target, "what the chapters compute besides sweeps")
+    print("every sweep is trained and committed", flush=True)
+    return 0
+
+
+def commit_sweep(profile: Profile, sweep: Sweep, result: SweepResult, committed: Path) -> None:
+    settled = int(result.converged().sum())
+    git("add", str(committed.relative_to(ROOT)))
     git(
         "commit",
         "-m",
-        f"results/{profile.name}: what chapters 8-9 compute besides sweeps",
+        f"results/{profile.name}: {sweep.name} ({sweep.n_inst} models, {result.seconds / 60:.0f} min of training, "
+        f"{settled} settled)",
         "--",
-        f"results/{profile.name}",
+        str(committed.relative_to(ROOT)),
     )
-    print("every sweep is trained and committed", flush=True)
-    return 0
+
+
+def compute_ready(profile: Profile, finished: Sweep, cache: Cache, target: Cache) -> None:
+    """Train, export and commit what each chapter that trains `finished` computes besides sweeps, once every sweep
+    of that chapter is cached (the process that trains a chapter's last sweep computes it; the other goes on)."""
+    for page, part in pipeline.train_parts().items():
+        sweeps = part.sweeps(profile)
+        if not hasattr(part, "compute") or finished.key(cache.version) not in {s.key(cache.version) for s in sweeps}:
+            continue
+        if all(cache.valid(cache.seeded(s)) for s in sweeps):
+            pipeline.compute_all(profile, [page], cache)
+            commit_computations(profile, [page], cache, target, f"what {page} computes besides sweeps")
+
+
+def commit_computations(profile: Profile, pages: list[str] | None, cache: Cache, target: Cache, what: str) -> None:
+    paths = [str(p.relative_to(ROOT)) for p in pipeline.export_computations(profile, pages, cache, target)]
+    if paths:
+        git("add", *paths)
+        git("commit", "-m", f"results/{profile.name}: {what}", "--", *paths)
 
 
 if __name__ == "__main__":
