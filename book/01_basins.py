@@ -140,9 +140,11 @@ ms.tables.summary_tables({"LR1": res.lr1, "LR2": res.lr2})
 # The constants live in `monosem.results`, with their reasons. A rule like this errs two ways, and we measure
 # both on this chapter's models.
 #
-# *False alarms.* A settled model trained on must still be called settled. We take every final LR1 and LR2 model and
-# train it on at its own learning rate, without bias decay, for a quarter of its run ({glue:text}`continue_steps:,`
-# steps, each model on its own seed's data stream: the seed also fixes the projection the model was trained on),
+# *False alarms.* A settled model trained on must still be called settled. We take every LR1 and LR2 model the rule
+# called settled at the end of its run ({glue:text}`continue_models` models) and train it on at its own learning
+# rate, without bias decay, for a quarter of its run or {glue:text}`continue_min:,` steps, whichever is longer, but
+# no longer than the run itself (here {glue:text}`continue_steps:,` steps, each model on its own seed's data stream: the seed also fixes the projection
+# the model was trained on),
 # after rebuilding its optimizer's moments over {glue:text}`continue_warmup:,` batches at learning rate 0 (a result
 # keeps the weights, not the moments, and LAMB's first steps from zero moments are large enough to knock a settled
 # model at a high learning rate out of its minimum). We apply the rule between the first and the last snapshot of
@@ -152,7 +154,7 @@ ms.tables.summary_tables({"LR1": res.lr1, "LR2": res.lr2})
 # called settled at the end of their run it calls {glue:text}`false_alarms` unsettled; we ask of the rule at most
 # {glue:text}`false_alarm_bar_pct:.0f` %, and a rate over a handful of models says little (the `long` profile trains
 # the `cpu` models eight times longer). The largest fall of the held-out loss over a continuation is
-# {glue:text}`continue_max_fall` (over every continued model, settled or not). A tiny learning rate would not do for
+# {glue:text}`continue_max_fall`. A tiny learning rate would not do for
 # this test: the final weights are those at the top of the schedule, and at a tiny learning rate a model sinks from
 # there to the bottom of its basin, a real movement the rule would rightly report. (The continuations took
 # {glue:text}`continue_minutes:.1f` min of training.)
@@ -163,7 +165,7 @@ ms.tables.summary_tables({"LR1": res.lr1, "LR2": res.lr2})
 # applied to its snapshots at T/4 and T/2 (the doubling before the last) catches {glue:text}`caught` of
 # them, over the LR1 and LR2 models.
 
-# %% mystnb={"figure": {"caption": "The settledness rule on this chapter's models: the change of the held-out loss (relative; symmetric log scale) and of the number of monosemantic neurons per feature over a continuation at the model's own learning rate for a quarter of its run (circles: filled where the rule had called the model settled at the end of its run, which it should then still do) and over the doubling of steps from T/4 to T/2 (crosses, red where the model was still learning after T/2: the rule should call them unsettled). The shaded box is where the rule calls a model settled (if its loss is also clearly below the constant-output loss).", "name": "fig-settling"}}
+# %% mystnb={"figure": {"caption": "The settledness rule on this chapter's models: the change of the held-out loss (relative; symmetric log scale) and of the number of monosemantic neurons per feature over a continuation at the model's own learning rate for a quarter of its run or 2^14 steps, whichever is longer, up to the run's own length (circles: the models the rule had called settled at the end of their run, the only ones continued, which it should then still call settled) and over the doubling of steps from T/4 to T/2 (crosses, red where the model was still learning after T/2: the rule should call them unsettled). The shaded box is where the rule calls a model settled (if its loss is also clearly below the constant-output loss).", "name": "fig-settling"}}
 ms.basins.figures.settling_changes(ms.basins.settling_table(res, flat))
 
 # %% [markdown]

@@ -5,10 +5,10 @@ held-out samples: a model has settled when its held-out loss moved by less than 
 # mono / # features by less than SETTLE_MONO, and its loss is at most LEARNED x the constant-output loss.
 
 - False alarms: a settled model trained on must still be called settled. Every model the rule called settled at
-  the end of its run is trained on at its own learning rate, without bias decay, for a quarter of its run, after
-  rebuilding its optimizer's moments (`continuation`, CONTINUE_WARMUP); the rule is applied between the first and
-  the last snapshot of that continuation that are read at rest (`false_alarms`), so that the model's noise at its
-  own lr is in the comparison, as it is in the rule.
+  the end of its run is trained on at its own learning rate, without bias decay, for a quarter of its run (at
+  least 2^14 steps), after rebuilding its optimizer's moments (`continuation`, CONTINUE_WARMUP); the rule is applied
+  between the first and the last snapshot of that continuation measured as the rule measures (`flat_pair`,
+  `false_alarms`), so that the model's noise at its own lr is in the comparison, as it is in the rule.
 - Detection: a model still learning must be called unsettled. A model whose held-out loss fell, or whose
   # mono / # features moved, by more than STILL_LEARNING x the rule's thresholds between T/2 and T was still
   learning at T/2; the rule is applied to its snapshots at T/4 and T/2 (`detection`).
@@ -28,16 +28,20 @@ from torch import Tensor
 from monosem import training
 from monosem.cache import Cache
 from monosem.config import Sweep
+from monosem.model import ToyModel
 from monosem.optim import T_MAX
-from monosem.results import LEARNED, SETTLE_LOSS, SETTLE_MONO, WEIGHT_ARRAYS, SweepResult, settled, settling_between
+from monosem.results import SETTLE_LOSS, SETTLE_MONO, WEIGHT_ARRAYS, SweepResult, settled, settling_between
 
 # The continuation: the model's own learning rate (times this), no bias decay, for a quarter of the run (a doubling
-# would cost as much as the run itself; a quarter keeps chapter 1's two sweeps within about 2 minutes at `cpu`). Not
-# a tiny lr: the final weights sit at the top of the lr schedule, at the top of their noise (`training.rest_steps`),
+# would cost as much as the run itself), but at least CONTINUE_MIN steps (at most the run's own): its first and last
+# snapshots that average # mono / # features over four periods, as the rule's do, are 2^13 and 2^14 (`flat_pair`).
+# Only the models the rule called settled are continued (`flat_instances`): at `cpu` a few, at `long` 2^15 steps each.
+# Not a tiny lr: the final weights sit at the top of the lr schedule, at the top of their noise (`training.rest_steps`),
 # and a model trained on at a tiny lr from there sinks to the bottom of it (14 % in loss at lr 0.03 at `cpu`), which
 # the rule would rightly see as movement; at its own lr, read at rest at both ends, a settled model stays put.
 CONTINUE_LR = 1.0
 CONTINUE_PART = 4
+CONTINUE_MIN = 2**14
 # The continuation first rebuilds the optimizer's moments (a result keeps the weights, not the moments) over this
 # many batches at lr 0 (`training.train(moment_warmup=)`): LAMB's second moments then hold 1 - 0.999^4096 = 98 % of
 # their steady value. Without it, the first steps from zero moments are sign-like and as large as the lr allows:
@@ -100,29 +104,51 @@ def settle_steps(result: SweepResult) -> list[int | None]:
 # --- false alarms ----------------------------------------------------------------------------------------------
 
 
-def continuation(sweep: Sweep) -> Sweep:
-    """`sweep` trained on: every instance at CONTINUE_LR x its lr, no bias decay, a CONTINUE_PART-th of its steps,
-    its own seed (the seed fixes the projection the model was trained on, so it must stay; its data stream then
-    replays the first batches of the run, samples the model last saw long ago). Instance i is instance i of
-    `sweep`. Needs a sweep whose axes do not touch bias_decay or n_steps and sweep lr on an axis of its own."""
+def flat_instances(result: SweepResult) -> list[int]:
+    """The models the rule called settled at the end of their run (which includes LEARNED): the flat ones, whose
+    continuations measure the false alarms."""
+    return result.converged().nonzero().flatten().tolist()
+
+
+def continue_steps(n_steps: int) -> int:
+    """A continuation's length for a run of `n_steps`: a CONTINUE_PART-th of it, but at least CONTINUE_MIN (at most
+    the run's own length), so that its first and last snapshots can be measured as the rule measures."""
+    return max(n_steps // CONTINUE_PART, min(n_steps, CONTINUE_MIN))
+
+
+def continuation(sweep: Sweep, instances: list[int] | None = None) -> Sweep:
+    """`sweep`'s instances `instances` (all by default) trained on: each at CONTINUE_LR x its lr, no bias decay, for
+    `continue_steps` steps, its own seed (the seed fixes the projection the model was trained on, so it must stay;
+    its data stream then replays the first batches of the run, samples the model last saw long ago). Instance j is
+    instance instances[j] of `sweep`. Needs a sweep whose axes do not touch bias_decay or n_steps and sweep lr on
+    an axis of its own."""
     names = [n for name, _ in sweep.axes for n in name.split(",")]
     shared_lr = any("lr" in name.split(",") and name != "lr" for name, _ in sweep.axes)
     if {"bias_decay", "n_steps"} & set(names) or shared_lr:
         raise ValueError(f"sweep {sweep.name!r} sweeps {names}: its continuation needs lr alone on its axis")
-    n_steps = sweep.base.n_steps // CONTINUE_PART
+    instances = list(range(sweep.n_inst)) if instances is None else list(instances)
+    if not instances or not all(0 <= i < sweep.n_inst for i in instances):
+        raise ValueError(f"instances must be some of 0..{sweep.n_inst - 1} of sweep {sweep.name!r}, got {instances}")
+    n_steps = continue_steps(sweep.base.n_steps)
     base = sweep.base.replace(lr=sweep.base.lr * CONTINUE_LR, bias_decay=0.0, n_steps=n_steps)
-    axes = tuple(
-        (name, tuple(v * CONTINUE_LR for v in values)) if name == "lr" else (name, values)
-        for name, values in sweep.axes
-    )
+
+    def value(i: int) -> tuple:
+        c = sweep.configs[i]
+        return tuple(c.lr * CONTINUE_LR if n == "lr" else getattr(c, n) for n in names)
+
+    values = tuple(value(i) for i in instances)
+    axes = ((",".join(names), values if len(names) > 1 else tuple(v for (v,) in values)),) if names else ()
     return Sweep(f"{sweep.name}_flat", base, axes)
 
 
-def continue_flat(result: SweepResult, cache: Cache, progress: bool = True) -> SweepResult:
-    """The continuation of `result`'s final models (`continuation`), from the cache when it is there: keyed by the
-    continuation's configurations and the trained sweep's key (the weights it starts from). Keeps every array but
-    `DROPPED`, and the training seconds."""
-    sweep = continuation(result.sweep)
+def continue_flat(result: SweepResult, cache: Cache, progress: bool = True) -> SweepResult | None:
+    """The continuation of `result`'s flat models (`flat_instances`, `continuation`), from the cache when it is
+    there: keyed by the continuation's configurations and the trained sweep's key (the weights it starts from).
+    Keeps every array but `DROPPED`, and the training seconds. None when no model had settled."""
+    instances = flat_instances(result)
+    if not instances:
+        return None
+    sweep = continuation(result.sweep, instances)
     config = {
         "from": result.sweep.key(cache.version),
         "configs": [c.to_dict() for c in sweep.configs],
@@ -130,7 +156,9 @@ def continue_flat(result: SweepResult, cache: Cache, progress: bool = True) -> S
     }
 
     def compute() -> dict[str, Tensor]:
-        trained = training.train(sweep, init=result.model(), progress=progress, moment_warmup=CONTINUE_WARMUP)
+        m = result.model()
+        init = ToyModel(*(w[instances].contiguous() for w in (m.W_in, m.b_in, m.W_out)), m.activation)
+        trained = training.train(sweep, init=init, progress=progress, moment_warmup=CONTINUE_WARMUP)
         kept = {k: v for k, v in trained.arrays.items() if k not in DROPPED}
         return {**kept, "seconds": torch.tensor(trained.seconds, dtype=torch.float64)}
 
@@ -155,13 +183,20 @@ def flat_pair(cont: SweepResult) -> tuple[int, int]:
     return first, n_steps
 
 
-def false_alarms(cont: SweepResult, trained: SweepResult) -> pd.DataFrame:
-    """The rule over the continuation `cont` of `trained` (`flat_pair`), one row per model, with `settled at T`
-    (the rule called the trained model settled at the end of its run: only such a model is a flat one), `learned`
-    (loss at most LEARNED x the constant-output loss) and `flagged` (called unsettled over the continuation)."""
+def false_alarms(cont: SweepResult | None, trained: SweepResult) -> pd.DataFrame:
+    """The rule over the continuation `cont` of `trained`'s flat models (`flat_pair`), one row per continued model,
+    with `instance` (its index in `trained`) and `flagged` (called unsettled over the continuation). No rows when
+    no model had settled (`cont` None)."""
+    instances = flat_instances(trained)
+    if cont is None or not instances:
+        return pd.DataFrame(columns=["loss change", "mono change", "loss / constant", "instance", "flagged"])
+    if cont.sweep.n_inst != len(instances):
+        raise ValueError(
+            f"continuation {cont.sweep.name!r} holds {cont.sweep.n_inst} models, {trained.sweep.name!r} has "
+            f"{len(instances)} flat ones: it continues another result"
+        )
     table = at_steps(cont, *flat_pair(cont))
-    table["settled at T"] = trained.converged().tolist()
-    table["learned"] = table["loss / constant"] <= LEARNED
+    table["instance"] = instances
     table["flagged"] = ~settled(table)
     return table
 
@@ -194,9 +229,9 @@ def detection(result: SweepResult) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Rates:
-    """n_flat: continued models that the rule called settled at the end of their run; n_false: those it called
-    unsettled over the continuation. n_learning: models still
-    learning at T/2; n_caught: those the rule called unsettled at (T/4, T/2)."""
+    """n_flat: continued models (those the rule called settled at the end of their run); n_false: those it called
+    unsettled over the continuation. n_learning: models still learning at T/2; n_caught: those the rule called
+    unsettled at (T/4, T/2)."""
 
     n_flat: int
     n_false: int
@@ -212,34 +247,37 @@ class Rates:
         return self.n_caught / self.n_learning if self.n_learning else float("nan")
 
 
-def rates(continuations: Iterable[SweepResult], trained: Iterable[SweepResult]) -> Rates:
-    """Both error rates: false alarms over the continued models that had settled at the end of their run (the
-    continuations of `trained`, in order), detection over the models of `trained` still learning at T/2."""
+def rates(continuations: Iterable[SweepResult | None], trained: Iterable[SweepResult]) -> Rates:
+    """Both error rates: false alarms over the continued models (the continuations of `trained`'s flat models, in
+    order; None where none had settled), detection over the models of `trained` still learning at T/2."""
     trained = list(trained)
-    fa = pd.concat([false_alarms(c, r) for c, r in zip(continuations, trained, strict=True)], ignore_index=True)
+    fa = [false_alarms(c, r) for c, r in zip(continuations, trained, strict=True)]
     det = pd.concat([detection(r) for r in trained], ignore_index=True)
-    flat = fa[fa["settled at T"] & fa["learned"]]
     learning = det[det["still learning"]]
-    return Rates(len(flat), int(flat["flagged"].sum()), len(learning), int(learning["flagged"].sum()))
+    n_false = sum(int(t["flagged"].sum()) for t in fa)
+    return Rates(sum(len(t) for t in fa), n_false, len(learning), int(learning["flagged"].sum()))
 
 
-def table(named: dict[str, SweepResult], continuations: dict[str, SweepResult]) -> pd.DataFrame:
-    """One row per model of the `named` trained sweeps: its lr and seed, the rule's loss and mono changes over the
-    continuation and whether it was flagged there; the same at (T/4, T/2), whether it was still learning and
+def table(named: dict[str, SweepResult], continuations: dict[str, SweepResult | None]) -> pd.DataFrame:
+    """One row per model of the `named` trained sweeps: its lr and seed, whether the rule called it settled at T,
+    the rule's loss and mono changes over its continuation and whether it was flagged there (NaN and None for a
+    model not continued: one that had not settled); the same at (T/4, T/2), whether it was still learning and
     whether the rule flagged it. For the page."""
     rows = []
     for name, result in named.items():
-        fa, det = false_alarms(continuations[name], result), detection(result)
+        fa = false_alarms(continuations[name], result).set_index("instance")
+        det, settled_at_t = detection(result), result.converged().tolist()
         for i, c in enumerate(result.configs):
+            continued = i in fa.index
             rows.append(
                 {
                     "sweep": name,
                     "lr": c.lr,
                     "seed": c.seed,
-                    "continued: loss change": fa["loss change"][i],
-                    "continued: mono change": fa["mono change"][i],
-                    "settled at T": bool(fa["settled at T"][i]),
-                    "continued: flagged": bool(fa["flagged"][i]),
+                    "settled at T": bool(settled_at_t[i]),
+                    "continued: loss change": fa["loss change"][i] if continued else float("nan"),
+                    "continued: mono change": fa["mono change"][i] if continued else float("nan"),
+                    "continued: flagged": bool(fa["flagged"][i]) if continued else None,
                     "T/4 -> T/2: loss change": det["loss change"][i],
                     "T/4 -> T/2: mono change": det["mono change"][i],
                     "still learning at T/2": bool(det["still learning"][i]),

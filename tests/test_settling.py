@@ -46,13 +46,18 @@ def test_no_false_alarm_on_flat_continuations_and_a_moving_one_is_flagged():
     mono = [[0.5 + 0.2 * SETTLE_MONO * (j % 2) for j in range(len(steps))] for _ in range(5)]
     settled = _result([[1.0, 1.0, 1.0]] * 5)
     table = settling.false_alarms(_result(flat, mono, steps), settled)
-    assert not table["flagged"].any() and table["learned"].all() and table["settled at T"].all()
+    assert not table["flagged"].any() and table["instance"].tolist() == [0, 1, 2, 3, 4]
     one = _result([[1.0, 1.0, 1.0]])
     moving = _result([[1.0] * 6 + [1 - 3 * SETTLE_LOSS]], steps=steps)  # fell 3 % over the continuation
     assert settling.false_alarms(moving, one)["flagged"].all()
     shifted = _result([[1.0] * 7], [[0.5] * 6 + [0.5 + 2 * SETTLE_MONO]], steps)  # # mono moved
     assert settling.false_alarms(shifted, one)["flagged"].all()
-    assert not settling.false_alarms(shifted, _result([[1.1, 1.05, 1.0]]))["settled at T"].any()
+    # only the flat models are continued: a model still falling at T has no row, and no continuation none at all
+    assert settling.false_alarms(None, _result([[1.1, 1.05, 1.0]])).empty
+    two = _result([[1.1, 1.05, 1.0], [1.0, 1.0, 1.0]])
+    assert settling.false_alarms(_result([[1.0] * 7], steps=steps), two)["instance"].tolist() == [1]
+    with pytest.raises(ValueError, match="continues another result"):
+        settling.false_alarms(_result([[1.0] * 7] * 2, steps=steps), two)
 
 
 def test_the_flat_pair_is_read_at_rest_where_the_continuation_has_rest_snapshots():
@@ -88,12 +93,13 @@ def test_still_learning_is_twice_the_rules_thresholds():
 
 def test_rates_count_false_alarms_over_settled_models_and_detection_over_models_still_learning():
     steps = [1, 2, 4, 8, 16, 32, 64]
-    cont = _result([[1.0] * 7, [1.0] * 6 + [0.9], [1.0] * 7, [1.0] * 7], steps=steps)  # flat, moving, flat, flat
+    cont = _result([[1.0] * 7, [1.0] * 6 + [0.9]], steps=steps)  # the two flat models continued: flat, moving
     # settled, settled, still falling at T (caught at T/4 -> T/2), still falling but only then (missed)
     trained = _result([[1.0, 1.0, 1.0], [1.0, 1.0, 1.0], [1.2, 1.1, 1.0], [1.0, 1.0, 0.9]])
-    rates = settling.rates([cont], [trained])
-    assert (rates.n_flat, rates.n_false, rates.n_learning, rates.n_caught) == (2, 1, 2, 1)
-    assert rates.false_alarm_rate == 0.5 and rates.detection_rate == 0.5
+    unsettled = _result([[1.2, 1.1, 1.0]])  # nothing continued
+    rates = settling.rates([cont, None], [trained, unsettled])
+    assert (rates.n_flat, rates.n_false, rates.n_learning, rates.n_caught) == (2, 1, 3, 2)
+    assert rates.false_alarm_rate == 0.5 and rates.detection_rate == pytest.approx(2 / 3)
 
 
 def test_a_snapshot_not_taken_is_an_error():
@@ -102,13 +108,20 @@ def test_a_snapshot_not_taken_is_an_error():
 
 
 def test_the_continuation_is_the_sweep_at_its_own_lr_without_decay_for_a_quarter_of_the_run():
-    sweep = make_sweep("LR1", CI.base(n_steps=T), lr=(0.003, 0.03), seed=(0, 1))
+    sweep = make_sweep("LR1", CI.base(n_steps=2**17), lr=(0.003, 0.03), seed=(0, 1))
     cont = settling.continuation(sweep)
     assert cont.n_inst == sweep.n_inst and cont.name == "LR1_flat"
     for old, new in zip(sweep.configs, cont.configs, strict=True):
         assert new.lr == pytest.approx(old.lr * settling.CONTINUE_LR) and new.seed == old.seed
-        assert new.bias_decay == 0 and new.n_steps == T // settling.CONTINUE_PART
+        assert new.bias_decay == 0 and new.n_steps == 2**17 // settling.CONTINUE_PART
         assert new.replace(lr=old.lr, bias_decay=old.bias_decay, n_steps=old.n_steps) == old
+    some = settling.continuation(sweep, [1, 2])  # instance j of the continuation is instance [1, 2][j] of the sweep
+    x = settling.CONTINUE_LR
+    assert [(c.lr, c.seed) for c in some.configs] == [(0.003 * x, 1), (0.03 * x, 0)]
+    with pytest.raises(ValueError, match="some of 0..3"):
+        settling.continuation(sweep, [4])
+    # at least CONTINUE_MIN steps (two snapshots measured as the rule measures), at most the run's own length
+    assert settling.continue_steps(2**14) == settling.CONTINUE_MIN == 2**14 and settling.continue_steps(T) == T
     with pytest.raises(ValueError, match="lr alone"):
         settling.continuation(make_sweep("B", CI.base(), **{"lr,bias_decay": ((0.003, 0.03), (0.01, 0.0))}))
 
@@ -116,21 +129,23 @@ def test_the_continuation_is_the_sweep_at_its_own_lr_without_decay_for_a_quarter
 def test_continue_flat_trains_from_the_final_weights_once(tmp_path, monkeypatch):
     from monosem import training
 
-    sweep = make_sweep("LR1", CI.base(n_steps=64), lr=(0.003, 0.03))
+    sweep = make_sweep("LR1", CI.base(n_steps=64), lr=(0.003, 0.005, 0.03))
     trained = training.train(sweep, device="cpu", progress=False)
+    flat = [0, 2]  # a stand-in for the rule: at 64 steps no model has settled
+    monkeypatch.setattr(settling, "flat_instances", lambda result: flat)
     calls = []
     real = training.train
     monkeypatch.setattr(training, "train", lambda s, **kw: calls.append(kw["init"]) or real(s, device="cpu", **kw))
     cache = Cache(tmp_path)
     cont = settling.continue_flat(trained, cache, progress=False)
     again = settling.continue_flat(trained, cache, progress=False)
-    assert len(calls) == 1 and torch.equal(calls[0].W_in, trained.model().W_in)
+    assert len(calls) == 1 and torch.equal(calls[0].W_in, trained.model().W_in[flat])
     assert torch.equal(cont.snap_heldout, again.snap_heldout) and cont.seconds == again.seconds > 0
     assert cont.W_in is None  # the weights are not cached
-    assert cont.values("lr") == pytest.approx([c.lr * settling.CONTINUE_LR for c in trained.configs])
+    assert cont.values("lr") == pytest.approx([trained.configs[i].lr * settling.CONTINUE_LR for i in flat])
     # it starts from the trained weights: after one step its held-out loss is near the trained model's final one,
     # far from that of the untrained model (the trained run's first snapshot)
-    start, end = trained.snap_heldout[:, 0], trained.snap_heldout[:, -1]
+    start, end = trained.snap_heldout[flat, 0], trained.snap_heldout[flat, -1]
     assert ((cont.snap_heldout[:, 0] - end).abs() < 0.25 * (start - end).abs()).all()
 
 

@@ -279,18 +279,19 @@ def glue_values(res: Basins) -> dict[str, Any]:
     return out
 
 
-def continuations(res: Basins, cache: Cache | None = None) -> dict[str, SweepResult]:
-    """LR1's and LR2's final models trained on at their own lr (`settling.continuation`), read from the cache."""
+def continuations(res: Basins, cache: Cache | None = None) -> dict[str, SweepResult | None]:
+    """LR1's and LR2's settled final models trained on at their own lr (`settling.continuation`; None for a sweep
+    none of whose models settled), read from the cache."""
     return continue_both(res.lr1, res.lr2, reader(res.profile, cache, "basins"), progress=False)
 
 
-def settling_rates(res: Basins, flat: dict[str, SweepResult]) -> settling.Rates:
+def settling_rates(res: Basins, flat: dict[str, SweepResult | None]) -> settling.Rates:
     """Both error rates of the settledness rule over LR1 and LR2: false alarms over their continuations `flat`,
     detection over their own snapshots."""
     return settling.rates(flat.values(), [res.lr1, res.lr2])
 
 
-def settling_table(res: Basins, flat: dict[str, SweepResult]) -> pd.DataFrame:
+def settling_table(res: Basins, flat: dict[str, SweepResult | None]) -> pd.DataFrame:
     return settling.table({"LR1": res.lr1, "LR2": res.lr2}, flat)
 
 
@@ -305,9 +306,12 @@ def settle_table(res: Basins) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["sweep", "lr", "seed", "settled from step"])
 
 
-def flat_pair_text(cont: SweepResult) -> str:
-    """Which two snapshots of a continuation the rule compares (`settling.flat_pair`), and whether they are
+def flat_pair_text(flat: dict[str, SweepResult | None]) -> str:
+    """Which two snapshots of the continuations the rule compares (`settling.flat_pair`), and whether they are
     measured alike (as many periods averaged), in words."""
+    cont = next((c for c in flat.values() if c is not None), None)
+    if cont is None:
+        return "no model had settled, so none was continued"
     first, last = settling.flat_pair(cont)
     a, b = (training.mono_periods(s, last) for s in (first, last))
 
@@ -327,26 +331,31 @@ def _rate(n: int, of: int, what: str) -> str:
     return f"{n} of {of} ({n / of:.0%})" if of else f"none of none (no model {what})"
 
 
-def settling_numbers(res: Basins, flat: dict[str, SweepResult]) -> dict[str, Any]:
+def settling_numbers(res: Basins, flat: dict[str, SweepResult | None]) -> dict[str, Any]:
     """The page's numbers on the settledness rule: its constants, the continuation, and both error rates."""
     rates = settling_rates(res, flat)
-    cont = flat["LR1"].configs[0]
     table = settling_table(res, flat)
-    worst = table.loc[table["continued: loss change"].idxmin()]
+    continued = table.dropna(subset=["continued: loss change"])
+    if len(continued):
+        worst = continued.loc[continued["continued: loss change"].idxmin()]
+        max_fall = f"{-worst['continued: loss change']:.2%} ({worst['sweep']} at lr {worst['lr']:g})"
+    else:
+        max_fall = "none (no model was continued)"
     settle = settle_table(res)["settled from step"]
     return {
         "n_settle_models": len(settle),
         "n_settle_never": int(settle.str.startswith("not").sum()),
-        "continue_max_fall": f"{-worst['continued: loss change']:.2%} ({worst['sweep']} at lr {worst['lr']:g})",
+        "continue_max_fall": max_fall,
         "continue_lr": settling.CONTINUE_LR,
-        "continue_steps": cont.n_steps,
+        "continue_steps": settling.continue_steps(res.lr1.configs[0].n_steps),
+        "continue_min": settling.CONTINUE_MIN,
         "continue_part": settling.CONTINUE_PART,
         "continue_warmup": settling.CONTINUE_WARMUP,
-        "flat_pair": flat_pair_text(flat["LR1"]),
+        "flat_pair": flat_pair_text(flat),
         "mono_periods": training.MONO_PERIODS,
         "mono_points": training.MONO_POINTS,
-        "continue_models": sum(c.sweep.n_inst for c in flat.values()),
-        "continue_minutes": sum(c.seconds for c in flat.values()) / 60,
+        "continue_models": sum(c.sweep.n_inst for c in flat.values() if c is not None),
+        "continue_minutes": sum(c.seconds for c in flat.values() if c is not None) / 60,
         "false_alarm_bar_pct": 100 * settling.FALSE_ALARM_BAR,
         "still_learning_x": settling.STILL_LEARNING,
         "n_flat": rates.n_flat,

@@ -84,8 +84,8 @@ def bias_by_rank(result: SweepResult, indices: Sequence[int], by: str = "lr") ->
 
 def settling_changes(table: pd.DataFrame) -> Figure:
     """The settledness rule at work (chapter 1): per model, the change of the held-out loss (relative, symlog) and
-    of # mono / # features over a continuation at the model's own lr (circles, filled where the model had settled
-    at the end of its run: those should still be called settled) and over the
+    of # mono / # features over a continuation at the model's own lr (circles: the models that had settled at the
+    end of their run, the only ones continued, which should still be called settled) and over the
     doubling T/4 -> T/2 (crosses: red where the model was still learning then, and should be called unsettled;
     grey where not), with the box in which the rule calls a model settled (SETTLE_LOSS, SETTLE_MONO). `table`:
     `monosem.settling.table`'s columns."""
@@ -102,20 +102,15 @@ def settling_changes(table: pd.DataFrame) -> Figure:
             label="settled (if learned)",
         )
     )
-    was_settled = table["settled at T"].to_numpy(bool)
-    for mask, label, face in (
-        (was_settled, "continued, settled at T", "tab:blue"),
-        (~was_settled, "continued", "none"),
-    ):
-        if mask.any():
-            ax.scatter(
-                table["continued: loss change"][mask],
-                table["continued: mono change"][mask],
-                marker="o",
-                facecolors=face,
-                edgecolors="tab:blue",
-                label=label,
-            )
+    continued = table["continued: loss change"].notna().to_numpy(bool)
+    if continued.any():
+        ax.scatter(
+            table["continued: loss change"][continued],
+            table["continued: mono change"][continued],
+            marker="o",
+            color="tab:blue",
+            label="continued (settled at T)",
+        )
     learning = table["still learning at T/2"].to_numpy(bool)
     for mask, label, color in ((learning, "T/4 -> T/2, still learning", "tab:red"), (~learning, "T/4 -> T/2", "0.5")):
         if not mask.any():

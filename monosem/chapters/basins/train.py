@@ -20,9 +20,11 @@ def sweeps(profile: Profile) -> list[Sweep]:
     return [lr1(profile), lr2(profile)]
 
 
-def continue_both(lr1: SweepResult, lr2: SweepResult, cache: Cache, progress: bool = True) -> dict[str, SweepResult]:
-    """LR1's and LR2's final models trained on at their own lr (`settling.continue_flat`), from the cache when
-    there: they measure the settledness rule's false alarms."""
+def continue_both(
+    lr1: SweepResult, lr2: SweepResult, cache: Cache, progress: bool = True
+) -> dict[str, SweepResult | None]:
+    """LR1's and LR2's settled final models trained on at their own lr (`settling.continue_flat`; None for a sweep
+    none of whose models settled), from the cache when there: they measure the settledness rule's false alarms."""
     return {"LR1": settling.continue_flat(lr1, cache, progress), "LR2": settling.continue_flat(lr2, cache, progress)}
 
 
@@ -31,4 +33,4 @@ def compute(profile: Profile, cache: Cache | None = None, progress: bool = True)
     their recorded training seconds. The sweeps themselves are trained (or cached) first."""
     cache = cache or Cache.for_profile(profile.name)
     lr1_, lr2_ = (cache.get_or_train(cache.seeded(s), progress=progress) for s in sweeps(profile))
-    return sum(c.seconds for c in continue_both(lr1_, lr2_, cache, progress).values())
+    return sum(c.seconds for c in continue_both(lr1_, lr2_, cache, progress).values() if c is not None)
