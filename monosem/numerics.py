@@ -40,6 +40,20 @@ def _set_malloc(mmap_threshold: int, trim_threshold: int, top_pad: int) -> None:
 
 
 @contextlib.contextmanager
+def full_precision() -> Iterator[None]:
+    """Matmuls in full float32 for the block (TF32 off on CUDA), restored on exit. Training measures its models so
+    (every snapshot's r_i and # mono / # features, every held-out loss), whatever precision its steps use: under
+    TF32 a neuron with r_i near the 0.999 threshold could count differently in a snapshot than in the final weights'
+    r, which is recomputed in float32 on the CPU. On a CPU it changes nothing."""
+    previous = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = previous
+
+
+@contextlib.contextmanager
 def numerics(device: torch.device, tf32: bool) -> Iterator[None]:
     """TF32 matmuls on CUDA as asked; on a CPU, denormals flushed and freed memory kept for reuse.
 

@@ -27,7 +27,7 @@ from monosem.config import ModelConfig, Sweep
 from monosem.data import DataStream
 from monosem.metrics import model_monosemanticity, mono_per_feature
 from monosem.model import ToyModel
-from monosem.numerics import numerics
+from monosem.numerics import full_precision, numerics
 from monosem.optim import T_MAX, BatchedLamb, lr_factor
 from monosem.results import SweepResult
 
@@ -247,20 +247,23 @@ def train(
                 model.b_in.mul_(decay_factor[:, None])
             if step % LOSS_EVERY == 0:
                 losses[:, step // LOSS_EVERY] = loss
-            if step + 1 in snap_index:
-                j = snap_index[step + 1]
-                snap_r[:, j] = model_monosemanticity(model, data.proj, base.task)
-                snap_bias[:, j] = model.b_in.mean(-1)
-                snap_loss[:, j] = loss
-            if step + 1 in mono_at:
-                r_now = snap_r[:, j] if step + 1 in snap_index else model_monosemanticity(model, data.proj, base.task)
-                mono_now = mono_per_feature(r_now, base.n_features)
-                for j_mean, weight in mono_at[step + 1]:
-                    snap_mono[:, j_mean] += weight * mono_now
-            if step + 1 in heldout_at:
-                value, heldout_const = heldout_loss(model, data)
-                for j in heldout_at[step + 1]:
-                    snap_heldout[:, j] = value
+            if step + 1 in snap_index or step + 1 in mono_at or step + 1 in heldout_at:
+                with full_precision():  # measured as the final weights are, whatever the steps' precision
+                    if step + 1 in snap_index:
+                        j = snap_index[step + 1]
+                        snap_r[:, j] = model_monosemanticity(model, data.proj, base.task)
+                        snap_bias[:, j] = model.b_in.mean(-1)
+                        snap_loss[:, j] = loss
+                    if step + 1 in mono_at:
+                        in_snap = step + 1 in snap_index
+                        r_now = snap_r[:, j] if in_snap else model_monosemanticity(model, data.proj, base.task)
+                        mono_now = mono_per_feature(r_now, base.n_features)
+                        for j_mean, weight in mono_at[step + 1]:
+                            snap_mono[:, j_mean] += weight * mono_now
+                    if step + 1 in heldout_at:
+                        value, heldout_const = heldout_loss(model, data)
+                        for j in heldout_at[step + 1]:
+                            snap_heldout[:, j] = value
             if profiler is not None:
                 profiler.step()
             if checkpoint is not None and (step + 1) % checkpoint_every == 0 and step + 1 < n_steps:

@@ -204,3 +204,25 @@ def test_the_moment_warmup_moves_no_weight_and_fills_the_moments():
     assert all(v > 0 for v in seen["trained"])  # the first real step finds moments built up
     with pytest.raises(ValueError, match="moment_warmup"):
         train(sweep, init=start, progress=False, moment_warmup=-1)
+
+
+def test_measurements_are_taken_in_full_precision_whatever_the_steps_use(monkeypatch):
+    # with TF32 asked for (it has no effect on a CPU, but the flag is set as on CUDA), the steps see it on and every
+    # measurement (r_i, # mono / # features, held-out loss) sees it off, so that a snapshot counts as the final
+    # weights' r (recomputed in float32) does; the flag is restored afterwards
+    seen = {"step": set(), "r": set(), "heldout": set()}
+
+    def spy(name, real):
+        def wrapped(*args, **kwargs):
+            seen[name].add(torch.backends.cuda.matmul.allow_tf32)
+            return real(*args, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(training, "model_monosemanticity", spy("r", training.model_monosemanticity))
+    monkeypatch.setattr(training, "heldout_loss", spy("heldout", training.heldout_loss))
+    monkeypatch.setattr(training.ToyModel, "loss_and_grads", spy("step", training.ToyModel.loss_and_grads))
+    before = torch.backends.cuda.matmul.allow_tf32
+    train(make_sweep("P", CI.base(n_steps=2**12), seed=(0,)), device="cpu", tf32=True, progress=False)
+    assert seen == {"step": {True}, "r": {False}, "heldout": {False}}
+    assert torch.backends.cuda.matmul.allow_tf32 == before
