@@ -221,3 +221,33 @@ def run_bench(
         f"{100 * rows['batched_fraction_of_peak']:.0f} % of it"
     )
     return rows
+
+
+def draw_forms(profile: Profile, device_name: str, repeats: int = 5, draws: int = 20) -> dict[str, float]:
+    """The data draw's two forms (`monosem.data.threshold_draw`: float arithmetic only, the CPU's; fewer passes over
+    the features, the GPU's), side by side at the profile's shapes (one stream of B x N uniforms thresholded for
+    one instance and for every lr of a sweep): microseconds per draw, medians of `repeats` rounds in which they
+    take turns, and the ratio. They give the same bits (tests/test_data.py); this says which is faster here."""
+    from monosem.data import _fewer_passes, _float_only
+
+    device, _ = _bench_setup(profile, device_name, 1)
+    gen = torch.Generator(device=device).manual_seed(0)
+    out = {}
+    for n in (1, len(profile.lrs)):
+        p = torch.full((n, 1, profile.n_features), 1 / 64, device=device)
+        times: dict[str, list[float]] = {"float only": [], "fewer passes": []}
+        for _ in range(repeats):
+            for name, form in (("float only", _float_only), ("fewer passes", _fewer_passes)):
+                _sync(device)
+                start = time.perf_counter()
+                for _ in range(draws):
+                    form(torch.rand(profile.batch_size, profile.n_features, generator=gen, device=device), p)
+                _sync(device)
+                times[name].append((time.perf_counter() - start) / draws * 1e6)
+        a, b = (statistics.median(times[k]) for k in ("float only", "fewer passes"))
+        print(
+            f"{profile.name}, {n} instance(s), B = {profile.batch_size}, N = {profile.n_features} on {device.type}: "
+            f"float only {a:.0f} us, fewer passes {b:.0f} us per draw (fewer passes {a / b:.2f}x as fast)"
+        )
+        out[f"{n}"] = a / b
+    return out

@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--profile-step", action="store_true", help="instead: where a step of the batched trainer spends its time"
     )
+    p.add_argument("--draw", action="store_true", help="instead: the data draw's two forms (CPU's, GPU's) side by side")
     p.add_argument(
         "--tf32",
         action=argparse.BooleanOptionalAction,
@@ -185,12 +186,14 @@ def main(argv: list[str] | None = None) -> int:
                 return runner.EXIT_WORK_LEFT
             return 0
         if args.command == "bench":
-            from monosem.bench import profile_step, run_bench
+            from monosem.bench import draw_forms, profile_step, run_bench
 
             if args.steps < 1:
                 raise ValueError(f"--steps must be >= 1, got {args.steps}")
             bench_profile = get_profile(args.profile if args.profile != "auto" else "cpu")
-            if args.profile_step:
+            if args.draw:
+                draw_forms(bench_profile, args.device, args.repeats)
+            elif args.profile_step:
                 profile_step(bench_profile, args.device, args.steps)
             else:
                 run_bench(

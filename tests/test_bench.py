@@ -8,6 +8,7 @@ import torch
 
 from monosem.bench import is_matmul_kernel, matmul_time, profile_step, run_bench
 from monosem.chapters import negative_bias
+from monosem.cli import main
 from monosem.config import ModelConfig, make_sweep
 from monosem.profiles import get_profile
 from monosem.training import step_flops, train
@@ -92,3 +93,9 @@ def test_matmul_share_on_cuda_counts_kernels_only_and_nvjet_among_the_products()
         SimpleNamespace(key="aten::add_", self_cpu_time_total=15.0),
     ]
     assert matmul_time(host, "cpu") == (20.0, 5.0)
+
+
+def test_draw_forms_prints_both_forms_side_by_side(capsys):
+    code = main(["bench", "--draw", "--profile", "ci", "--repeats", "1"])
+    out = capsys.readouterr().out
+    assert code == 0 and out.count("float only") == 2 and "fewer passes" in out and "x as fast" in out

@@ -2,6 +2,7 @@
 
 import torch
 
+from monosem import data
 from monosem.config import ModelConfig
 from monosem.data import DataStream, feature_probs, random_projection
 from monosem.numerics import numerics
@@ -85,3 +86,16 @@ def test_the_draw_equals_thresholding_with_where_bit_for_bit():
         expected = torch.where(u < probs[:, None, :], u / probs[:, None, :], 0.0)
     assert torch.equal(f.view(torch.int32), expected.view(torch.int32))  # the bits, zeros' signs included
     assert 0 < float((f > 0).float().mean()) < 1
+
+
+def test_both_forms_of_the_draw_are_where_bit_for_bit_at_the_threshold():
+    # the CPU's form and the GPU's (fewer passes over the features) against where(u < p, u / p, 0), on uniform
+    # draws and on u one float below, at and one float above p, where a rounded u / p could cross 1
+    gen = torch.Generator().manual_seed(0)
+    p = torch.rand(2**16, generator=gen).clamp_min(1e-7)
+    p[:4] = torch.tensor([1.0, 0.5, 2**-10, 2**-20])  # powers of two: the float below them is closest
+    for u in (torch.rand(2**16, generator=gen), p, torch.nextafter(p, torch.zeros_like(p)), torch.nextafter(p, 2 * p)):
+        expected = torch.where(u < p, u / p, 0.0).view(torch.int32)
+        for form in (data._float_only, data._fewer_passes):
+            assert torch.equal(form(u.clone(), p).view(torch.int32), expected), form.__name__
+    assert data.threshold_draw(u, p).device.type == "cpu"
