@@ -155,10 +155,11 @@ class Cache:
         *,
         device: torch.device | str | None = None,
         progress: bool = True,
+        compile: bool = False,
     ) -> SweepResult:
         """The cached result of `sweep` if there is one (or its instances within a cached multi-seed version of
         it, `seeded`), else train it (with `train`, by default `monosem.training.train`, which saves checkpoints at
-        `checkpoint_path` and resumes from one) and cache it."""
+        `checkpoint_path` and resumes from one; `compile` is passed on to it) and cache it."""
         if self.exists(sweep):
             try:
                 return self.load(sweep)
@@ -180,7 +181,9 @@ class Cache:
                 except CacheError as err:
                     self._set_aside(err, sweep)
             if train is None:  # the library's trainer resumes from the sweep's checkpoint, if a stop left one
-                result = training.train(sweep, device=device, progress=progress, checkpoint=self.checkpoint_path(sweep))
+                result = training.train(
+                    sweep, device=device, progress=progress, checkpoint=self.checkpoint_path(sweep), compile=compile
+                )
             else:
                 result = train(sweep, device=device, progress=progress)
             try:

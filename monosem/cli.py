@@ -79,6 +79,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="S",
         help="train every batch at S seeds, at most 32 (a batch that sweeps seed keeps its own)",
     )
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="run every step's forward and backward through torch.compile (needs a C compiler; pays on a GPU, not "
+        "on two CPU cores: `bench --compile`); results equal the eager ones to float32 rounding, not bit for bit, "
+        "and record that they were compiled",
+    )
     _allow_cpu_arg(p)
     p = sub.add_parser(
         "export", help="write the compact form of cached results (summaries, traces, the weights figures need)"
@@ -170,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
                 if args.ray is not None:
                     if args.budget is not None:
                         raise ValueError("--budget cannot be used with --ray: every task starts at once")
+                    if args.compile:
+                        raise ValueError("--compile cannot be used with --ray: a Ray task trains eager")
                     cluster.train_on_ray(
                         cache, sweeps, label=profile.name, address=args.ray or None, gpu_sized=gpu_sized
                     )
@@ -179,7 +188,14 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     budget = None if args.budget is None else args.budget * 60
                     pipeline.train(
-                        profile, chosen, cache, args.seeds, gpu_sized=gpu_sized, deadline=deadline, budget_s=budget
+                        profile,
+                        chosen,
+                        cache,
+                        args.seeds,
+                        gpu_sized=gpu_sized,
+                        deadline=deadline,
+                        budget_s=budget,
+                        compile=args.compile,
                     )
             except runner.BudgetSpent as err:
                 print(err)

@@ -151,17 +151,26 @@ def train(
     budget_s: float | None = None,
     log: Callable[[str], object] = print,
     progress: bool = True,
+    compile: bool = False,
 ) -> None:
     """Train into `cache` (by default the profile's) everything the chapters named (all by default) read: their
     sweeps (at `seeds` seeds, `train --seeds`), then what they train besides (`compute`). With `python -m monosem
     train --ray`, the only place anything trains: pages only read. `deadline` (a `time.monotonic()` value) and
-    `budget_s` are `train --budget`'s (`runner.BudgetSpent` when work is left)."""
+    `budget_s` are `train --budget`'s (`runner.BudgetSpent` when work is left); `compile`, `train --compile`'s
+    (`runner.train_all`)."""
     cache = Cache.for_profile(profile.name) if cache is None else cache
     sweeps = chapter_sweeps(profile, names)
     if seeds is not None:
         sweeps = runner.with_seeds(sweeps, seeds)
     runner.train_all(
-        cache, sweeps, label=profile.name, budget_s=budget_s, gpu_sized=gpu_sized, log=log, progress=progress
+        cache,
+        sweeps,
+        label=profile.name,
+        budget_s=budget_s,
+        gpu_sized=gpu_sized,
+        log=log,
+        progress=progress,
+        compile=compile,
     )
     compute_all(profile, names, cache, gpu_sized=gpu_sized, deadline=deadline)
 

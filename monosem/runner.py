@@ -17,6 +17,7 @@ cache share the work: a sweep another process is training is left for last, then
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Iterable
 
@@ -99,6 +100,7 @@ def train_all(
     budget_s: float | None = None,
     gpu_sized: bool = False,
     progress: bool = True,
+    compile: bool = False,
 ) -> int:
     """Train what is not cached yet; returns the number of sweeps trained.
 
@@ -106,10 +108,17 @@ def train_all(
     after this many seconds: its time predicted by the cost model (`monosem.cost`: FLOPs and bytes moved on this
     device), scaled by how the sweeps trained so far in this call compared with their prediction (the first
     sweep always starts). gpu_sized: refuse to train on a CPU, with an estimate of how long it would take.
+    compile: every step through torch.compile (`training.train`); a machine without a C compiler, which
+    torch.compile needs to build its kernels, is told so before anything trains.
     Ctrl-C raises `Interrupted`, whose message says how many sweeps are cached and how to resume.
     """
     if budget_s is not None and budget_s <= 0:
         raise ValueError(f"the time budget must be > 0 seconds, got {budget_s}")
+    if compile and not any(shutil.which(cc) for cc in ("cc", "gcc", "clang")):
+        raise RunnerError(
+            "--compile needs a C compiler on this machine (torch.compile builds its kernels with one): none of cc, "
+            "gcc, clang is on PATH; install one (apt-get install gcc) or train without --compile"
+        )
     wanted = distinct(sweeps, cache)
     todo = pending(cache, wanted)
     if not todo:
@@ -144,7 +153,7 @@ def train_all(
                 f"[{i}/{len(todo)}] training {sweep.name} ({sweep.n_inst} models) at profile {label}"
                 f"{eta} ({_minutes(elapsed)} so far)"
             )
-            seconds = cache.get_or_train(sweep, progress=progress).seconds
+            seconds = cache.get_or_train(sweep, progress=progress, compile=compile).seconds
             done += sweep_flops(sweep)
             predicted_done += predicted
             log(

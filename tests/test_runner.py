@@ -158,3 +158,21 @@ def test_train_also_computes_what_a_chapter_trains_besides_sweeps(monkeypatch, c
     monkeypatch.setattr(pipeline.torch.cuda, "is_available", lambda: False)
     pipeline.compute_all(get_profile("paper"), ["09_x"], cache, gpu_sized=True)
     assert calls == ["ci"] and "no CUDA" in capsys.readouterr().out
+
+
+def test_train_compile_reaches_the_trainer_and_a_machine_without_a_compiler_is_told(cache, monkeypatch, capsys):
+    seen = []
+
+    def train(sweep, **kw):
+        seen.append(kw.get("compile"))
+        return REAL_TRAIN(sweep, **{**kw, "compile": False})  # compiling itself is tested in test_bench
+
+    monkeypatch.setattr(monosem.training, "train", train)
+    assert cli.main(["train", "--profile", "ci", "--compile", "--chapter", "01_basins"]) == 0
+    assert seen and set(seen) == {True}
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--profile", "ci", "--compile", "--ray", "--chapter", "01_basins"])
+    assert "--compile cannot be used with --ray" in capsys.readouterr().err
+    monkeypatch.setattr(runner.shutil, "which", lambda name: None)
+    assert cli.main(["train", "--profile", "ci", "--compile", "--chapter", "02_negative_bias"]) == 1
+    assert "needs a C compiler" in capsys.readouterr().err
