@@ -8,8 +8,10 @@ tolerance (`assert_same_run`). `pytest -m "cpu_exact or cuda"` runs what a GPU m
 (`scripts/gpu_first_run.sh` does, first thing on a lease).
 """
 
+import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -98,15 +100,46 @@ def ci_trained() -> Path:
     return cache.root
 
 
+@dataclass(frozen=True)
+class CiBook:
+    """The ci book, built from the compact export of the session's ci cache (`ci_book`): the build's process, its
+    html folder, the export's folder (MONOSEM_RESULTS of the build), the files exported (sweeps, then what chapters
+    compute besides sweeps) and every file's modification time there before and after the build."""
+
+    proc: subprocess.CompletedProcess
+    html: Path
+    export: Path
+    sweeps_written: list[Path]
+    computed_written: list[Path]
+    before: dict[str, int]
+    after: dict[str, int]
+
+
 @pytest.fixture(scope="session")
-def ci_book(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
-    """The ci book, built once per session the way `python -m monosem book --profile ci` builds it (with -W): the
-    build's process and its html folder, for the test that checks the build and the browser test that reads it."""
+def ci_book(tmp_path_factory, ci_trained) -> CiBook:
+    """The ci book, built once per session the way `python -m monosem book --profile ci` builds it (with -W), from
+    the compact export of the trained ci cache alone (what `results/<profile>/` holds for the default book): for the
+    test that checks the build, the browser test that reads it and the test that nothing was trained for it. One
+    build that is all three saves executing every chapter a third time (nbmake executes them too)."""
+    from monosem import pipeline, runner
+    from monosem.cache import Cache
+    from monosem.profiles import get_profile
+
+    ci = get_profile("ci")
+    cache = Cache(ci_trained)
     out = tmp_path_factory.mktemp("ci-book")
+    target = Cache(out / "export" / "ci")
+    sweeps = runner.distinct(pipeline.chapter_sweeps(ci), cache)
+    quiet = lambda *_: None  # noqa: E731
+    written = runner.export_compact(cache, sweeps, pipeline.weights_needed(), target, log=quiet)
+    computed = pipeline.export_computations(ci, None, cache, target, log=quiet)
+    before = {p.name: p.stat().st_mtime_ns for p in target.root.iterdir()}
     proc = subprocess.run(
         [sys.executable, "-m", "monosem", "book", "--profile", "ci", "--out", str(out)],
         cwd=Path(__file__).resolve().parents[1],
         capture_output=True,
         text=True,
+        env={**os.environ, "MONOSEM_RESULTS": str(out / "export")},  # the full cache out of reach
     )
-    return proc, out / "_build" / "html"
+    after = {p.name: p.stat().st_mtime_ns for p in target.root.iterdir()}
+    return CiBook(proc, out / "_build" / "html", target.root, written, computed, before, after)

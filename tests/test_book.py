@@ -52,7 +52,7 @@ def test_cli_list():
 
 
 def test_book_builds_with_warnings_as_errors_at_ci(ci_book):
-    proc, html = ci_book  # built once per session (`conftest.ci_book`), shared with the browser test
+    proc, html = ci_book.proc, ci_book.html  # built once per session (`conftest.ci_book`), shared with the browser test
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     page = (html / "book" / "01_basins.html").read_text()
     assert (html / "book" / "intro.html").exists()

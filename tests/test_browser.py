@@ -167,7 +167,7 @@ return {
 def html(ci_book) -> Path:
     """The ci book, built once per session the way `python -m monosem book` builds it (with -W; `conftest.ci_book`,
     shared with tests/test_book.py)."""
-    proc, html = ci_book
+    proc, html = ci_book.proc, ci_book.html
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return html
 

@@ -61,26 +61,18 @@ def test_export_refuses_missing_results_and_the_cache_itself(ci, tmp_path):
         runner.export_compact(ci, [LR1], set(), Cache(tmp_path / "cache" / "ci"), log=_quiet)
 
 
-def test_chapters_render_from_compact_results_alone(ci, tmp_path, monkeypatch):
-    """What `results/paper/` must allow: every chapter executes from the exported files, training nothing."""
-    sweeps = runner.distinct(pipeline.chapter_sweeps(CI), ci)
+def test_chapters_render_from_compact_results_alone(ci_book):
+    """What `results/<profile>/` must allow: the whole book (every chapter executed, then built) from the exported
+    files, training nothing (the session's ci book is built so: `conftest.ci_book`)."""
+    assert ci_book.proc.returncode == 0, ci_book.proc.stdout[-3000:] + ci_book.proc.stderr[-3000:]
+    target = Cache(ci_book.export)
+    sweeps = runner.distinct(pipeline.chapter_sweeps(CI), target)
     weights = pipeline.weights_needed()
-    runner.train_all(ci, sweeps, label="ci", log=_quiet, progress=False)
-    target = Cache(tmp_path / "export" / "ci")
-    written = runner.export_compact(ci, sweeps, weights, target, log=_quiet)
-    assert {p.name for p in written} == {ci.path(s).name for s in sweeps}
+    assert {p.name for p in ci_book.sweeps_written} == {target.path(s).name for s in sweeps}
     for sweep in sweeps:
         assert target.load(sweep).has_weights == (sweep.name in weights)
-    pipeline.compute_all(CI, None, ci)
-    computed = pipeline.export_computations(CI, None, ci, target, log=_quiet)
-    assert computed, "the chapters beyond the paper compute models besides sweeps: exported as they are"
-    before = {p.name: p.stat().st_mtime_ns for p in target.root.iterdir()}
-
-    monkeypatch.setenv("MONOSEM_RESULTS", str(tmp_path / "export"))  # the full cache is out of reach now
-    for chapter in pipeline.chapters():
-        pipeline.prepare(chapter, "ci", tmp_path / "nb")
-    after = {p.name: p.stat().st_mtime_ns for p in target.root.iterdir()}
-    assert after == before  # nothing retrained, nothing moved aside
+    assert ci_book.computed_written, "the chapters beyond the paper compute models besides sweeps: exported as is"
+    assert ci_book.after == ci_book.before  # nothing retrained, nothing added, nothing moved aside
 
 
 def test_budget_stops_before_the_next_sweep(ci):
