@@ -55,12 +55,12 @@ def test_figures_have_their_panels_and_stay_out_of_pyplot(lr_sweep, grid_sweep):
 def test_settling_changes_shows_the_rules_box_and_both_kinds_of_model():
     table = pd.DataFrame(
         {
-            "continued: loss change": [-1e-4, 2e-3],
-            "continued: mono change": [0.0, 0.01],
-            "T/4 -> T/2: loss change": [-0.2, -0.001],
-            "T/4 -> T/2: mono change": [0.1, 0.0],
-            "still learning at T/2": [True, False],
-            "settled at T": [False, True],
+            "continued: loss change": [float("nan"), 2e-3, -1e-4],  # only models settled at T are continued
+            "continued: mono change": [float("nan"), 0.01, 0.0],
+            "T/4 -> T/2: loss change": [-0.2, -0.001, 0.0],
+            "T/4 -> T/2: mono change": [0.1, 0.0, 0.0],
+            "still learning at T/2": [True, False, False],
+            "settled at T": [False, True, True],
         }
     )
     fig = basins_figures.settling_changes(table)
@@ -68,8 +68,8 @@ def test_settling_changes_shows_the_rules_box_and_both_kinds_of_model():
     ax = fig.axes[0]
     box = ax.patches[0]
     assert (box.get_x(), box.get_width()) == (-SETTLE_LOSS, 2 * SETTLE_LOSS) and box.get_height() == 2 * SETTLE_MONO
-    # continued (settled at T, then not), still learning, not
-    assert [len(c.get_offsets()) for c in ax.collections] == [1, 1, 1, 1]
+    # the two continued models (the unsettled one was not), the one still learning at T/2, the two that were not
+    assert [len(c.get_offsets()) for c in ax.collections] == [2, 1, 2]
 
 
 def test_traces_plot_one_line_per_instance(lr_sweep):
