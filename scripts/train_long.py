@@ -47,6 +47,12 @@ def main() -> int:
         help="take the sweeps last first: a second process beside one in order (each one thread, "
         "OMP_NUM_THREADS=1) uses both cores of a small machine without the two waiting on one sweep",
     )
+    parser.add_argument(
+        "--first",
+        default="",
+        metavar="NAMES",
+        help="these sweeps (comma-separated names) before the others, e.g. the last one a chapter needs",
+    )
     args = parser.parse_args()
     profile = get_profile(args.profile)
     cache = Cache.for_profile(profile.name)
@@ -56,7 +62,12 @@ def main() -> int:
     weights = pipeline.weights_needed()
     start = time.perf_counter()
     sweeps = runner.distinct(pipeline.chapter_sweeps(profile), cache)
-    for sweep in reversed(sweeps) if args.reverse else sweeps:
+    first = [n for n in args.first.split(",") if n]
+    unknown = set(first) - {s.name for s in sweeps}
+    if unknown:
+        raise SystemExit(f"--first names no sweep of profile {profile.name}: {', '.join(sorted(unknown))}")
+    ordered = list(reversed(sweeps)) if args.reverse else sweeps
+    for sweep in sorted(ordered, key=lambda s: s.name not in first):  # stable: the rest keep their order
         committed = target.path(sweep)
         if committed.exists() and not cache.exists(sweep):
             continue  # trained and committed before; the book reads it from results/
