@@ -20,7 +20,8 @@ def _profile_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--profile",
         default="auto",
-        help=f"auto (paper with CUDA, else cpu) or one of: {', '.join(PROFILES)}",
+        help="auto (paper with CUDA; else long once every result it needs is committed in results/long/; else cpu) "
+        f"or one of: {', '.join(PROFILES)}",
     )
 
 
@@ -138,25 +139,25 @@ def main(argv: list[str] | None = None) -> int:
             names = [s.name for s in runner.distinct(pipeline.chapter_sweeps(listed), Cache.for_profile(listed.name))]
             print("batches:", ", ".join(names))
             if args.profile is not None:
-                profile = get_profile(args.profile)
+                profile = pipeline.resolve_profile(args.profile)
                 cache = Cache.for_profile(profile.name)
                 table = runner.batch_table(cache, pipeline.chapter_sweeps(profile))
                 print(f"\nprofile {profile.name}, cache {cache.root}:")
                 print(pd.DataFrame(table).to_string(index=False, float_format=lambda v: f"{v:.2f}", na_rep="-"))
             return 0
         if args.command == "book":
-            profile = get_profile(args.profile)
+            profile = pipeline.resolve_profile(args.profile)
             html = pipeline.build(profile.name, out=args.out, allow_cpu=args.allow_cpu)
             print(f"book built at profile {profile.name}: {html / 'index.html'}")
             return 0
         if args.command == "run":
-            profile = get_profile(args.profile)
+            profile = pipeline.resolve_profile(args.profile)
             chapter = pipeline.resolve_chapter(args.chapter)
             html = pipeline.build(profile.name, only=[chapter], allow_cpu=args.allow_cpu)
             print(f"{chapter} re-executed at profile {profile.name}: {html / 'book' / (chapter + '.html')}")
             return 0
         if args.command in ("train", "export"):
-            profile = get_profile(args.profile)
+            profile = pipeline.resolve_profile(args.profile)
             chosen = None if args.chapter is None else [pipeline.resolve_chapter(c) for c in args.chapter]
             sweeps = pipeline.chapter_sweeps(profile, chosen)
             cache = Cache.for_profile(profile.name)

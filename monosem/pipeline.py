@@ -126,6 +126,32 @@ def stale_results(profile: Profile, root: Path) -> list[str]:
     return stale
 
 
+def not_committed(profile: Profile, results: Path = ROOT / "results") -> list[str]:
+    """What the whole book at `profile` reads that `results/<profile>/` does not hold at this code's keys (sweeps
+    by name, then the chapters whose computations besides sweeps are missing): empty when the committed results
+    alone render the book, training nothing."""
+    target = Cache(results / profile.name, read_only=True)
+    missing = [s.name for s in runner.distinct(chapter_sweeps(profile), target) if not target.exists(s)]
+    if missing:
+        return missing  # the computations read the sweeps: without them they cannot even be looked up
+    hooks = {c: getattr(part, "compute", None) for c, part in train_parts().items()}
+    return [c for c, hook in hooks.items() if hook is not None and not _computed(hook, profile, target)]
+
+
+def default_profile(results: Path = ROOT / "results") -> str:
+    """The profile the command line means by "auto": `paper` where CUDA is available; else `long`, once every
+    result it needs is committed (`not_committed`: the default book then renders the paper's run lengths from
+    `results/long/` in minutes, training nothing); else `cpu`, the quick profile that trains on two cores."""
+    if torch.cuda.is_available():
+        return "paper"
+    return "long" if not not_committed(get_profile("long"), results) else "cpu"
+
+
+def resolve_profile(name: str) -> Profile:
+    """The profile `name` names, "auto" as `default_profile` decides."""
+    return get_profile(default_profile() if name == "auto" else name)
+
+
 def weights_needed(names: list[str] | None = None) -> set[str]:
     """The sweeps whose final weights the chapters' figures need: the compact export keeps only these."""
     return set().union(*(part.WEIGHTS for part in train_parts(names).values()))

@@ -125,7 +125,8 @@ PROFILES = {name: PROFILES[name] for name in ("ci", "cpu", "long", "paper")}
 
 
 def get_profile(name: str = "auto") -> Profile:
-    """A profile by name; "auto" is `paper` when CUDA is available, else `cpu`."""
+    """A profile by name; "auto" is `paper` when CUDA is available, else `cpu` (the command line decides "auto"
+    itself, `pipeline.default_profile`: `long` there once its results are all committed)."""
     if name == "auto":
         name = "paper" if torch.cuda.is_available() else "cpu"
     if name not in PROFILES:

@@ -7,9 +7,10 @@ changes no training arithmetic leaves committed results fresh, and a changed con
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import make_result
 
-from monosem import pipeline
+from monosem import pipeline, runner
 from monosem.cache import Cache
 from monosem.chapters import basins
 from monosem.profiles import get_profile
@@ -64,3 +65,18 @@ def test_a_read_only_cache_never_trains(tmp_path, monkeypatch):
     monkeypatch.setattr(training, "train", lambda *a, **k: pytest.fail("a read-only cache trained"))
     with pytest.raises(CacheError, match="is not trained yet"):
         Cache(tmp_path, read_only=True).get_or_train(basins.lr2(get_profile("ci")))
+
+
+def test_the_default_profile_is_long_once_its_results_are_all_committed(tmp_path, monkeypatch, ci_book):
+    ci = get_profile("ci")
+    # the ci book's export holds everything the ci book reads: nothing is missing there, everything in an empty folder
+    assert pipeline.not_committed(ci, ci_book.export.parent) == []
+    missing = pipeline.not_committed(ci, tmp_path)
+    assert "LR1" in missing and len(missing) == len(runner.distinct(pipeline.chapter_sweeps(ci), Cache(tmp_path)))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert pipeline.default_profile(tmp_path) == "cpu"  # nothing of long committed
+    monkeypatch.setattr(pipeline, "not_committed", lambda profile, results: [])
+    assert pipeline.default_profile(tmp_path) == "long" and pipeline.resolve_profile("auto").name == "long"
+    assert pipeline.resolve_profile("ci").name == "ci"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert pipeline.default_profile(tmp_path) == "paper"
