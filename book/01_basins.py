@@ -152,8 +152,12 @@ ms.tables.summary_tables({"LR1": res.lr1, "LR2": res.lr2})
 # neurons averaged over as many periods of the schedule, up to four): here {glue:text}`flat_pair`. So the noise of
 # the model's own learning rate is in the comparison, as it is in the rule. Over the models the rule had
 # called settled at the end of their run it calls {glue:text}`false_alarms` unsettled; we ask of the rule at most
-# {glue:text}`false_alarm_bar_pct:.0f` %, and a rate over a handful of models says little (the `long` profile trains
-# the `cpu` models eight times longer). The largest fall of the held-out loss over a continuation is
+# {glue:text}`false_alarm_bar_pct:.0f` %, and a rate over a handful of models says little. So each continuation also
+# records every period of the schedule, and we apply the rule between every two disjoint windows of
+# {glue:text}`mono_periods` periods after the first compared snapshot (a window as a snapshot averages, its held-out
+# loss its last period's): it calls {glue:text}`pair_false_alarms` of those pairs unsettled, the same noise the
+# rule meets between two doublings, sampled more often (pairs of one model share its noise: they are not
+# independent trials). The largest fall of the held-out loss over a continuation is
 # {glue:text}`continue_max_fall`. A tiny learning rate would not do for
 # this test: the final weights are those at the top of the schedule, and at a tiny learning rate a model sinks from
 # there to the bottom of its basin, a real movement the rule would rightly report. (The continuations took

@@ -59,6 +59,9 @@ class SweepResult:
     set (the same samples at every snapshot), taken where the model is at rest: from step 2^10 on, at the bottom of
     the lr schedule half a period before the snapshot (`training.rest_steps`); heldout_const (n,): the loss of the
     best constant output on that set.
+    period_mono, period_heldout (n, n_steps // 2^10): # mono / # features averaged over each whole period of the
+    lr schedule and its held-out loss at rest, where training was asked to record them (`train(record_periods=)`:
+    the continuations that measure the settledness rule's false alarms), else None.
     final_loss (n,): the mean recorded loss over the last period of the lr schedule.
     r (n, k): the final monosemanticity r_i, computed in float32 on the CPU from the final weights.
     b_in (n, k): the final biases. W_in (n, d, k), W_out (n, k, d_out), proj (n, d, N) and, for the
@@ -84,6 +87,8 @@ class SweepResult:
     snap_r: Tensor | None = None
     snap_heldout: Tensor | None = None
     heldout_const: Tensor | None = None
+    period_mono: Tensor | None = None
+    period_heldout: Tensor | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -153,12 +153,15 @@ def continue_flat(result: SweepResult, cache: Cache, progress: bool = True) -> S
         "from": result.sweep.key(cache.version),
         "configs": [c.to_dict() for c in sweep.configs],
         "moment_warmup": CONTINUE_WARMUP,
+        "record_periods": True,
     }
 
     def compute() -> dict[str, Tensor]:
         m = result.model()
         init = ToyModel(*(w[instances].contiguous() for w in (m.W_in, m.b_in, m.W_out)), m.activation)
-        trained = training.train(sweep, init=init, progress=progress, moment_warmup=CONTINUE_WARMUP)
+        trained = training.train(
+            sweep, init=init, progress=progress, moment_warmup=CONTINUE_WARMUP, record_periods=True
+        )
         kept = {k: v for k, v in trained.arrays.items() if k not in DROPPED}
         return {**kept, "seconds": torch.tensor(trained.seconds, dtype=torch.float64)}
 
@@ -201,6 +204,38 @@ def false_alarms(cont: SweepResult | None, trained: SweepResult) -> pd.DataFrame
     return table
 
 
+def window_pairs(cont: SweepResult | None) -> pd.DataFrame:
+    """The rule between every two disjoint windows of a continuation's recorded periods (`period_mono`,
+    `period_heldout`), one row per (model, pair): windows of `training.MONO_PERIODS` periods, as a snapshot
+    averages, the first the window of the first snapshot `flat_pair` compares (the continuation's start, where the
+    model settles back after its restart, left out, as there); the held-out loss of a window is that of its last
+    period, as a snapshot's. The rule's columns (`between`) with `model` (the continued model's index) and
+    `flagged`. Many comparisons per flat model, where `false_alarms` makes one: the noise the rule sees between two
+    doublings, sampled more often."""
+    columns = ["loss change", "mono change", "loss / constant", "model", "flagged"]
+    if cont is None or cont.period_mono is None:
+        return pd.DataFrame(columns=columns)
+    w, period = training.MONO_PERIODS, 2 * T_MAX
+    first, last = flat_pair(cont)
+    # the first window is the first compared snapshot's own (its last w periods) where it has w; else it starts there
+    full = training.mono_periods(first, last) == w
+    start = first // period - w if full else first // period
+    ends = list(range(start + w, cont.period_mono.shape[1] + 1, w))  # window q ends after period ends[q]
+    if len(ends) < 2:
+        return pd.DataFrame(columns=columns)
+    mono = torch.stack([cont.period_mono[:, e - w : e].mean(1) for e in ends], 1)
+    loss = torch.stack([cont.period_heldout[:, e - 1] for e in ends], 1)
+    tables = []
+    for a in range(len(ends)):
+        for b in range(a + 1, len(ends)):
+            t = between(loss[:, a], loss[:, b], mono[:, a], mono[:, b], cont.heldout_const)
+            t["model"] = range(cont.sweep.n_inst)
+            tables.append(t)
+    table = pd.concat(tables, ignore_index=True)
+    table["flagged"] = ~settled(table)
+    return table
+
+
 # --- detection -------------------------------------------------------------------------------------------------
 
 
@@ -230,17 +265,25 @@ def detection(result: SweepResult) -> pd.DataFrame:
 @dataclass(frozen=True)
 class Rates:
     """n_flat: continued models (those the rule called settled at the end of their run); n_false: those it called
-    unsettled over the continuation. n_learning: models still learning at T/2; n_caught: those the rule called
+    unsettled over the continuation; n_pairs, n_pairs_false: the same over every two disjoint windows of their
+    continuations (`window_pairs`). n_learning: models still learning at T/2; n_caught: those the rule called
     unsettled at (T/4, T/2)."""
 
     n_flat: int
     n_false: int
     n_learning: int
     n_caught: int
+    n_pairs: int = 0
+    n_pairs_false: int = 0
 
     @property
     def false_alarm_rate(self) -> float:
         return self.n_false / self.n_flat if self.n_flat else float("nan")
+
+    @property
+    def pair_false_alarm_rate(self) -> float:
+        """False alarms over every two disjoint windows of the continuations (`window_pairs`)."""
+        return self.n_pairs_false / self.n_pairs if self.n_pairs else float("nan")
 
     @property
     def detection_rate(self) -> float:
@@ -250,12 +293,20 @@ class Rates:
 def rates(continuations: Iterable[SweepResult | None], trained: Iterable[SweepResult]) -> Rates:
     """Both error rates: false alarms over the continued models (the continuations of `trained`'s flat models, in
     order; None where none had settled), detection over the models of `trained` still learning at T/2."""
-    trained = list(trained)
+    trained, continuations = list(trained), list(continuations)
     fa = [false_alarms(c, r) for c, r in zip(continuations, trained, strict=True)]
     det = pd.concat([detection(r) for r in trained], ignore_index=True)
     learning = det[det["still learning"]]
     n_false = sum(int(t["flagged"].sum()) for t in fa)
-    return Rates(sum(len(t) for t in fa), n_false, len(learning), int(learning["flagged"].sum()))
+    pairs = [window_pairs(c) for c in continuations]
+    return Rates(
+        sum(len(t) for t in fa),
+        n_false,
+        len(learning),
+        int(learning["flagged"].sum()),
+        sum(len(p) for p in pairs),
+        sum(int(p["flagged"].sum()) for p in pairs),
+    )
 
 
 def table(named: dict[str, SweepResult], continuations: dict[str, SweepResult | None]) -> pd.DataFrame:

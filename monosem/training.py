@@ -145,6 +145,7 @@ def train(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int = CHECKPOINT_EVERY,
     moment_warmup: int = 0,
+    record_periods: bool = False,
 ) -> SweepResult:
     """Train every instance of `sweep` as one batched model and return its compact results.
 
@@ -158,6 +159,9 @@ def train(
     moment_warmup: before the first step, accumulate the optimizer's moments over this many batches at lr 0, the
     weights unmoved (for a model trained on from `init`: zero moments make LAMB's first steps sign-like and as large
     as the lr allows, which at high lr knocks a settled model out of its minimum).
+    record_periods: also record every whole period of the lr schedule: its # mono / # features averaged over
+    MONO_POINTS points (`period_mono`) and its held-out loss at rest, half a period before its end
+    (`period_heldout`), (n, n_steps // 2^10) each: what measures a flat model's noise (`monosem.settling`).
     checkpoint: a file to save the state of the sweep to every `checkpoint_every` steps and to resume from when it
     holds this sweep's state (the result is then the uninterrupted run's, bit for bit: the weights, the optimizer's
     moments, the data streams' generators and every array recorded so far are saved); removed when training ends.
@@ -210,6 +214,15 @@ def train(
     for j, points in enumerate(mono_steps(snaps, n_steps)):
         for point in points:
             mono_at.setdefault(point, []).append((j, 1 / len(points)))
+    period = 2 * T_MAX
+    n_periods = n_steps // period if record_periods else 0
+    period_mono = torch.zeros(n_inst, n_periods, device=device)
+    period_heldout = torch.empty(n_inst, n_periods, device=device)
+    period_points = {
+        q * period + period * (i + 1) // MONO_POINTS: q for q in range(n_periods) for i in range(MONO_POINTS)
+    }
+    period_rest = {(q + 1) * period - T_MAX: q for q in range(n_periods)}
+    measured = set(snap_index) | set(mono_at) | set(heldout_at) | set(period_points) | set(period_rest)
 
     arrays_so_far = {
         "loss": losses,
@@ -219,6 +232,8 @@ def train(
         "snap_loss": snap_loss,
         "snap_heldout": snap_heldout,
     }
+    if record_periods:
+        arrays_so_far.update(period_mono=period_mono, period_heldout=period_heldout)
     heldout_const = None
     first, seconds_before = 0, 0.0
     fingerprint = [c.to_dict() for c in configs]
@@ -247,23 +262,30 @@ def train(
                 model.b_in.mul_(decay_factor[:, None])
             if step % LOSS_EVERY == 0:
                 losses[:, step // LOSS_EVERY] = loss
-            if step + 1 in snap_index or step + 1 in mono_at or step + 1 in heldout_at:
+            done = step + 1
+            if done in measured:
                 with full_precision():  # measured as the final weights are, whatever the steps' precision
-                    if step + 1 in snap_index:
-                        j = snap_index[step + 1]
+                    r_now = None
+                    if done in snap_index:
+                        j = snap_index[done]
                         snap_r[:, j] = model_monosemanticity(model, data.proj, base.task)
                         snap_bias[:, j] = model.b_in.mean(-1)
                         snap_loss[:, j] = loss
-                    if step + 1 in mono_at:
-                        in_snap = step + 1 in snap_index
-                        r_now = snap_r[:, j] if in_snap else model_monosemanticity(model, data.proj, base.task)
+                        r_now = snap_r[:, j]
+                    if done in mono_at or done in period_points:
+                        if r_now is None:
+                            r_now = model_monosemanticity(model, data.proj, base.task)
                         mono_now = mono_per_feature(r_now, base.n_features)
-                        for j_mean, weight in mono_at[step + 1]:
+                        for j_mean, weight in mono_at.get(done, ()):
                             snap_mono[:, j_mean] += weight * mono_now
-                    if step + 1 in heldout_at:
+                        if done in period_points:
+                            period_mono[:, period_points[done]] += mono_now / MONO_POINTS
+                    if done in heldout_at or done in period_rest:
                         value, heldout_const = heldout_loss(model, data)
-                        for j in heldout_at[step + 1]:
+                        for j in heldout_at.get(done, ()):
                             snap_heldout[:, j] = value
+                        if done in period_rest:
+                            period_heldout[:, period_rest[done]] = value
             if profiler is not None:
                 profiler.step()
             if checkpoint is not None and (step + 1) % checkpoint_every == 0 and step + 1 < n_steps:
@@ -308,6 +330,8 @@ def train(
     }
     if data.out_proj is not None:
         arrays["out_proj"] = data.out_proj.cpu()
+    if record_periods:
+        arrays.update(period_mono=period_mono.cpu(), period_heldout=period_heldout.cpu())
     meta = {"seconds": seconds, "device": str(device), "tf32": tf32, "compile": compile}
     if first:
         meta["resumed_at"] = first

@@ -67,7 +67,11 @@ def main() -> int:
     if unknown:
         raise SystemExit(f"--first names no sweep of profile {profile.name}: {', '.join(sorted(unknown))}")
     ordered = list(reversed(sweeps)) if args.reverse else sweeps
-    for sweep in sorted(ordered, key=lambda s: s.name not in first):  # stable: the rest keep their order
+    queue = sorted(ordered, key=lambda s: s.name not in first)  # stable: the rest keep their order
+    while queue:
+        # a sweep the other process is training waits until last (then it is read from the cache, or waited for)
+        sweep = next((s for s in queue if not cache.busy(s)), queue[0])
+        queue.remove(sweep)
         committed = target.path(sweep)
         if committed.exists() and not cache.exists(sweep):
             continue  # trained and committed before; the book reads it from results/

@@ -142,6 +142,7 @@ def test_continue_flat_trains_from_the_final_weights_once(tmp_path, monkeypatch)
     assert len(calls) == 1 and torch.equal(calls[0].W_in, trained.model().W_in[flat])
     assert torch.equal(cont.snap_heldout, again.snap_heldout) and cont.seconds == again.seconds > 0
     assert cont.W_in is None  # the weights are not cached
+    assert cont["period_mono"].shape == (2, 0)  # every whole period is recorded: at 64 steps, none
     assert cont.values("lr") == pytest.approx([trained.configs[i].lr * settling.CONTINUE_LR for i in flat])
     # it starts from the trained weights: after one step its held-out loss is near the trained model's final one,
     # far from that of the untrained model (the trained run's first snapshot)
@@ -167,3 +168,18 @@ def test_chapter_1s_settle_table_lists_every_model_with_its_step_or_the_run_it_d
     lr1 = _result([[1.0, 1.0, 1.0], [2.0, 1.5, 1.0]], steps=steps)
     table = basins.settle_table(basins.Basins(CI, lr1, lr1))
     assert len(table) == 4 and table["settled from step"].tolist()[:2] == ["2^11", f"not by 2^{T.bit_length() - 1}"]
+
+
+def test_window_pairs_compare_every_two_disjoint_windows_after_the_restart():
+    steps = [1, 1024, 2048, 4096, 8192, 16384]  # 16 periods: flat_pair compares 2^13 and 2^14 (four periods each)
+    cont = _result([[1.0] * 6] * 2, steps=steps)
+    mono = torch.full((2, 16), 0.5)
+    mono[:, :4] = 0.1  # the restart: left out (the first window is the one the snapshot at 2^13 averages)
+    mono[1, 12:] = 0.5 + 1.5 * SETTLE_MONO  # model 1 moved in its last window
+    cont.period_mono, cont.period_heldout = mono, torch.ones(2, 16)
+    table = settling.window_pairs(cont)
+    assert len(table) == 2 * 3  # windows of periods 4-7, 8-11, 12-15: three pairs per model
+    assert table.groupby("model")["flagged"].sum().tolist() == [0, 2]  # the two pairs with the last window
+    assert settling.window_pairs(None).empty and settling.window_pairs(_result([[1.0] * 6], steps=steps)).empty
+    rates = settling.rates([cont], [_result([[1.0, 1.0, 1.0]] * 2)])
+    assert (rates.n_pairs, rates.n_pairs_false) == (6, 2) and rates.pair_false_alarm_rate == pytest.approx(1 / 3)

@@ -226,3 +226,22 @@ def test_measurements_are_taken_in_full_precision_whatever_the_steps_use(monkeyp
     train(make_sweep("P", CI.base(n_steps=2**12), seed=(0,)), device="cpu", tf32=True, progress=False)
     assert seen == {"step": {True}, "r": {False}, "heldout": {False}}
     assert torch.backends.cuda.matmul.allow_tf32 == before
+
+
+def test_recorded_periods_are_each_periods_mean_and_change_nothing_else():
+    sweep = make_sweep("P", CI.base(n_steps=2**12), lr=(0.005, 0.03))
+    plain = train(sweep, progress=False)
+    with_periods = train(sweep, progress=False, record_periods=True)
+    for name, value in plain.arrays.items():
+        assert torch.equal(value, with_periods.arrays[name]), name  # the run itself is untouched
+    assert plain.period_mono is None and with_periods["period_mono"].shape == (2, 4)
+    # the held-out loss at rest of period q (ending at 1024 (q + 1)) is the snapshot's that ends with it
+    snaps = with_periods.snap_steps.tolist()
+    for end in (2048, 4096):
+        j = snaps.index(end)
+        assert torch.equal(with_periods["period_heldout"][:, end // 1024 - 1], with_periods["snap_heldout"][:, j])
+    # a snapshot's # mono / # features over 1, 2, 4 periods (`mono_steps`) is the mean of those periods' means
+    for end, periods in ((2048, 1), (4096, 2)):
+        j = snaps.index(end)
+        mean = with_periods["period_mono"][:, end // 1024 - periods : end // 1024].mean(1)
+        torch.testing.assert_close(with_periods["snap_mono"][:, j], mean)

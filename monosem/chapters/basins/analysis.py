@@ -362,6 +362,8 @@ def settling_numbers(res: Basins, flat: dict[str, SweepResult | None]) -> dict[s
         "n_false": rates.n_false,
         "false_alarms": _rate(rates.n_false, rates.n_flat, "had settled at the end of its run"),
         "false_alarm_pct": 100 * rates.false_alarm_rate,
+        "pair_false_alarms": _rate(rates.n_pairs_false, rates.n_pairs, "was continued long enough for two windows"),
+        "n_pairs": rates.n_pairs,
         "n_learning": rates.n_learning,
         "n_caught": rates.n_caught,
         "caught": _rate(rates.n_caught, rates.n_learning, "was still learning at T/2"),
