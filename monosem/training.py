@@ -101,9 +101,10 @@ def rest_steps(snaps: list[int], n_steps: int) -> list[int]:
 # and 0.03) continued for 32 periods at their own lr (8 points a period, every point kept) give period means
 # with a standard deviation of 0.008 and 0.011 that do not drift (the means of 1, 2, 4 and 8 periods spread as
 # 1/sqrt(periods): 0.0080, 0.0052, 0.0033, 0.0018 at lr 0.01), so the difference of two one-period means exceeds
-# SETTLE_MONO = 0.02 in 12 % and 30 % of pairs: a false alarm of the rule at every doubling of a flat model. Four
-# periods (32 points) bring the difference's spread to 0.0055 and 0.0073, the threshold to 2.7-3.6 of them (0 of 59
-# pairs over it at either lr).
+# SETTLE_MONO = 0.02 in 12 % and 30 % of pairs: a false alarm of the rule at every doubling of a flat model (LR2's
+# two: 0.0085 and 0.0081, 11 % and 14 %). Four periods (32 points) bring the difference's spread to 0.0055 and
+# 0.0073 (LR2: 0.0063, 0.0058), the threshold to 2.7-3.6 of them (0 of 59 pairs over it at any of the four). Chapter
+# 1 measures the same at every profile: its continuations record every period (`settling.window_pairs`).
 MONO_POINTS = 8
 MONO_PERIODS = 4
 
