@@ -140,8 +140,9 @@ ms.tables.summary_tables({"LR1": res.lr1, "LR2": res.lr2})
 # The constants live in `monosem.results`, with their reasons. A rule like this errs two ways, and we measure
 # both on this chapter's models.
 #
-# *False alarms.* A settled model trained on must still be called settled. We take every LR1 and LR2 model the rule
-# called settled at the end of its run ({glue:text}`continue_models` models) and train it on at its own learning
+# *False alarms.* A settled model trained on must still be called settled. We take every model of LR1 and LR2
+# {glue:text}`flat_seeds` that the rule called settled at the end of its run ({glue:text}`continue_models` models)
+# and train it on at its own learning
 # rate, without bias decay, for a quarter of its run or {glue:text}`continue_min:,` steps, whichever is longer, but
 # no longer than the run itself (here {glue:text}`continue_steps:,` steps, each model on its own seed's data stream: the seed also fixes the projection
 # the model was trained on),
@@ -167,7 +168,7 @@ ms.tables.summary_tables({"LR1": res.lr1, "LR2": res.lr2})
 # {glue:text}`still_learning_x:.0f` x `SETTLE_LOSS`, or whose # mono / # features moved by more than
 # {glue:text}`still_learning_x:.0f` x `SETTLE_MONO`, between T/2 and T was still learning at T/2; the rule
 # applied to its snapshots at T/4 and T/2 (the doubling before the last) catches {glue:text}`caught` of
-# them, over the LR1 and LR2 models.
+# them, over the same models.
 
 # %% mystnb={"figure": {"caption": "The settledness rule on this chapter's models: the change of the held-out loss (relative; symmetric log scale) and of the number of monosemantic neurons per feature over a continuation at the model's own learning rate for a quarter of its run or 2^14 steps, whichever is longer, up to the run's own length (circles: the models the rule had called settled at the end of their run, the only ones continued, which it should then still call settled) and over the doubling of steps from T/4 to T/2 (crosses, red where the model was still learning after T/2: the rule should call them unsettled). The shaded box is where the rule calls a model settled (if its loss is also clearly below the constant-output loss).", "name": "fig-settling"}}
 ms.basins.figures.settling_changes(ms.basins.settling_table(res, flat))

@@ -340,7 +340,7 @@ def test_budget_with_work_left_exits_3(results, monkeypatch, capsys):
 
     monkeypatch.setattr(Cache, "get_or_train", slow)
     assert cli.main(["train", "--profile", "ci", "--chapter", "1", "--budget", "0.0001"]) == runner.EXIT_WORK_LEFT
-    assert calls == ["LR1"] and "1 sweeps left (LR2); run again to go on" in capsys.readouterr().out
+    assert calls == ["LR1"] and "2 sweeps left (LR2, FLAT); run again to go on" in capsys.readouterr().out
 
 
 def test_no_chapter_training_starts_after_the_budget(results):
@@ -372,7 +372,7 @@ def test_more_seeds_than_the_chapters_read_is_refused(results, capsys):
 
 def test_export_to_a_file_is_one_line(results, tmp_path, monkeypatch, capsys):
     _fake_train(monkeypatch)
-    runner.train_all(Cache.for_profile("ci"), [LR1, LR2], label="ci", log=lambda *_: None, progress=False)
+    runner.train_all(Cache.for_profile("ci"), basins.sweeps(CI), label="ci", log=lambda *_: None, progress=False)
     in_the_way = tmp_path / "a-file"
     in_the_way.write_text("")
     assert cli.main(["export", "--to", str(in_the_way), "--profile", "ci", "--chapter", "1"]) == 1

@@ -81,7 +81,7 @@ def test_ctrl_c_says_what_is_cached_and_how_to_resume(cache, monkeypatch, capsys
     assert cli.main(["train", "--profile", "ci", "--chapter", "1"]) == 130
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip() and "models)" not in line]
     assert err == [
-        f"interrupted: 1 of 2 sweeps of profile ci are cached in {cache.root}; "
+        f"interrupted: 1 of 3 sweeps of profile ci are cached in {cache.root}; "  # LR1, LR2, FLAT
         "run the same command again to go on from there"
     ]
 

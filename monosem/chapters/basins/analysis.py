@@ -14,7 +14,8 @@ import pandas as pd
 from monosem import settling, training
 from monosem.cache import Cache
 from monosem.chapters import reader
-from monosem.chapters.basins.train import continue_both, sweeps
+from monosem.chapters.basins.train import continue_all, lr1, lr2
+from monosem.chapters.basins.train import flat as flat_sweep
 from monosem.claims import Finding, Part, rule_values, settled_gate, spearman
 from monosem.metrics import MONO_THRESHOLD, is_monosemantic
 from monosem.paper import RISES, log2_steps
@@ -61,13 +62,23 @@ class Basins:
     profile: Profile
     lr1: SweepResult
     lr2: SweepResult
+    flat: SweepResult | None = None  # FLAT (`train.flat`): more seeds of LR1's fastest settler, where trained
+
+    def rule_sweeps(self) -> dict[str, SweepResult]:
+        """The sweeps on which the settledness rule's error rates are measured, by name."""
+        return {"LR1": self.lr1, "LR2": self.lr2, **({"FLAT": self.flat} if self.flat is not None else {})}
 
 
 def load(profile: Profile, cache: Cache | None = None) -> Basins:
     """The chapter's trained sweeps, read from the cache (NotTrained names the command that trains them)."""
     cache = reader(profile, cache, "basins")
     # every sweep at the most seeds cached (`train --seeds S`): the claims pool seeds per lr, the figures draw bands
-    return Basins(profile, *(cache.get_or_train(cache.seeded(s)) for s in sweeps(profile)))
+    flat_ = flat_sweep(profile)
+    return Basins(
+        profile,
+        *(cache.get_or_train(cache.seeded(s)) for s in (lr1(profile), lr2(profile))),
+        flat=None if flat_ is None else cache.get_or_train(flat_),
+    )
 
 
 # "Slightly lower loss" (Fig. 1's caption): lower at the highest lr than at the lowest by at most this; the paper's
@@ -280,19 +291,20 @@ def glue_values(res: Basins) -> dict[str, Any]:
 
 
 def continuations(res: Basins, cache: Cache | None = None) -> dict[str, SweepResult | None]:
-    """LR1's and LR2's settled final models trained on at their own lr (`settling.continuation`; None for a sweep
-    none of whose models settled), read from the cache."""
-    return continue_both(res.lr1, res.lr2, reader(res.profile, cache, "basins"), progress=False)
+    """The settled final models of LR1, LR2 and FLAT (`Basins.rule_sweeps`) trained on at their own lr
+    (`settling.continuation`; None for a sweep none of whose models settled), read from the cache."""
+    return continue_all(res.rule_sweeps(), reader(res.profile, cache, "basins"), progress=False)
 
 
 def settling_rates(res: Basins, flat: dict[str, SweepResult | None]) -> settling.Rates:
-    """Both error rates of the settledness rule over LR1 and LR2: false alarms over their continuations `flat`,
-    detection over their own snapshots."""
-    return settling.rates(flat.values(), [res.lr1, res.lr2])
+    """Both error rates of the settledness rule over LR1, LR2 and FLAT: false alarms over their continuations
+    `flat`, detection over their own snapshots."""
+    named = res.rule_sweeps()
+    return settling.rates([flat[name] for name in named], named.values())
 
 
 def settling_table(res: Basins, flat: dict[str, SweepResult | None]) -> pd.DataFrame:
-    return settling.table({"LR1": res.lr1, "LR2": res.lr2}, flat)
+    return settling.table(res.rule_sweeps(), flat)
 
 
 def settle_table(res: Basins) -> pd.DataFrame:
@@ -304,6 +316,17 @@ def settle_table(res: Basins) -> pd.DataFrame:
         for c, step in zip(result.configs, settling.settle_steps(result), strict=True):
             rows.append((name, c.lr, c.seed, log2_steps(step) if step else f"not by {end}"))
     return pd.DataFrame(rows, columns=["sweep", "lr", "seed", "settled from step"])
+
+
+def flat_seeds_text(res: Basins) -> str:
+    """FLAT in words, for the page: what it is at this profile, or that it has none."""
+    if res.flat is None:
+        return f"(no more seeds are trained for this test at the {res.profile.name} profile: `FLAT` has none there)"
+    c, seeds = res.flat.configs[0], res.flat.values("seed")
+    return (
+        f"and of FLAT, {len(seeds)} more seeds of LR1's model at lr {c.lr:g} (seeds {min(seeds)}-{max(seeds)}, "
+        f"{log2_steps(c.n_steps)} steps), trained for this test"
+    )
 
 
 def flat_pair_text(flat: dict[str, SweepResult | None]) -> str:
@@ -352,6 +375,7 @@ def settling_numbers(res: Basins, flat: dict[str, SweepResult | None]) -> dict[s
         "continue_part": settling.CONTINUE_PART,
         "continue_warmup": settling.CONTINUE_WARMUP,
         "flat_pair": flat_pair_text(flat),
+        "flat_seeds": flat_seeds_text(res),
         "mono_periods": training.MONO_PERIODS,
         "mono_points": training.MONO_POINTS,
         "continue_models": sum(c.sweep.n_inst for c in flat.values() if c is not None),
