@@ -104,9 +104,9 @@ def test_split_and_merged_equals_the_sweep_trained_whole(plain):
 def test_ray_trains_two_chapters_exactly_as_the_plain_run(plain, on_ray):
     cache, n, log = on_ray
     sweeps = runner.distinct(pipeline.chapter_sweeps(CI, CHAPTERS), cache)
-    assert n == len(sweeps) == 13
-    assert log[0].startswith("13 sweeps to train at profile ci") and "Ray cluster of 2 CPUs and 0 GPUs" in log[0]
-    assert log[-1].startswith("trained 13 sweeps")
+    assert n == len(sweeps) == 14  # chapters 1 (LR1, LR2, FLAT) and 2
+    assert log[0].startswith("14 sweeps to train at profile ci") and "Ray cluster of 2 CPUs and 0 GPUs" in log[0]
+    assert log[-1].startswith("trained 14 sweeps")
     for sweep in sweeps:
         result = cache.load(sweep)
         _assert_same_arrays(result, plain.load(sweep))
@@ -119,7 +119,7 @@ def test_a_second_call_trains_nothing(on_ray):
     before = {p: p.stat().st_mtime_ns for p in cache.root.iterdir()}
     log = []
     assert cluster.train_on_ray(cache, pipeline.chapter_sweeps(CI, CHAPTERS), label="ci", log=log.append) == 0
-    assert log == [f"all 13 sweeps of profile ci are cached in {cache.root}"]
+    assert log == [f"all 14 sweeps of profile ci are cached in {cache.root}"]
     assert {p: p.stat().st_mtime_ns for p in cache.root.iterdir()} == before
 
 
