@@ -142,11 +142,10 @@ ms.tables.summary_tables({"LR1": res.lr1, "LR2": res.lr2})
 #
 # *False alarms.* A settled model trained on must still be called settled. We take every model of LR1 and LR2
 # {glue:text}`flat_seeds` that the rule called settled at the end of its run ({glue:text}`continue_models` models)
-# and train it on at its own learning
-# rate, without bias decay, for a quarter of its run or {glue:text}`continue_min:,` steps, whichever is longer, but
-# no longer than the run itself (here {glue:text}`continue_steps:,` steps, each model on its own seed's data stream: the seed also fixes the projection
-# the model was trained on),
-# after rebuilding its optimizer's moments over {glue:text}`continue_warmup:,` batches at learning rate 0 (a result
+# and train it on at its own learning rate, without bias decay, for a quarter of its run or
+# {glue:text}`continue_min:,` steps, whichever is longer, but no longer than the run itself (here
+# {glue:text}`continue_steps`, each model on its own seed's data stream: the seed also fixes the projection the
+# model was trained on), after rebuilding its optimizer's moments over {glue:text}`continue_warmup:,` batches at learning rate 0 (a result
 # keeps the weights, not the moments, and LAMB's first steps from zero moments are large enough to knock a settled
 # model at a high learning rate out of its minimum). We apply the rule between the first and the last snapshot of
 # that continuation that are measured as the rule measures (the held-out loss at rest, the number of monosemantic

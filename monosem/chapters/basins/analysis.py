@@ -329,12 +329,31 @@ def flat_seeds_text(res: Basins) -> str:
     )
 
 
+def _by_text(texts: dict[str, str]) -> str:
+    """Sweeps' texts, one per distinct text, each with the sweeps it is for: "a (LR1, LR2); b (FLAT)"."""
+    grouped: dict[str, list[str]] = {}
+    for name, text in texts.items():
+        grouped.setdefault(text, []).append(name)
+    if len(grouped) == 1:
+        return next(iter(grouped))
+    return "; ".join(f"{text} ({', '.join(names)})" for text, names in grouped.items())
+
+
+def continue_steps_text(res: Basins) -> str:
+    """How long the continuations run (`settling.continue_steps`), per sweep where they differ."""
+    return _by_text(
+        {name: f"{settling.continue_steps(r.configs[0].n_steps):,} steps" for name, r in res.rule_sweeps().items()}
+    )
+
+
 def flat_pair_text(flat: dict[str, SweepResult | None]) -> str:
     """Which two snapshots of the continuations the rule compares (`settling.flat_pair`), and whether they are
-    measured alike (as many periods averaged), in words."""
-    cont = next((c for c in flat.values() if c is not None), None)
-    if cont is None:
-        return "no model had settled, so none was continued"
+    measured alike (as many periods averaged), in words, per sweep where they differ."""
+    texts = {name: _pair_text(c) for name, c in flat.items() if c is not None}
+    return _by_text(texts) if texts else "no model had settled, so none was continued"
+
+
+def _pair_text(cont: SweepResult) -> str:
     first, last = settling.flat_pair(cont)
     a, b = (training.mono_periods(s, last) for s in (first, last))
 
@@ -370,7 +389,7 @@ def settling_numbers(res: Basins, flat: dict[str, SweepResult | None]) -> dict[s
         "n_settle_never": int(settle.str.startswith("not").sum()),
         "continue_max_fall": max_fall,
         "continue_lr": settling.CONTINUE_LR,
-        "continue_steps": settling.continue_steps(res.lr1.configs[0].n_steps),
+        "continue_steps": continue_steps_text(res),
         "continue_min": settling.CONTINUE_MIN,
         "continue_part": settling.CONTINUE_PART,
         "continue_warmup": settling.CONTINUE_WARMUP,
