@@ -32,8 +32,10 @@ ms.figures.use_book_style()
 P = ms.get_profile(profile)
 res = ms.basins.load(P)
 flat = ms.basins.continuations(res)
+more = ms.basins.extension(res)
 ms.claims.glue_numbers("", ms.basins.glue_values(res))
 ms.claims.glue_numbers("", ms.basins.settling_numbers(res, flat))
+ms.claims.glue_numbers("", ms.basins.more_numbers(res, more))
 
 # %% [markdown]
 # The **{glue:text}`profile`** profile: N = {glue:text}`N` features, an embedding of d = {glue:text}`d`
@@ -187,6 +189,19 @@ ms.basins.settling_table(res, flat)
 
 # %% tags=["remove-input"]
 ms.basins.settle_table(res)
+
+# %% [markdown]
+# **Would a run twice as long settle them?** A longer run is the obvious remedy, and it doubles the cost, so we
+# measure what one doubling more would buy before choosing a profile's run length: {glue:text}`more_what`, each
+# at its own learning rate without bias decay (a run's second half has none), after rebuilding its optimizer's
+# moments, as the continuations above. The rule between the run's last snapshot and the extension's (one doubling
+# of steps apart, on the same held-out samples) calls {glue:text}`more_settled` of them settled (at learning
+# rates {glue:text}`more_lrs`); over the extension's own last doubling it calls {glue:text}`more_within` settled.
+# The extension is an approximation of the longer run: that run would also have decayed the bias for the first half
+# of its doubled length.
+
+# %% tags=["remove-input"]
+ms.basins.more_table(res, more)
 
 # %% [markdown]
 # ## What we found

@@ -122,6 +122,17 @@ def continuation(sweep: Sweep, instances: list[int] | None = None) -> Sweep:
     its data stream then replays the first batches of the run, samples the model last saw long ago). Instance j is
     instance instances[j] of `sweep`. Needs a sweep whose axes do not touch bias_decay or n_steps and sweep lr on
     an axis of its own."""
+    return _trained_on(sweep, instances, continue_steps(sweep.base.n_steps), "flat")
+
+
+def extension(sweep: Sweep, instances: list[int] | None = None) -> Sweep:
+    """`sweep`'s instances `instances` (all by default) trained on for one doubling more: as many steps again as
+    the run's, at their own lr (times CONTINUE_LR), no bias decay (a run's second half has none), their own seed,
+    as `continuation`: `unsettled_more` reads whether a run twice as long would have settled them."""
+    return _trained_on(sweep, instances, sweep.base.n_steps, "more")
+
+
+def _trained_on(sweep: Sweep, instances: list[int] | None, n_steps: int, suffix: str) -> Sweep:
     names = [n for name, _ in sweep.axes for n in name.split(",")]
     shared_lr = any("lr" in name.split(",") and name != "lr" for name, _ in sweep.axes)
     if {"bias_decay", "n_steps"} & set(names) or shared_lr:
@@ -129,7 +140,6 @@ def continuation(sweep: Sweep, instances: list[int] | None = None) -> Sweep:
     instances = list(range(sweep.n_inst)) if instances is None else list(instances)
     if not instances or not all(0 <= i < sweep.n_inst for i in instances):
         raise ValueError(f"instances must be some of 0..{sweep.n_inst - 1} of sweep {sweep.name!r}, got {instances}")
-    n_steps = continue_steps(sweep.base.n_steps)
     base = sweep.base.replace(lr=sweep.base.lr * CONTINUE_LR, bias_decay=0.0, n_steps=n_steps)
 
     def value(i: int) -> tuple:
@@ -138,17 +148,37 @@ def continuation(sweep: Sweep, instances: list[int] | None = None) -> Sweep:
 
     values = tuple(value(i) for i in instances)
     axes = ((",".join(names), values if len(names) > 1 else tuple(v for (v,) in values)),) if names else ()
-    return Sweep(f"{sweep.name}_flat", base, axes)
+    return Sweep(f"{sweep.name}_{suffix}", base, axes)
 
 
 def continue_flat(result: SweepResult, cache: Cache, progress: bool = True) -> SweepResult | None:
     """The continuation of `result`'s flat models (`flat_instances`, `continuation`), from the cache when it is
     there: keyed by the continuation's configurations and the trained sweep's key (the weights it starts from).
-    Keeps every array but `DROPPED`, and the training seconds. None when no model had settled."""
+    Keeps every array but `DROPPED`, every period's numbers (`window_pairs`) and the training seconds. None when no
+    model had settled."""
     instances = flat_instances(result)
     if not instances:
         return None
-    sweep = continuation(result.sweep, instances)
+    return _train_on(result, instances, continuation(result.sweep, instances), cache, progress)
+
+
+def unsettled_instances(result: SweepResult) -> list[int]:
+    """The models the rule did not call settled at the end of their run."""
+    return (~result.converged()).nonzero().flatten().tolist()
+
+
+def extend_unsettled(result: SweepResult, cache: Cache, progress: bool = True) -> SweepResult | None:
+    """The extension (`extension`) of `result`'s models that had not settled (`unsettled_instances`), from the cache
+    when it is there, keyed as `continue_flat`'s; None when every model had settled."""
+    instances = unsettled_instances(result)
+    if not instances:
+        return None
+    return _train_on(result, instances, extension(result.sweep, instances), cache, progress)
+
+
+def _train_on(result: SweepResult, instances: list[int], sweep: Sweep, cache: Cache, progress: bool) -> SweepResult:
+    """`result`'s final models `instances` trained on as `sweep` says (a `continuation` or an `extension` of them),
+    their moments rebuilt first (CONTINUE_WARMUP), every period recorded; from the cache when there."""
     config = {
         "from": result.sweep.key(cache.version),
         "configs": [c.to_dict() for c in sweep.configs],
@@ -234,6 +264,38 @@ def window_pairs(cont: SweepResult | None) -> pd.DataFrame:
     table = pd.concat(tables, ignore_index=True)
     table["flagged"] = ~settled(table)
     return table
+
+
+def unsettled_more(ext: SweepResult | None, trained: SweepResult) -> pd.DataFrame:
+    """Would one doubling more have settled `trained`'s unsettled models? One row per extended model (`ext`, the
+    `extension` of `trained`'s `unsettled_instances`): its `instance` and lr, the rule between the run's last
+    snapshot (step T) and the extension's (2T in all; both on the same held-out samples, both # mono means over the
+    same number of periods) with `settled`, and `settled within` (the rule over the extension's own last doubling,
+    which the extension's restart does not reach into). No rows when every model had settled (`ext` None)."""
+    columns = ["instance", "lr", "loss change", "mono change", "loss / constant", "settled", "settled within"]
+    instances = unsettled_instances(trained)
+    if ext is None or not instances:
+        return pd.DataFrame(columns=columns)
+    if ext.sweep.n_inst != len(instances):
+        raise ValueError(
+            f"extension {ext.sweep.name!r} holds {ext.sweep.n_inst} models, {trained.sweep.name!r} has "
+            f"{len(instances)} unsettled ones: it extends another result"
+        )
+    idx = torch.tensor(instances)
+    if trained.heldout_const is None or trained.snap_heldout is None:
+        raise ValueError(f"sweep {trained.sweep.name!r} has no held-out losses: trained before they were recorded")
+    table = between(
+        trained.snap_heldout[idx, -1],
+        ext.snap_heldout[:, -1],
+        trained.snap_mono[idx, -1],
+        ext.snap_mono[:, -1],
+        trained.heldout_const[idx],
+    )
+    table.insert(0, "lr", [trained.configs[i].lr for i in instances])
+    table.insert(0, "instance", instances)
+    table["settled"] = settled(table)
+    table["settled within"] = ext.converged().tolist()
+    return table[columns]
 
 
 # --- detection -------------------------------------------------------------------------------------------------

@@ -183,3 +183,34 @@ def test_window_pairs_compare_every_two_disjoint_windows_after_the_restart():
     assert settling.window_pairs(None).empty and settling.window_pairs(_result([[1.0] * 6], steps=steps)).empty
     rates = settling.rates([cont], [_result([[1.0, 1.0, 1.0]] * 2)])
     assert (rates.n_pairs, rates.n_pairs_false) == (6, 2) and rates.pair_false_alarm_rate == pytest.approx(1 / 3)
+
+
+def test_the_extension_trains_the_unsettled_models_for_as_many_steps_again_at_their_own_lr():
+    sweep = make_sweep("LR1", CI.base(n_steps=2**17), lr=(0.003, 0.03), seed=(0, 1))
+    more = settling.extension(sweep, [0, 3])
+    assert more.name == "LR1_more" and more.n_inst == 2
+    for i, new in zip([0, 3], more.configs, strict=True):
+        old = sweep.configs[i]
+        assert new.n_steps == old.n_steps and new.bias_decay == 0 and new.seed == old.seed
+        assert new.lr == pytest.approx(old.lr * settling.CONTINUE_LR)
+    # its key differs from the continuation's of the same models (another length, another name)
+    assert settling.continuation(sweep, [0, 3]).configs != more.configs
+    # the unsettled models are the complement of the flat ones
+    mixed = _result([[1.1, 1.05, 1.0], [1.0, 1.0, 1.0], [1.3, 1.2, 1.0]])
+    assert settling.unsettled_instances(mixed) == [0, 2] and settling.flat_instances(mixed) == [1]
+
+
+def test_unsettled_more_applies_the_rule_from_the_runs_end_to_the_extensions():
+    trained = _result(
+        [[1.3, 1.2, 1.0], [1.0, 1.0, 1.0], [1.2, 1.1, 1.0]], [[0.1, 0.2, 0.3], [0.3] * 3, [0.1, 0.2, 0.3]]
+    )
+    # model 0 goes on falling by 5 %; model 2 stays put, and is flat within the extension too
+    ext = _result([[0.97, 0.96, 0.95], [1.0, 1.0, 1.0]], [[0.3, 0.3, 0.3], [0.3, 0.31, 0.3 + SETTLE_MONO / 2]])
+    table = settling.unsettled_more(ext, trained)
+    assert table["instance"].tolist() == [0, 2] and table["lr"].tolist() == pytest.approx([0.001, 0.003])
+    assert table["loss change"].tolist() == pytest.approx([-0.05 / 0.95, 0.0])
+    assert table["settled"].tolist() == [False, True] and table["settled within"].tolist() == [False, True]
+    assert settling.unsettled_more(None, trained).empty
+    assert settling.unsettled_more(ext, _result([[1.0, 1.0, 1.0]])).empty  # nothing unsettled to extend
+    with pytest.raises(ValueError, match="extends another result"):
+        settling.unsettled_more(_result([[1.0] * 3]), trained)

@@ -14,7 +14,7 @@ import pandas as pd
 from monosem import settling, training
 from monosem.cache import Cache
 from monosem.chapters import reader
-from monosem.chapters.basins.train import continue_all, lr1, lr2
+from monosem.chapters.basins.train import MORE, continue_all, extend, lr1, lr2
 from monosem.chapters.basins.train import flat as flat_sweep
 from monosem.claims import Finding, Part, rule_values, settled_gate, spearman
 from monosem.metrics import MONO_THRESHOLD, is_monosemantic
@@ -47,6 +47,9 @@ __all__ = [
     "settling_table",
     "settle_table",
     "settling_numbers",
+    "extension",
+    "more_table",
+    "more_numbers",
     "first_seed",
     "most_monosemantic",
     "HEATMAP_LRS",
@@ -411,6 +414,50 @@ def settling_numbers(res: Basins, flat: dict[str, SweepResult | None]) -> dict[s
         "n_caught": rates.n_caught,
         "caught": _rate(rates.n_caught, rates.n_learning, "was still learning at T/2"),
         "detection_pct": 100 * rates.detection_rate,
+    }
+
+
+def extension(res: Basins, cache: Cache | None = None) -> SweepResult | None:
+    """LR1's unsettled models trained one doubling more (`train.extend`), read from the cache; None where the
+    profile has no MORE or every model had settled."""
+    return extend(res.profile, res.lr1, reader(res.profile, cache, "basins"), progress=False)
+
+
+def more_table(res: Basins, more: SweepResult | None) -> pd.DataFrame:
+    """Per LR1 model not settled at T: its lr and seed, the rule's changes from T to 2T (the run's last snapshot
+    against its extension's) and whether it settled there, and over the extension's own last doubling
+    (`settling.unsettled_more`)."""
+    table = settling.unsettled_more(more, res.lr1)
+    end = log2_steps(res.lr1.configs[0].n_steps)
+    return pd.DataFrame(
+        {
+            "lr": table["lr"],
+            "seed": [res.lr1.configs[i].seed for i in table["instance"]],
+            f"{end} -> {end}+1: loss change": table["loss change"],
+            f"{end} -> {end}+1: mono change": table["mono change"],
+            f"settled at {end}+1": table["settled"],
+            "settled over the extension's last doubling": table["settled within"],
+        }
+    )
+
+
+def more_numbers(res: Basins, more: SweepResult | None) -> dict[str, Any]:
+    """The page's numbers on the extension: what it is at this profile and how many of its models settled."""
+    table = settling.unsettled_more(more, res.lr1)
+    n_steps = res.lr1.configs[0].n_steps
+    if more is None:
+        why = "every LR1 model had settled" if MORE[res.profile.name] else "`MORE` has none at this profile"
+        what = f"no model is trained on at the {res.profile.name} profile ({why})"
+    else:
+        what = (
+            f"the {len(table)} LR1 models not settled at step {log2_steps(n_steps)} trained on for "
+            f"{n_steps:,} steps more ({more.seconds / 60:.1f} min of training)"
+        )
+    return {
+        "more_what": what,
+        "more_settled": _rate(int(table["settled"].sum()), len(table), "was trained on"),
+        "more_within": _rate(int(table["settled within"].sum()), len(table), "was trained on"),
+        "more_lrs": ", ".join(f"{lr:g}" for lr in table.loc[table["settled"], "lr"]) or "none",
     }
 
 
