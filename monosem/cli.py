@@ -1,4 +1,4 @@
-"""Command line: `python -m monosem {book,run,train,export,list,bench,test}`."""
+"""Command line: `python -m monosem {book,run,train,export,scorecard,list,bench,test}`."""
 
 from __future__ import annotations
 
@@ -94,6 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--to", required=True, help="results root to write, as TO/<profile>/<sweep>.pt")
     _profile_arg(p)
     _chapters_arg(p)
+    p = sub.add_parser(
+        "scorecard",
+        help="compute a profile's scorecard from its results and write its summary (results/scorecards/P.json) and "
+        "the tables of what each profile tests (book/testable.md, README.md), to be committed",
+    )
+    p.add_argument("--profile", required=True, help=f"one of: {', '.join(p for p in PROFILES if p != 'ci')}")
     p = sub.add_parser("list", help="list chapters, profiles and Table 1 batches")
     p.add_argument(
         "--profile", default=None, help="also: each batch's size and work, and its training time if it is cached"
@@ -144,6 +150,14 @@ def main(argv: list[str] | None = None) -> int:
                 table = runner.batch_table(cache, pipeline.chapter_sweeps(profile))
                 print(f"\nprofile {profile.name}, cache {cache.root}:")
                 print(pd.DataFrame(table).to_string(index=False, float_format=lambda v: f"{v:.2f}", na_rep="-"))
+            return 0
+        if args.command == "scorecard":
+            profile = pipeline.resolve_profile(args.profile)
+            if profile.name == "ci":
+                raise ValueError("the ci profile's verdicts mean nothing (toy models): no scorecard is kept for it")
+            path = pipeline.save_scorecard(profile)
+            print(pipeline.profile_tables())
+            print(f"wrote {path}, {pipeline.PROFILE_TABLE} and README.md's table: commit them")
             return 0
         if args.command == "book":
             profile = pipeline.resolve_profile(args.profile)

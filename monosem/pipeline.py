@@ -7,6 +7,7 @@ overwrites the executed notebooks of the `cpu` or `paper` book. The html lands i
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -21,13 +22,19 @@ import torch
 from monosem import chapters as registry
 from monosem import runner
 from monosem.cache import MAX_SEEDS, Cache, CacheError, process_alive
+from monosem.chapters import scorecard
 from monosem.config import Sweep
-from monosem.profiles import Profile, get_profile
+from monosem.profiles import PROFILES, Profile, get_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 STATIC = ("_config.yml", "_toc.yml")
 SCORECARD = "00_scorecard"
+# Every profile's scorecard in a few numbers (`save_scorecard`), committed, and the two texts made of them: the
+# introduction includes the first whole; the README holds the second between the markers.
+SCORECARDS = Path("results") / "scorecards"
+PROFILE_TABLE = Path("book") / "testable.md"
+README_MARKERS = ("<!-- what each profile tests: start -->", "<!-- what each profile tests: end -->")
 
 
 def train_parts(names: list[str] | None = None) -> dict[str, ModuleType]:
@@ -136,6 +143,78 @@ def not_committed(profile: Profile, results: Path = ROOT / "results") -> list[st
         return missing  # the computations read the sweeps: without them they cannot even be looked up
     hooks = {c: getattr(part, "compute", None) for c, part in train_parts().items()}
     return [c for c, hook in hooks.items() if hook is not None and not _computed(hook, profile, target)]
+
+
+def save_scorecard(profile: Profile, cache: Cache | None = None, root: Path = ROOT) -> Path:
+    """Compute `profile`'s scorecard from its results (the profile's cache by default; NotTrained names what is
+    missing), commit-ready: its summary (`scorecard.summary`) as root/SCORECARDS/<profile>.json, and the tables
+    made of every summary there rewritten (`write_profile_tables`). Returns the summary's path."""
+    view = registry.reader(profile, cache, "scorecard")
+    card = scorecard.load(profile, view)
+    # the files it read: every sweep of the profile (at the most seeds cached, as the chapters read them) and what
+    # the chapters computed besides sweeps
+    sweeps = [view.seeded(s) for s in runner.distinct(chapter_sweeps(profile), view)]
+    files = [view.path(s).name for s in sweeps if view.exists(s)] + [p.name for p in view.used]
+    path = root / SCORECARDS / f"{profile.name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(scorecard.summary(card, files), indent=1) + "\n")
+    write_profile_tables(root)
+    return path
+
+
+def scorecard_summaries(root: Path = ROOT) -> list[dict]:
+    """The committed summaries (`save_scorecard`), in the order of the profiles (`monosem.profiles.PROFILES`)."""
+    folder = root / SCORECARDS
+    unknown = sorted(p.stem for p in folder.glob("*.json") if p.stem not in PROFILES)
+    if unknown:
+        raise ValueError(
+            f"{folder} holds scorecards of no profile: {', '.join(unknown)} (profiles: {', '.join(PROFILES)})"
+        )
+    paths = [folder / f"{name}.json" for name in PROFILES if (folder / f"{name}.json").exists()]
+    return [json.loads(p.read_text()) for p in paths]
+
+
+def profile_tables(root: Path = ROOT) -> str:
+    """The table of what each profile tests (`scorecard.by_profile`) over the committed summaries, with where it
+    comes from: the text of root/PROFILE_TABLE and of the README between README_MARKERS."""
+    note = (
+        f"<!-- generated from {SCORECARDS.as_posix()}/*.json by `python -m monosem scorecard --profile P`: "
+        "do not edit -->\n"
+    )
+    return note + scorecard.by_profile(scorecard_summaries(root))
+
+
+def write_profile_tables(root: Path = ROOT) -> None:
+    """Rewrite root/PROFILE_TABLE and the README's block between README_MARKERS from the committed summaries."""
+    text = profile_tables(root)
+    (root / PROFILE_TABLE).write_text(text)
+    readme = root / "README.md"
+    if readme.exists():
+        start, end = README_MARKERS
+        head, found, rest = readme.read_text().partition(start)
+        _, found_end, tail = rest.partition(end)
+        if not (found and found_end):
+            raise ValueError(f"{readme} lacks the markers {start} ... {end} between which the table goes")
+        readme.write_text(f"{head}{start}\n{text}{end}{tail}")
+
+
+def stale_scorecards(root: Path = ROOT) -> list[str]:
+    """The committed summaries computed from a result the current code no longer reads: a sweep file whose sweep
+    is the profile's but whose key is not the current one (another configuration or RESULTS_VERSION). As "profile:
+    file". (What chapters compute besides sweeps is keyed by the sweeps it starts from, so a changed sweep shows
+    here; a changed computation alone, or a sweep no longer trained, does not: its file cannot be told from theirs.)"""
+    stale = []
+    for data in scorecard_summaries(root):
+        profile = get_profile(str(data["profile"]))
+        cache = Cache(root / "results" / profile.name, read_only=True)
+        sweeps = runner.distinct(chapter_sweeps(profile), cache)
+        current = {cache.path(s.with_seeds(n)).name for s in sweeps for n in range(1, MAX_SEEDS + 1)}
+        names = {s.name for s in sweeps}
+        for f in data["files"]:
+            sweep = f.rpartition("-")[0]
+            if sweep in names and f not in current:
+                stale.append(f"{profile.name}: {f}")
+    return stale
 
 
 def default_profile(results: Path = ROOT / "results") -> str:

@@ -80,3 +80,20 @@ def test_the_default_profile_is_long_once_its_results_are_all_committed(tmp_path
     assert pipeline.resolve_profile("ci").name == "ci"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert pipeline.default_profile(tmp_path) == "paper"
+
+
+def test_every_committed_scorecard_was_computed_from_the_current_results():
+    stale = pipeline.stale_scorecards(ROOT)
+    assert not stale, (
+        f"committed scorecards read results the current code no longer reads: {', '.join(stale)}; retrain them and "
+        "run python -m monosem scorecard --profile P"
+    )
+
+
+def test_the_tables_of_what_each_profile_tests_are_the_committed_scorecards():
+    table = pipeline.profile_tables(ROOT)
+    command = "python -m monosem scorecard --profile P (or pipeline.write_profile_tables())"
+    assert (ROOT / pipeline.PROFILE_TABLE).read_text() == table, f"{pipeline.PROFILE_TABLE} is stale: {command}"
+    assert table in (ROOT / "README.md").read_text(), (
+        f"README.md's table of what each profile tests is stale: {command}"
+    )

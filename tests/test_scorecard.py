@@ -62,3 +62,63 @@ def test_every_paper_chapter_has_a_page_and_the_scorecard_equals_the_chapters(ci
         assert card.findings[name] == module.findings(module.load(profile))
     numbers = [f.number for f in scorecard.findings(card)]
     assert numbers == list(range(1, 11)), "the scorecard is the paper's ten claims, once each, in order"
+
+
+def _summary(profile: str, verdicts: list[tuple[str, int, int]], steps: int = 2**14) -> dict:
+    claims = [{"claim": f"{i + 1}. c", "verdict": v, "tested": t, "parts": n} for i, (v, t, n) in enumerate(verdicts)]
+    return {"profile": profile, "steps": steps, "files": [], "claims": claims}
+
+
+def test_the_profiles_table_puts_each_profiles_verdicts_side_by_side_and_counts_what_it_tested():
+    cpu = _summary("cpu", [("not testable here", 0, 2), ("partly", 1, 3)])
+    long = _summary("long", [("agree", 2, 2), ("no", 3, 3)], steps=2**17)
+    lines = scorecard.by_profile([cpu, long]).splitlines()
+    assert lines[0] == "| claim | `cpu` (2^14 steps) | `long` (2^17 steps) |"
+    assert lines[2] == "| 1. c | not testable here (0 of 2 parts tested) | agree (2 of 2 parts tested) |"
+    assert lines[-2] == "| **claims with a part tested** | **1 of 2** | **2 of 2** |"
+    assert lines[-1] == "| **parts tested** | **1 of 5** | **5 of 5** |"
+    with pytest.raises(ValueError, match="list other claims"):
+        scorecard.by_profile([cpu, _summary("long", [("agree", 1, 1)])])
+    assert "no profile's scorecard" in scorecard.by_profile([])
+
+
+def test_a_saved_scorecard_is_the_pages_and_its_tables_are_rewritten_from_every_committed_one(tmp_path, ci_trained):
+    import json
+
+    from monosem.cache import Cache
+
+    (tmp_path / "book").mkdir()
+    (tmp_path / "README.md").write_text("# x\n\n" + "\n".join(pipeline.README_MARKERS) + "\nafter\n")
+    ci = get_profile("ci")
+    path = pipeline.save_scorecard(ci, Cache(ci_trained), root=tmp_path)
+    saved = json.loads(path.read_text())
+    card = scorecard.load(ci, Cache(ci_trained))
+    values = scorecard.glue_values(card)
+    assert len(saved["claims"]) == values["n_claims"] and saved["steps"] == ci.n_steps
+    assert sum(c["tested"] for c in saved["claims"]) == values["n_parts_tested"]
+    assert sum(c["verdict"] == "agree" for c in saved["claims"]) == values["n_agree"]
+    # the files it read carry the current keys: fresh; one of another key is stale
+    lr1 = Cache(ci_trained).path(pipeline.chapter_sweeps(ci)[0]).name
+    assert lr1 in saved["files"] and pipeline.stale_scorecards(tmp_path) == []
+    saved["files"] = [lr1.rpartition("-")[0] + "-0000000000000000.pt"]
+    path.write_text(json.dumps(saved))
+    assert pipeline.stale_scorecards(tmp_path) == ["ci: LR1-0000000000000000.pt"]
+    # the tables: the book's include and the README's block, the README's text around it kept
+    table = pipeline.profile_tables(tmp_path)
+    assert "`ci` (2^8 steps)" in table and (tmp_path / pipeline.PROFILE_TABLE).read_text() == table
+    readme = (tmp_path / "README.md").read_text()
+    assert readme.startswith("# x\n\n") and readme.endswith("\nafter\n") and table in readme
+    (tmp_path / "README.md").write_text("no markers")
+    with pytest.raises(ValueError, match="lacks the markers"):
+        pipeline.write_profile_tables(tmp_path)
+    (tmp_path / pipeline.SCORECARDS / "nightly.json").write_text("{}")
+    with pytest.raises(ValueError, match="scorecards of no profile: nightly"):
+        pipeline.scorecard_summaries(tmp_path)
+
+
+def test_the_ci_profile_keeps_no_scorecard(capsys):
+    from monosem.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["scorecard", "--profile", "ci"])
+    assert exit_.value.code == 2 and "verdicts mean nothing" in capsys.readouterr().err

@@ -17,6 +17,7 @@ import pandas as pd
 from monosem.cache import Cache
 from monosem.chapters import CHAPTERS, analysis, get, paper_chapters, reader
 from monosem.claims import VERDICTS, Finding
+from monosem.paper import log2_steps
 from monosem.profiles import Profile
 
 __all__ = [
@@ -30,6 +31,8 @@ __all__ = [
     "table",
     "parts_table",
     "show",
+    "summary",
+    "by_profile",
 ]
 
 
@@ -132,3 +135,48 @@ def show(card: Scorecard, pages: list[str] | None = None):
         title = f":::{{dropdown}} Claim {_cell(f.claim)}: **{f.verdict}**"
         lines += ["", title, *need, *_markdown(parts_table(f)), ":::"]
     return Markdown("\n".join(lines))
+
+
+# --- what each profile can test ---------------------------------------------------------------------------------
+
+
+def summary(card: Scorecard, files: list[str]) -> dict[str, object]:
+    """The scorecard of one profile in a few numbers, to be committed (`pipeline.save_scorecard`) so that the
+    introduction and the README can say what each profile tests without its results at hand: per claim its verdict
+    and how many of its parts could be tested; `files`, the result files it was computed from (their names carry
+    the keys, so a test can tell when it has gone stale)."""
+    return {
+        "profile": card.profile.name,
+        "steps": card.profile.n_steps,
+        "files": sorted(files),
+        "claims": [
+            {"claim": f.claim, "verdict": f.verdict, "tested": len(f.tested), "parts": len(f.parts)}
+            for f in findings(card)
+        ],
+    }
+
+
+def by_profile(summaries: list[dict]) -> str:
+    """The committed summaries side by side as a markdown table, one row per claim, one column per profile: its
+    verdict and the parts it could test; and the claims each profile could test at all."""
+    if not summaries:
+        return "(no profile's scorecard is committed yet: `python -m monosem scorecard --profile P` writes one)\n"
+    claims = [c["claim"] for c in summaries[0]["claims"]]
+    for s in summaries[1:]:
+        if [c["claim"] for c in s["claims"]] != claims:
+            raise ValueError(f"the scorecards of {summaries[0]['profile']} and {s['profile']} list other claims")
+    heads = [f"`{s['profile']}` ({log2_steps(int(s['steps']))} steps)" for s in summaries]
+    lines = ["| claim | " + " | ".join(heads) + " |", "|---|" + "---|" * len(summaries)]
+    for i, claim in enumerate(claims):
+        cells = []
+        for s in summaries:
+            c = s["claims"][i]
+            cells.append(f"{c['verdict']} ({c['tested']} of {c['parts']} parts tested)")
+        lines.append(f"| {_cell(claim)} | " + " | ".join(cells) + " |")
+    testable = [sum(c["tested"] > 0 for c in s["claims"]) for s in summaries]
+    parts = [(sum(c["tested"] for c in s["claims"]), sum(c["parts"] for c in s["claims"])) for s in summaries]
+    lines.append(
+        "| **claims with a part tested** | " + " | ".join(f"**{n} of {len(claims)}**" for n in testable) + " |"
+    )
+    lines.append("| **parts tested** | " + " | ".join(f"**{t} of {n}**" for t, n in parts) + " |")
+    return "\n".join(lines) + "\n"
