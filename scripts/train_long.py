@@ -6,7 +6,8 @@
 The cache (MONOSEM_RESULTS) holds the full results; the checkout's `results/<profile>/` the committed compact ones.
 Run it again to go on: what is cached or committed is not trained again. What a chapter computes besides sweeps
 (chapter 1's continuations, chapters 8-9's models) trains, is exported and is committed as soon as the chapter's
-sweeps are trained, by the process that trained the last of them. Only the `git` calls make this a script of the
+sweeps are trained, by the process that trained the last of them; when all is committed, the profile's scorecard
+(`python -m monosem scorecard`) is written and committed too. Only the `git` calls make this a script of the
 repository rather than of the library.
 """
 
@@ -89,13 +90,20 @@ def main() -> int:
         compute_ready(profile, sweep, cache, target)
     pipeline.compute_all(profile, None, cache)
     commit_computations(profile, None, cache, target, "what the chapters compute besides sweeps")
+    # the scorecard of what was committed, for the introduction's and the README's table of what each profile tests
+    written = [pipeline.save_scorecard(profile, target), ROOT / pipeline.PROFILE_TABLE, ROOT / "README.md"]
+    paths = [str(p.relative_to(ROOT)) for p in written]
+    git("add", "-f", *paths)
+    git(
+        "commit", "-m", f"results/{profile.name}: its scorecard, and the table of what each profile tests", "--", *paths
+    )
     print("every sweep is trained and committed", flush=True)
     return 0
 
 
 def commit_sweep(profile: Profile, sweep: Sweep, result: SweepResult, committed: Path) -> None:
     settled = int(result.converged().sum())
-    git("add", str(committed.relative_to(ROOT)))
+    git("add", "-f", str(committed.relative_to(ROOT)))
     git(
         "commit",
         "-m",
@@ -121,7 +129,7 @@ def compute_ready(profile: Profile, finished: Sweep, cache: Cache, target: Cache
 def commit_computations(profile: Profile, pages: list[str] | None, cache: Cache, target: Cache, what: str) -> None:
     paths = [str(p.relative_to(ROOT)) for p in pipeline.export_computations(profile, pages, cache, target)]
     if paths:
-        git("add", *paths)
+        git("add", "-f", *paths)
         git("commit", "-m", f"results/{profile.name}: {what}", "--", *paths)
 
 

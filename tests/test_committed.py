@@ -4,6 +4,9 @@ A result is keyed by its sweep's configurations and `RESULTS_VERSION` (not the l
 changes no training arithmetic leaves committed results fresh, and a changed configuration makes its file stale here.
 """
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -97,3 +100,30 @@ def test_the_tables_of_what_each_profile_tests_are_the_committed_scorecards():
     assert table in (ROOT / "README.md").read_text(), (
         f"README.md's table of what each profile tests is stale: {command}"
     )
+
+
+def test_train_long_commits_every_sweep_what_the_chapters_compute_and_the_scorecard(tmp_path, ci_trained):
+    """scripts/train_long.py on a clone, at ci, from the session's trained ci cache (so that nothing trains): each
+    sweep's compact export committed on its own, then what the chapters compute, then the scorecard; after it the
+    committed results alone render the book, and the clone's tree is clean."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    who = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    env = {**os.environ, **who, "MONOSEM_RESULTS": str(ci_trained.parent)}
+    # the clone's working tree is the committed one: run this checkout's script and library against it
+    proc = subprocess.run(
+        [sys.executable, str(clone / "scripts" / "train_long.py"), "--profile", "ci"],
+        cwd=clone,
+        env={**env, "PYTHONPATH": str(clone)},
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    log = subprocess.run(["git", "log", "--format=%s"], cwd=clone, capture_output=True, text=True).stdout
+    sweeps = runner.distinct(pipeline.chapter_sweeps(get_profile("ci")), Cache(ci_trained))
+    assert all(f"results/ci: {s.name} (" in log for s in sweeps)
+    assert "results/ci: its scorecard" in log.splitlines()[0]
+    assert pipeline.not_committed(get_profile("ci"), clone / "results") == []
+    assert (clone / "results" / "scorecards" / "ci.json").exists()
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True).stdout
+    assert status == ""
