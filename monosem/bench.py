@@ -251,3 +251,54 @@ def draw_forms(profile: Profile, device_name: str, repeats: int = 5, draws: int 
         )
         out[f"{n}"] = a / b
     return out
+
+
+def sparse_decoder(
+    profile: Profile, sweeps: list[Sweep], device_name: str, repeats: int = 3, steps: int = 3, batch_size: int = 0
+) -> dict[str, float]:
+    """The decoder's step dense and sparse (`monosem.data.sparse_step`), side by side on every sweep of `sweeps` (the
+    profile's) that trains with the sparse step: one data draw and one loss-and-gradients call per step (the
+    optimizer is the same for both and left out), milliseconds per step, medians of `repeats` rounds in which they
+    take turns, the ratio, and the cost model's predicted ratio on this device (`monosem.cost`). batch_size: instead
+    of each sweep's own (the paper's K at k = 16 draws 2^19 samples a step: slow on a CPU, and linear in the
+    batch)."""
+    import dataclasses
+
+    from monosem import cost
+    from monosem.data import DataStream, sparse_step
+    from monosem.model import ToyModel
+
+    device, _ = _bench_setup(profile, device_name, steps)
+    if batch_size < 0:
+        raise ValueError(f"--batch must be a positive number of samples (0: each sweep's own), got {batch_size}")
+    machine = cost.machine_for(device.type if device.type == "cpu" else torch.cuda.get_device_name(device))
+    out = {}
+    for sweep in sweeps:
+        if not sparse_step(sweep.configs):
+            continue
+        configs = tuple(c.replace(batch_size=batch_size or c.batch_size) for c in sweep.configs)
+        model = ToyModel.init(configs, device)
+        sparse = DataStream.for_configs(configs, device)
+        streams = {"dense": dataclasses.replace(sparse, sparse=False), "sparse": sparse}
+        times: dict[str, list[float]] = {"dense": [], "sparse": []}
+        with numerics(device, device.type == "cuda"):
+            for _ in range(repeats):
+                for name, stream in streams.items():
+                    _sync(device)
+                    start = time.perf_counter()
+                    for _ in range(steps):
+                        x, target = stream.sample()
+                        model.loss_and_grads(x, target)
+                    _sync(device)
+                    times[name].append((time.perf_counter() - start) / steps * 1e3)
+        a, b = (statistics.median(times[k]) for k in ("dense", "sparse"))
+        predicted = cost.step_seconds(configs, machine, sparse=False) / cost.step_seconds(configs, machine)
+        print(
+            f"{sweep.name} ({sweep.n_inst} models, k = {configs[0].d_hidden}, N = {configs[0].n_features}, "
+            f"B = {configs[0].batch_size}) on {device.type}: dense {a:.1f} ms, sparse {b:.1f} ms a step (sparse "
+            f"{a / b:.2f}x as fast; the cost model predicts {predicted:.2f}x for a whole step)"
+        )
+        out[sweep.name] = a / b
+    if not out:
+        print(f"no sweep of profile {profile.name} trains with the sparse decoder step (k <= N / 4, one seed)")
+    return out

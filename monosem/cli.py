@@ -116,6 +116,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--draw", action="store_true", help="instead: the data draw's two forms (CPU's, GPU's) side by side")
     p.add_argument(
+        "--sparse",
+        action="store_true",
+        help="instead: the decoder's step dense and sparse side by side, on the profile's sweeps that train sparse",
+    )
+    p.add_argument(
+        "--batch", type=int, default=0, help="with --sparse: samples a step instead of each sweep's own (0: its own)"
+    )
+    p.add_argument(
         "--tf32",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -217,13 +225,16 @@ def main(argv: list[str] | None = None) -> int:
                 return runner.EXIT_WORK_LEFT
             return 0
         if args.command == "bench":
-            from monosem.bench import draw_forms, profile_step, run_bench
+            from monosem.bench import draw_forms, profile_step, run_bench, sparse_decoder
 
             if args.steps < 1:
                 raise ValueError(f"--steps must be >= 1, got {args.steps}")
             bench_profile = get_profile(args.profile if args.profile != "auto" else "cpu")
             if args.draw:
                 draw_forms(bench_profile, args.device, args.repeats)
+            elif args.sparse:
+                sweeps = runner.distinct(pipeline.chapter_sweeps(bench_profile), Cache.for_profile(bench_profile.name))
+                sparse_decoder(bench_profile, sweeps, args.device, args.repeats, args.steps, args.batch)
             elif args.profile_step:
                 profile_step(bench_profile, args.device, args.steps)
             else:

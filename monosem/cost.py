@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 
 from monosem.config import ModelConfig, Sweep
+from monosem.data import sparse_step
 from monosem.training import HELDOUT_SAMPLES, snapshot_steps
 
 FLOAT_BYTES = 4
@@ -107,9 +108,14 @@ def _n_streams(configs: tuple[ModelConfig, ...]) -> int:
     return 1 if shared else len(configs)
 
 
-def step_ops(configs: tuple[ModelConfig, ...], batch_size: int | None = None, train: bool = True) -> list[Op]:
+def step_ops(
+    configs: tuple[ModelConfig, ...], batch_size: int | None = None, train: bool = True, sparse: bool | None = None
+) -> list[Op]:
     """The operations of one step of a sweep of `configs` (one batched model), or with `train` False of one
-    forward pass with its loss (a held-out chunk of `batch_size` samples)."""
+    forward pass with its loss (a held-out chunk of `batch_size` samples, always dense). sparse: the sparse decoder
+    step (`sparse_ops`; default: where the trainer takes it, `data.sparse_step`)."""
+    if train and (sparse_step(configs) if sparse is None else sparse):
+        return sparse_ops(configs)
     base = configs[0]
     n, s = len(configs), _n_streams(configs)
     b = batch_size or base.batch_size
@@ -141,9 +147,50 @@ def step_ops(configs: tuple[ModelConfig, ...], batch_size: int | None = None, tr
     ]
 
 
-def step_seconds(configs: tuple[ModelConfig, ...], machine: Machine) -> float:
-    """Seconds of one training step of a sweep of `configs` on `machine`."""
-    return sum(machine.op_seconds(op) for op in step_ops(configs)) + machine.overhead
+# Bytes per active feature of the sparse step's bookkeeping (`data.SparseFeatures.from_draw`): nonzero's three int64
+# indices, the value, the shifted rows and columns, the argsort of the columns and the transposed copy.
+SPARSE_ENTRY_BYTES = 96
+
+
+def sparse_ops(configs: tuple[ModelConfig, ...]) -> list[Op]:
+    """The operations of one step of the sparse decoder step (`ToyModel._sparse_decoder`): the uniform draw and its
+    comparison are the only passes over (B, N); the embedding and the decoder's two products with the features
+    gather the W rows of the E = eps N B active features per stream; the rest are (B, k) and (k, k) products. Not
+    calibrated on its own: the CPU's constants are the dense step's (`bench --sparse` prints both side by side)."""
+    base = configs[0]
+    n, b = len(configs), base.batch_size
+    m = 1 if len({(c.eps, c.freq) for c in configs}) == 1 else n  # streams of features (one seed)
+    big_n, d, k = base.n_features, base.d_embed, base.d_hidden
+    active = m * b * big_n * base.eps
+    per_stream = n // m  # instances a stream's product serves side by side
+
+    def gather(name: str, width: int) -> Op:
+        return Op(name, 2.0 * active * width, active * (12 + FLOAT_BYTES * width) + FLOAT_BYTES * m * b * width)
+
+    hidden = HIDDEN_PASSES[base.activation] - 2 + (L1_PASSES if any(c.l1 for c in configs) else 0)
+    params = n * (d * k + k + k * big_n)
+    return [
+        # the uniforms written, read by one comparison for every stream, its mask read by nonzero
+        Op("data draw", 0.0, b * big_n * (2 * FLOAT_BYTES + 2) + active * SPARSE_ENTRY_BYTES),
+        gather("embed x = f P^T (sparse)", d),
+        _matmul("e = x W_in + b", n, b, d, k),
+        Op("h = act(e)", 0.0, FLOAT_BYTES * n * b * k * 2),
+        gather("z = f W_out^T (sparse)", per_stream * k),
+        _matmul("G = W_out W_out^T", n, k, big_n, k),
+        _matmul("h G", n, b, k, k),
+        Op("loss and g_h", 0.0, FLOAT_BYTES * n * b * k * 6),
+        _matmul("h^T h", n, k, b, k),
+        _matmul("h^T h W_out", n, k, k, big_n),
+        gather("f^T h (sparse)", per_stream * k),
+        Op("elementwise backward", 0.0, FLOAT_BYTES * n * b * k * hidden),
+        _matmul("dW_in = x^T g_e", n, d, b, k),
+        Op("LAMB", 0.0, FLOAT_BYTES * params * OPTIMIZER_PASSES),
+    ]
+
+
+def step_seconds(configs: tuple[ModelConfig, ...], machine: Machine, sparse: bool | None = None) -> float:
+    """Seconds of one training step of a sweep of `configs` on `machine` (sparse: as `step_ops`)."""
+    return sum(machine.op_seconds(op) for op in step_ops(configs, sparse=sparse)) + machine.overhead
 
 
 def heldout_seconds(configs: tuple[ModelConfig, ...], machine: Machine) -> float:

@@ -10,6 +10,10 @@ A sparse model (`weight_density` < 1, paper Section 4.1.4) keeps its weights den
 and their gradients by a fixed 0/1 connectivity mask, so that a missing weight is exactly zero at initialisation
 and its gradient is exactly zero at every step; LAMB then never moves it (its moments stay zero, so its update
 is zero) and its trust ratio sees the norms of the existing weights only.
+
+At small k (k <= N / 4, a decoder of one data stream: `data.sparse_step`) the decoder's part of the step runs from the
+active features alone (`_sparse_decoder`), never a dense (B, N) tensor: the paper's K at k = 16 to 128, whose dense
+step is memory traffic.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from monosem.config import ModelConfig
-from monosem.data import init_generator
+from monosem.data import SparseFeatures, init_generator
 
 _SQRT_2PI = math.sqrt(2 * math.pi)
 
@@ -149,7 +153,7 @@ class ToyModel:
     def loss_and_grads(
         self,
         x: Tensor,
-        target: Tensor,
+        target: Tensor | SparseFeatures,
         l1: Tensor | None = None,
         with_loss: bool = True,
         bias_push: Tensor | None = None,
@@ -158,19 +162,25 @@ class ToyModel:
         and the gradients of loss + l1 * sum|h| / B with respect to `params` ([W_in, b_in, W_out], and b_out when
         the model has one) (l1: (n,) or None); for a sparse model, times the masks: the gradient with respect to
         the existing weights only. bias_push (n,) or None: added to b_i's gradient times the fraction of the batch
-        on which neuron i fires (e > 0; `ModelConfig.bias_push`). x: (n or 1, B, d); target: (n or 1, B, d_out)."""
+        on which neuron i fires (e > 0; `ModelConfig.bias_push`). x: (n or 1, B, d); target: (n or 1, B, d_out), or the
+        features as `SparseFeatures` (the decoder task: `_sparse_decoder`)."""
         act, act_grad = ACTIVATION_FNS[self.activation]
         batch = x.shape[1]
         e = self.preact(x)
         h = act(e)
-        if self.b_out is None:
-            err = torch.bmm(h, self.W_out).sub_(target)
+        g_b_out = None
+        if isinstance(target, SparseFeatures):
+            loss, g_w_out, g_h = self._sparse_decoder(h, target, with_loss)
         else:
-            err = torch.baddbmm(self.b_out[:, None, :], h, self.W_out).sub_(target)
-        loss = torch.linalg.vecdot(err, err).mean(-1) if with_loss else None
-        g_y = err.mul_(2 / batch)
-        g_w_out = torch.bmm(h.transpose(1, 2), g_y)
-        g_h = torch.bmm(g_y, self.W_out.transpose(1, 2))
+            if self.b_out is None:
+                err = torch.bmm(h, self.W_out).sub_(target)
+            else:
+                err = torch.baddbmm(self.b_out[:, None, :], h, self.W_out).sub_(target)
+            loss = torch.linalg.vecdot(err, err).mean(-1) if with_loss else None
+            g_y = err.mul_(2 / batch)
+            g_w_out = torch.bmm(h.transpose(1, 2), g_y)
+            g_h = torch.bmm(g_y, self.W_out.transpose(1, 2))
+            g_b_out = None if self.b_out is None else g_y.sum(1)
         if l1 is not None:
             g_h.add_(torch.sign(h) * (l1 / batch)[:, None, None])
         if self.activation == "relu":
@@ -186,7 +196,30 @@ class ToyModel:
             g_b_in.add_((e > 0).to(e.dtype).mean(1) * bias_push[:, None])
         if self.b_out is None:
             return loss, [g_w_in, g_b_in, g_w_out]
-        return loss, [g_w_in, g_b_in, g_w_out, g_y.sum(1)]
+        return loss, [g_w_in, g_b_in, g_w_out, g_b_out]
+
+    def _sparse_decoder(self, h: Tensor, f: SparseFeatures, with_loss: bool) -> tuple[Tensor | None, Tensor, Tensor]:
+        """The decoder's loss, dW_out and g_h from the active features alone (`data.sparse_step`), never a dense
+        (B, N) tensor: with y = h W_out and G = W_out W_out^T (k x k), ||y - f||^2 = h G h^T - 2 h z^T + ||f||^2
+        where z = f W_out^T (a sparse product); g_h = 2/B (h G - z); dW_out = 2/B (h^T h W_out - h^T f), h^T f the
+        transposed sparse product. The dense step's sums in another order: equal to float32 rounding. Features of
+        one stream serve every instance (its W_out side by side); of one stream per instance, each its own."""
+        if self.b_out is not None:
+            raise ValueError("the sparse decoder step has no output bias: train a model with one densely")
+        n, batch, k = h.shape
+        w_t = self.W_out.transpose(1, 2)  # (n, N, k)
+        if f.n_streams == 1:  # one product for every instance: (N, n k)
+            z = f.times(w_t.permute(1, 0, 2).reshape(1, -1, n * k)).view(batch, n, k).transpose(0, 1)
+            f_h = f.t_times(h.transpose(0, 1).reshape(1, batch, n * k)).view(-1, n, k).permute(1, 2, 0)
+        else:
+            z, f_h = f.times(w_t), f.t_times(h).transpose(1, 2)
+        hg = torch.bmm(h, torch.bmm(self.W_out, w_t))
+        loss = None
+        if with_loss:
+            loss = (torch.linalg.vecdot(hg, h) - 2 * torch.linalg.vecdot(h, z)).mean(-1) + f.sq_sum / batch
+        g_h = hg.sub_(z).mul_(2 / batch)
+        g_w_out = torch.bmm(torch.bmm(h.transpose(1, 2), h), self.W_out).sub_(f_h).mul_(2 / batch)
+        return loss, g_w_out, g_h
 
     def detached(self) -> ToyModel:
         return self.to("cpu")

@@ -333,7 +333,7 @@ def train(
         arrays["out_proj"] = data.out_proj.cpu()
     if record_periods:
         arrays.update(period_mono=period_mono.cpu(), period_heldout=period_heldout.cpu())
-    meta = {"seconds": seconds, "device": str(device), "tf32": tf32, "compile": compile}
+    meta = {"seconds": seconds, "device": str(device), "tf32": tf32, "compile": compile, "sparse_step": data.sparse}
     if first:
         meta["resumed_at"] = first
     result = SweepResult.from_arrays(sweep, arrays, meta)

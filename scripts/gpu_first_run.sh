@@ -4,7 +4,7 @@
 #   2. the device-dependent tests (pytest -m "cpu_exact or cuda")
 #   3. seconds per step and peak memory of the slowest sweeps, LR1 and the narrowest, with the cost model's
 #      prediction beside each (scripts/gpu_probe.py probe), and the predicted time per chapter (predict)
-#   4. python -m monosem bench --device DEVICE
+#   4. python -m monosem bench --device DEVICE, and --sparse (the decoder's step dense and sparse, at small k)
 #   5. python -m monosem train --budget on what fits: `long` first, then `paper` chapters 1-2 (--train)
 #   6. python -m monosem export of every chapter whose sweeps are all trained, into OUT/export
 # Every step runs under `timeout` (Ctrl-C first, so that training stops cleanly, then a kill) and within what is
@@ -146,6 +146,7 @@ step tests 150 "$PY" -m pytest -q -p no:cacheprovider "$@"
 step probe 120 "$PY" scripts/gpu_probe.py probe --profile "$PROFILE" --device "$DEVICE" --json "$OUT_DIR/probe.json"
 step predict 30 "$PY" scripts/gpu_probe.py predict --profile paper --machine h100
 step bench 90 "$PY" -m monosem bench --device "$DEVICE" --profile "$PROFILE" --steps 50 --repeats 2
+step bench-sparse 60 "$PY" -m monosem bench --device "$DEVICE" --profile "$PROFILE" --sparse --steps 5 --repeats 2
 
 TRAIN_END=$((SECONDS + MINUTES * 60))
 set -- $TRAIN
@@ -181,6 +182,7 @@ EOF
     echo "## Bench"
     echo
     grep -E "^(LR1 sweep|\(a\)|\(b\)|speed-up|matmul peak)" "$OUT_DIR/logs/bench.log" 2> /dev/null | sed 's/^/    /'
+    grep -E "as fast|no sweep" "$OUT_DIR/logs/bench-sparse.log" 2> /dev/null | sed 's/^/    /'
     echo
     echo "## Training"
     echo

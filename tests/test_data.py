@@ -7,7 +7,8 @@ from monosem.config import ModelConfig
 from monosem.data import DataStream, feature_probs, random_projection
 from monosem.numerics import numerics
 
-SMALL = dict(n_features=64, d_embed=8, d_hidden=16, batch_size=4096, n_steps=1)
+# k > N / 4: the dense stream (`data.sparse_step`; tests/test_sparse_step.py checks the sparse one against it)
+SMALL = dict(n_features=64, d_embed=8, d_hidden=32, batch_size=4096, n_steps=1)
 
 
 def test_projection_has_unit_norm_feature_directions():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-STEPS = ("versions", "tests", "probe", "predict", "bench", "train-ci_1", "export-ci_1")
+STEPS = ("versions", "tests", "probe", "predict", "bench", "bench-sparse", "train-ci_1", "export-ci_1")
 
 
 @pytest.mark.skipif(shutil.which("bash") is None or shutil.which("timeout") is None, reason="needs bash and timeout")
@@ -34,6 +34,7 @@ def test_the_first_gpu_run_script_runs_every_step_on_a_cpu_at_ci(tmp_path):
         assert (out / "logs" / f"{step}.log").exists(), step
     assert "no CUDA: this is a CPU build" in (out / "logs" / "versions.log").read_text()
     assert "float32 matmuls in every trainer" in summary  # the bench's lines are in the summary
+    assert "no sweep of profile ci trains with the sparse decoder step" in summary
     assert "## Probe" in summary and "predicted_s_per_step" in summary
     assert list((out / "export" / "ci").glob("*.pt"))  # chapter 1's compact results
     assert "exported ci chapter 1" in summary
