@@ -35,7 +35,7 @@ except ImportError:  # Windows: no locking; two processes may then train the sam
     fcntl = None
 
 from monosem import training
-from monosem.config import Sweep
+from monosem.config import Sweep, merge
 from monosem.results import SweepResult
 from monosem.version import RESULTS_VERSION
 
@@ -192,6 +192,37 @@ class Cache:
                 raise CacheError(f"{err}; {self._rescue(result)}") from None
         result.meta["path"] = str(path)
         return result
+
+    def train_together(
+        self,
+        sweeps: list[Sweep],
+        *,
+        device: torch.device | str | None = None,
+        progress: bool = True,
+        compile: bool = False,
+    ) -> list[SweepResult]:
+        """Train `sweeps` (of one shape) as one batched model (`config.merge`), checkpointed as `get_or_train`
+        does, and cache each sweep's rows as its own result: its meta records the merged run and its share of the
+        run's seconds (by models). What pays where a step is launch-bound (a GPU at `cpu`'s shapes)."""
+        merged, rows = merge(sweeps)
+        with self._claim(self.path(merged)):
+            result = training.train(
+                merged, device=device, progress=progress, checkpoint=self.checkpoint_path(merged), compile=compile
+            )
+        parts = []
+        for sweep, idx in zip(sweeps, rows, strict=True):
+            part = result.select(sweep, idx)
+            part.meta.update(
+                seconds=result.seconds * len(idx) / merged.n_inst,
+                merged_into=merged.name,
+                merged_seconds=result.seconds,
+            )
+            try:
+                part.meta["path"] = str(self.save(part))
+            except CacheError as err:
+                raise CacheError(f"{err}; {self._rescue(part)}") from None
+            parts.append(part)
+        return parts
 
     def busy(self, sweep: Sweep) -> bool:
         """Whether another process is training `sweep` into this cache right now (holds its lock)."""

@@ -189,6 +189,32 @@ class Sweep:
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def shape_of(cfg: ModelConfig) -> tuple[Any, ...]:
+    """The values of `SHAPE_FIELDS`: configurations of one shape can be instances of one batched model."""
+    return tuple(getattr(cfg, f) for f in SHAPE_FIELDS)
+
+
+def merge(sweeps: list[Sweep]) -> tuple[Sweep, list[list[int]]]:
+    """Sweeps of one shape as one batched model: a sweep of every distinct configuration among them, in order of
+    first appearance (one axis of the fields that differ), and for each sweep the indices of its instances there.
+    Instances train independently and instances of one seed share one stream of draws, so each sweep's rows of the
+    merged result are its own result (on a CPU bit for bit: tests/test_runner.py)."""
+    if not sweeps:
+        raise ValueError("nothing to merge: no sweeps")
+    shapes = {shape_of(s.base) for s in sweeps}
+    if len(shapes) > 1:
+        raise ValueError(f"sweeps {', '.join(s.name for s in sweeps)} are not of one shape ({SHAPE_FIELDS})")
+    configs = list(dict.fromkeys(c for s in sweeps for c in s.configs))
+    base = configs[0]
+    fields = [f.name for f in dataclasses.fields(ModelConfig) if len({getattr(c, f.name) for c in configs}) > 1]
+    values = [tuple(getattr(c, f) for f in fields) for c in configs]
+    axes = ((",".join(fields), tuple(v if len(fields) > 1 else v[0] for v in values)),) if fields else ()
+    name = sweeps[0].name if len(sweeps) == 1 else f"{sweeps[0].name}-and-{len(sweeps) - 1}-more"
+    merged = Sweep(name, base, axes)
+    where = {c: i for i, c in enumerate(merged.configs)}
+    return merged, [[where[c] for c in s.configs] for s in sweeps]
+
+
 def make_sweep(name: str, base: ModelConfig, **axes: Any) -> Sweep:
     """`make_sweep("LR1", base, lr=(0.001, 0.003))`: a sweep over the given axes (in keyword order). Fields that
     change together: `make_sweep("K", base, **{"init_bias,bias_decay": ((0.0, 0.0), (-1.0, 0.03))})`."""

@@ -25,7 +25,7 @@ import torch
 
 from monosem import cost
 from monosem.cache import MAX_SEEDS, Cache, CacheError, result_bytes
-from monosem.config import Sweep
+from monosem.config import Sweep, merge, shape_of
 from monosem.device import no_cuda_reason
 from monosem.results import compact
 from monosem.training import default_device, step_flops
@@ -101,6 +101,7 @@ def train_all(
     gpu_sized: bool = False,
     progress: bool = True,
     compile: bool = False,
+    merge: bool | None = None,
 ) -> int:
     """Train what is not cached yet; returns the number of sweeps trained.
 
@@ -110,6 +111,8 @@ def train_all(
     sweep always starts). gpu_sized: refuse to train on a CPU, with an estimate of how long it would take.
     compile: every step through torch.compile (`training.train`); a machine without a C compiler, which
     torch.compile needs to build its kernels, is told so before anything trains.
+    merge: train the sweeps of one shape together, as one batched model (`Cache.train_together`); by default
+    where a step is launch-bound, on a GPU (`merge_units`).
     Ctrl-C raises `Interrupted`, whose message says how many sweeps are cached and how to resume.
     """
     if budget_s is not None and budget_s <= 0:
@@ -130,36 +133,44 @@ def train_all(
     cache.check_writable(sum(result_bytes(s) for s in todo))
     log(f"{len(todo)} sweeps to train at profile {label}: {total / 1e12:.1f} TFLOP")
     machine = cost.machine_for(_device_name())
+    units = merge_units(todo, default_device().type == "cuda" if merge is None else merge)
     done = predicted_done = 0.0
     start = time.perf_counter()
-    queue = list(todo)
+    queue = list(units)
+    n_trained = 0
     try:
-        for i in range(1, len(todo) + 1):
-            # a sweep another process is training waits until last (then it is read from the cache)
-            sweep = next((s for s in queue if not cache.busy(s)), queue[0])
-            queue.remove(sweep)
+        for i in range(1, len(units) + 1):
+            # a unit another process is training waits until last (then it is read from the cache)
+            unit = next((u for u in queue if not any(cache.busy(s) for s in u)), queue[0])
+            queue.remove(unit)
+            if len(unit) > 1:  # another process may have trained some of them meanwhile
+                unit = [s for s in unit if not cache.valid(s)] or unit[:1]
             elapsed = time.perf_counter() - start
-            predicted = cost.sweep_seconds(sweep, machine)
+            predicted = unit_seconds(unit, machine)
             if budget_s is not None and done and elapsed + elapsed * predicted / predicted_done > budget_s:
-                left = ", ".join(s.name for s in [sweep, *queue])
+                left = ", ".join(s.name for u in [unit, *queue] for s in u)
                 message = (
                     f"stopping within the budget of {_minutes(budget_s)} after {_minutes(elapsed)}: "
-                    f"{len(todo) - i + 1} sweeps left ({left}); run again to go on"
+                    f"{len(todo) - n_trained} sweeps left ({left}); run again to go on"
                 )
                 raise BudgetSpent(message)
-            left_s = sum(cost.sweep_seconds(s, machine) for s in [sweep, *queue])
+            left_s = sum(unit_seconds(u, machine) for u in [unit, *queue])
             eta = f", about {_minutes(elapsed * left_s / predicted_done)} left" if done else ""
+            what = " + ".join(s.name for s in unit)
             log(
-                f"[{i}/{len(todo)}] training {sweep.name} ({sweep.n_inst} models) at profile {label}"
-                f"{eta} ({_minutes(elapsed)} so far)"
+                f"[{i}/{len(units)}] training {what} ({sum(s.n_inst for s in unit)} models"
+                f"{', as one batched model' if len(unit) > 1 else ''}) at profile {label}{eta} ({_minutes(elapsed)} "
+                "so far)"
             )
-            seconds = cache.get_or_train(sweep, progress=progress, compile=compile).seconds
-            done += sweep_flops(sweep)
+            if len(unit) == 1:
+                seconds = cache.get_or_train(unit[0], progress=progress, compile=compile).seconds
+            else:
+                seconds = sum(r.seconds for r in cache.train_together(unit, progress=progress, compile=compile))
+            flops = sum(sweep_flops(s) for s in unit)
+            done += flops
             predicted_done += predicted
-            log(
-                f"      {sweep.name}: {_minutes(seconds)} of training, "
-                f"{sweep_flops(sweep) / seconds / 1e12:.2f} TFLOP/s"
-            )
+            n_trained += len(unit)
+            log(f"      {what}: {_minutes(seconds)} of training, {flops / seconds / 1e12:.2f} TFLOP/s")
     except KeyboardInterrupt:
         n_cached = sum(cache.exists(s) for s in wanted)
         raise Interrupted(
@@ -168,6 +179,24 @@ def train_all(
         ) from None
     log(f"trained {len(todo)} sweeps in {_minutes(time.perf_counter() - start)}")
     return len(todo)
+
+
+def merge_units(sweeps: list[Sweep], merge: bool) -> list[list[Sweep]]:
+    """What trains as one batched model: with `merge`, the sweeps of one shape (`config.shape_of`) together, in
+    order of first appearance; else each sweep alone. A GPU step at `cpu`'s shapes is launch-bound, about 96 kernel
+    launches whatever the models' number (`cost.GPU_STEP_OVERHEAD`), so that `long`'s sweeps of one shape cost about
+    what one of them does; on a CPU the step is arithmetic and merging gains nothing."""
+    if not merge:
+        return [[s] for s in sweeps]
+    groups: dict[tuple, list[Sweep]] = {}
+    for s in sweeps:
+        groups.setdefault(shape_of(s.base), []).append(s)
+    return list(groups.values())
+
+
+def unit_seconds(unit: list[Sweep], machine: cost.Machine) -> float:
+    """Predicted training time of `unit` (`merge_units`) as one batched model."""
+    return cost.sweep_seconds(unit[0] if len(unit) == 1 else merge(unit)[0], machine)
 
 
 def batch_table(cache: Cache, sweeps: list[Sweep]) -> list[dict[str, object]]:

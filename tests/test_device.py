@@ -69,6 +69,20 @@ def test_the_step_loop_never_waits_for_the_device(axes):
     assert counts[0] == counts[1]
 
 
+def test_the_sparse_step_waits_for_the_device_twice_a_step_and_no_more():
+    """The sparse decoder step (`data.sparse_step`) reads back how many features are active, twice a step (the
+    entries active in any stream, then each stream's among them): output sizes that depend on the data. Nothing
+    else of it waits. On a GPU a step of the sweeps that take it (k <= N / 4 at batch 2^23 / k) is milliseconds of
+    work, beside which the wait is small (`bench --sparse --device cuda` measures the whole)."""
+    base = get_profile("ci").base(d_hidden=16)  # k <= N / 4
+    counts = []
+    for n_steps in (32, 128):
+        with CountHostRoundTrips() as mode:
+            train(make_sweep("S", base.replace(n_steps=n_steps), lr=(0.003, 0.03)), device="cpu", progress=False)
+        counts.append(mode.counts)
+    assert counts[1] - counts[0] == collections.Counter({"nonzero": 2 * (128 - 32)})
+
+
 def test_same_run_bounds_are_exact_on_cpu_and_tf32_sized_on_cuda():
     """The comparison the `cpu_exact` tests use, checked on both branches (the CUDA one on CPU tensors)."""
     from conftest import assert_same_run

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 import monosem.training
 from monosem import cli, pipeline, runner
@@ -164,15 +165,60 @@ def test_train_compile_reaches_the_trainer_and_a_machine_without_a_compiler_is_t
     seen = []
 
     def train(sweep, **kw):
-        seen.append(kw.get("compile"))
+        seen.append((sweep.name, kw.get("compile")))
         return REAL_TRAIN(sweep, **{**kw, "compile": False})  # compiling itself is tested in test_bench
 
     monkeypatch.setattr(monosem.training, "train", train)
     assert cli.main(["train", "--profile", "ci", "--compile", "--chapter", "01_basins"]) == 0
-    assert seen and set(seen) == {True}
+    # every sweep compiled (what the chapter trains besides sweeps, continuations of a few models, does not)
+    sweeps = {s.name for s in basins.sweeps(CI)}
+    assert {name for name, _ in seen} >= sweeps and {c for name, c in seen if name in sweeps} == {True}
     with pytest.raises(SystemExit):
         cli.main(["train", "--profile", "ci", "--compile", "--ray", "--chapter", "01_basins"])
     assert "--compile cannot be used with --ray" in capsys.readouterr().err
     monkeypatch.setattr(runner.shutil, "which", lambda name: None)
     assert cli.main(["train", "--profile", "ci", "--compile", "--chapter", "02_negative_bias"]) == 1
     assert "needs a C compiler" in capsys.readouterr().err
+
+
+def test_merge_makes_one_sweep_of_every_distinct_configuration_and_says_where_each_sweeps_rows_are():
+    from monosem.config import make_sweep, merge
+
+    a = make_sweep("A", CI.base(n_steps=32), lr=(0.003, 0.01))
+    b = make_sweep("B", CI.base(n_steps=32, init_bias=-1.0), lr=(0.01, 0.03), seed=(0, 1))
+    c = make_sweep("C", CI.base(n_steps=32), lr=(0.01,))  # one of A's models
+    merged, rows = merge([a, b, c])
+    assert merged.n_inst == 2 + 4 and rows == [[0, 1], [2, 3, 4, 5], [1]]
+    for sweep, r in zip([a, b, c], rows, strict=True):
+        assert [merged.configs[i] for i in r] == list(sweep.configs)
+    assert merge([a])[0].configs == a.configs
+    with pytest.raises(ValueError, match="not of one shape"):
+        merge([a, make_sweep("D", CI.base(n_steps=64), lr=(0.01,))])
+    units = runner.merge_units([a, make_sweep("D", CI.base(n_steps=64), lr=(0.01,)), b], merge=True)
+    assert [[s.name for s in u] for u in units] == [["A", "B"], ["D"]]
+    assert runner.merge_units([a, b], merge=False) == [[a], [b]]
+
+
+def test_sweeps_trained_together_are_the_sweeps_trained_alone_bit_for_bit(tmp_path):
+    from monosem.config import make_sweep
+
+    sweeps = [
+        make_sweep("A", CI.base(n_steps=64), lr=(0.003, 0.01)),
+        make_sweep("B", CI.base(n_steps=64, init_bias=-1.0, bias_decay=0.03), lr=(0.01,), seed=(0, 1)),
+        make_sweep("C", CI.base(n_steps=64, d_hidden=32), lr=(0.01,)),  # another shape: alone
+    ]
+    apart, together = Cache(tmp_path / "apart"), Cache(tmp_path / "together")
+    lines = []
+    assert _train_all(apart, sweeps, merge=False) == 3
+    assert _train_all(together, sweeps, merge=True, log=lines.append) == 3
+    assert any("A + B (4 models, as one batched model)" in line for line in lines)
+    for sweep in sweeps:
+        one, other = apart.load(sweep), together.load(sweep)
+        assert one.arrays.keys() == other.arrays.keys()
+        for name, value in one.arrays.items():
+            assert torch.equal(value, other.arrays[name]), (sweep.name, name)
+    a, b = together.load(sweeps[0]), together.load(sweeps[1])
+    assert a.meta["merged_into"] == "A-and-1-more" and a.meta["merged_seconds"] == b.meta["merged_seconds"]
+    assert a.seconds + b.seconds == pytest.approx(a.meta["merged_seconds"])
+    assert "merged_into" not in together.load(sweeps[2]).meta
+    assert _train_all(together, sweeps, merge=True) == 0  # all cached
