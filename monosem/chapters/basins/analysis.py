@@ -428,14 +428,15 @@ def more_table(res: Basins, more: SweepResult | None) -> pd.DataFrame:
     against its extension's) and whether it settled there, and over the extension's own last doubling
     (`settling.unsettled_more`)."""
     table = settling.unsettled_more(more, res.lr1)
-    end = log2_steps(res.lr1.configs[0].n_steps)
+    n_steps = res.lr1.configs[0].n_steps
+    end, longer = log2_steps(n_steps), log2_steps(2 * n_steps)
     return pd.DataFrame(
         {
             "lr": table["lr"],
             "seed": [res.lr1.configs[i].seed for i in table["instance"]],
-            f"{end} -> {end}+1: loss change": table["loss change"],
-            f"{end} -> {end}+1: mono change": table["mono change"],
-            f"settled at {end}+1": table["settled"],
+            f"{end} -> {longer}: loss change": table["loss change"],
+            f"{end} -> {longer}: mono change": table["mono change"],
+            f"settled at {longer}": table["settled"],
             "settled over the extension's last doubling": table["settled within"],
         }
     )
