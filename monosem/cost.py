@@ -159,7 +159,7 @@ def sparse_ops(configs: tuple[ModelConfig, ...]) -> list[Op]:
     calibrated on its own: the CPU's constants are the dense step's (`bench --sparse` prints both side by side)."""
     base = configs[0]
     n, b = len(configs), base.batch_size
-    m = 1 if len({(c.eps, c.freq) for c in configs}) == 1 else n  # streams of features (one seed)
+    m = _n_streams(configs)  # streams of features (one seed: 1, or one per instance)
     big_n, d, k = base.n_features, base.d_embed, base.d_hidden
     active = m * b * big_n * base.eps
     per_stream = n // m  # instances a stream's product serves side by side

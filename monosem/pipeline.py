@@ -109,15 +109,20 @@ def export_computations(
     return written
 
 
+def _sweep_files(profile: Profile, cache: Cache) -> tuple[set[str], set[str]]:
+    """The names of `profile`'s sweeps, and the file names the current code reads them from (at any seeds)."""
+    sweeps = runner.distinct(chapter_sweeps(profile), cache)
+    current = {cache.path(s.with_seeds(n)).name for s in sweeps for n in range(1, MAX_SEEDS + 1)}
+    return {s.name for s in sweeps}, current
+
+
 def stale_results(profile: Profile, root: Path) -> list[str]:
     """The result files in `root` (a folder of committed results of `profile`, e.g. results/long) that no sweep or
     computation of the current code would read: trained under another configuration or RESULTS_VERSION. A sweep's
     file may be the sweep at any number of seeds (`train --seeds S`); what chapters compute besides sweeps is
     checked once every one of them is there (before that, what is missing is not yet committed, not stale)."""
     cache = Cache(root, read_only=True)
-    sweeps = runner.distinct(chapter_sweeps(profile), cache)
-    current = {cache.path(s.with_seeds(n)).name for s in sweeps for n in range(1, MAX_SEEDS + 1)}
-    names = {s.name for s in sweeps}
+    names, current = _sweep_files(profile, cache)
     files = sorted(p.name for p in root.glob("*.pt"))
     stale = [f for f in files if f.rpartition("-")[0] in names and f not in current]
     others = [f for f in files if f.rpartition("-")[0] not in names]
@@ -206,10 +211,7 @@ def stale_scorecards(root: Path = ROOT) -> list[str]:
     stale = []
     for data in scorecard_summaries(root):
         profile = get_profile(str(data["profile"]))
-        cache = Cache(root / "results" / profile.name, read_only=True)
-        sweeps = runner.distinct(chapter_sweeps(profile), cache)
-        current = {cache.path(s.with_seeds(n)).name for s in sweeps for n in range(1, MAX_SEEDS + 1)}
-        names = {s.name for s in sweeps}
+        names, current = _sweep_files(profile, Cache(root / "results" / profile.name, read_only=True))
         for f in data["files"]:
             sweep = f.rpartition("-")[0]
             if sweep in names and f not in current:
